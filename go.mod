@@ -1,0 +1,3 @@
+module github.com/suanli/suanli
+
+go 1.26.0
