@@ -1,0 +1,41 @@
+# Suanli developer targets. `make test` is the one CI runs (.ci/run).
+GO       ?= go
+PKGS     ?= ./...
+BENCH    ?= .
+COUNT    ?= 6
+BENCHTIME ?= 1s
+FUZZTIME ?= 30s
+
+.PHONY: all build test test-short bench verify demo fuzz chaos cluster clean
+
+all: verify test
+
+build:
+	$(GO) build -o bin/suanli ./cmd/suanli
+
+## test: the full test suite (race detector on), as CI runs it.
+test:
+	$(GO) test -race -timeout 20m $(PKGS)
+
+test-short:
+	$(GO) test -short $(PKGS)
+
+## bench: every benchmark, $(COUNT) runs each, benchstat-comparable output in bench.txt.
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) -benchtime $(BENCHTIME) ./... | tee bench.txt
+
+## verify: formatting, vet and a tidy go.mod.
+verify:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@cp go.mod /tmp/suanli.go.mod.bak; cp go.sum /tmp/suanli.go.sum.bak; \
+	 $(GO) mod tidy; \
+	 if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changed go.mod/go.sum:"; git --no-pager diff -- go.mod go.sum; \
+	   cp /tmp/suanli.go.mod.bak go.mod; cp /tmp/suanli.go.sum.bak go.sum; exit 1; fi
+
+## demo: the planner's main job on the built-in baseline scenario.
+demo:
+	$(GO) run ./cmd/suanli sim scenarios/shandong-baseline.yaml --out out/shandong-baseline
+
+clean:
+	rm -rf bin out bench.txt

@@ -1,0 +1,49 @@
+// Command suanli is the command-line entry point of Suanli: the simulator
+// (suanli sim), scenario tools, benchmarks, the replicated scheduler server,
+// the node agent and the API client. It only parses flags, wires packages
+// together and calls them; behaviour lives in the packages.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+func main() {
+	err := newRootCmd().Execute()
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "suanli:", err)
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		os.Exit(ec.ExitCode())
+	}
+	os.Exit(1)
+}
+
+// exitCoder is an error that chooses the process exit code.
+type exitCoder interface {
+	error
+	ExitCode() int
+}
+
+// exitError wraps an error with an exit code: 2 for bad input (usage,
+// invalid scenario files), 1 for everything else.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+func (e *exitError) ExitCode() int { return e.code }
+
+// badInput marks err as caused by bad input (exit code 2).
+func badInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: 2, err: err}
+}
