@@ -1,0 +1,145 @@
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// siteMode is how a policy picks among feasible sites.
+type siteMode uint8
+
+const (
+	siteScore   siteMode = iota // highest weighted score
+	siteFirst                   // lowest site index
+	siteRandom                  // uniformly at random
+	siteRotate                  // round-robin over site indices
+	siteNearest                 // lowest RTT
+)
+
+// nodeMode is how a policy picks a node inside the chosen site.
+type nodeMode uint8
+
+const (
+	nodeFirst    nodeMode = iota // leftmost node that fits
+	nodeRandom                   // first fit from a random position
+	nodeRotate                   // first fit from a per-site cursor
+	nodeBestFit                  // best of k leftmost fits by best-fit score
+	nodeWorstFit                 // best of k fits from a random position by free share
+)
+
+// windowMode is whether a policy may defer deadline work to a better window.
+type windowMode uint8
+
+const (
+	windowNone windowMode = iota
+	windowCarbon
+	windowPrice
+)
+
+// PolicySpec describes a policy: how it picks a site and a node, how it
+// weighs the scorers, and whether it defers work to a greener or cheaper
+// window. Built-in policies are registered by name; Register adds more.
+type PolicySpec struct {
+	Name        string
+	Description string
+	site        siteMode
+	node        nodeMode
+	window      windowMode
+	// Weights of the scorers when the policy scores sites.
+	Weights Weights
+}
+
+// Config tunes a Scheduler.
+type Config struct {
+	// Weights, if non-nil, replace the policy's scorer weights.
+	Weights *Weights
+	// NodeCandidates is how many fitting nodes the best-fit and worst-fit
+	// node choices compare inside the chosen site (default 4).
+	NodeCandidates int
+	// DeferThreshold is how much better (as a fraction) a future window
+	// must be than starting now before a window policy defers (default 0.1).
+	DeferThreshold float64
+}
+
+func (c *Config) withDefaults() Config {
+	out := *c
+	if out.NodeCandidates <= 0 {
+		out.NodeCandidates = 4
+	}
+	if out.NodeCandidates > maxNodeCandidates {
+		out.NodeCandidates = maxNodeCandidates
+	}
+	if out.DeferThreshold <= 0 {
+		out.DeferThreshold = 0.1
+	}
+	return out
+}
+
+const maxNodeCandidates = 32
+
+// tieBreak is a tiny latency weight that makes single-objective policies
+// prefer the nearer of two otherwise equal sites, deterministically.
+const tieBreak = 1e-3
+
+var registry = map[string]PolicySpec{}
+
+func init() {
+	for _, p := range []PolicySpec{
+		{Name: "first-fit", Description: "first site (by index) and first node that fit", site: siteFirst, node: nodeFirst},
+		{Name: "random", Description: "a feasible site and node chosen uniformly at random", site: siteRandom, node: nodeRandom},
+		{Name: "round-robin", Description: "rotates over sites and over nodes within each site", site: siteRotate, node: nodeRotate},
+		{Name: "nearest", Description: "lowest network latency from the origin (latency only)", site: siteNearest, node: nodeFirst},
+		{Name: "cheapest", Description: "lowest energy cost now (price × PUE, less renewable headroom)", site: siteScore, node: nodeBestFit,
+			Weights: Weights{ScoreCost: 1, ScoreLatency: tieBreak}},
+		{Name: "greenest", Description: "lowest carbon now (grid intensity × PUE, less renewable headroom)", site: siteScore, node: nodeBestFit,
+			Weights: Weights{ScoreCarbon: 1, ScoreLatency: tieBreak}},
+		{Name: "binpack", Description: "fullest site and best-fitting node (Nomad-like bin packing)", site: siteScore, node: nodeBestFit,
+			Weights: Weights{ScoreBinPack: 1, ScoreLatency: tieBreak}},
+		{Name: "spread", Description: "least allocated site and node (kube-scheduler-like LeastAllocated)", site: siteScore, node: nodeWorstFit,
+			Weights: Weights{ScoreSpread: 1, ScoreLatency: tieBreak}},
+		{Name: "balanced", Description: "weighted latency, cost, carbon, bin-pack and spread", site: siteScore, node: nodeBestFit,
+			Weights: Weights{ScoreLatency: 1, ScoreCost: 1, ScoreCarbon: 1, ScoreBinPack: 0.5, ScoreSpread: 0.1}},
+		{Name: "carbon-window", Description: "greenest now, but defers deadline work to the lowest-carbon forecast window that still meets the deadline", site: siteScore, node: nodeBestFit, window: windowCarbon,
+			Weights: Weights{ScoreCarbon: 1, ScoreLatency: tieBreak}},
+		{Name: "price-window", Description: "cheapest now, but defers deadline work to the cheapest forecast window that still meets the deadline", site: siteScore, node: nodeBestFit, window: windowPrice,
+			Weights: Weights{ScoreCost: 1, ScoreLatency: tieBreak}},
+	} {
+		registry[p.Name] = p
+	}
+}
+
+// PolicyNames lists the registered policies in sorted order.
+func PolicyNames() []string {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LookupPolicy returns the named policy's spec.
+func LookupPolicy(name string) (PolicySpec, error) {
+	p, ok := registry[name]
+	if !ok {
+		return PolicySpec{}, fmt.Errorf("scheduler: unknown policy %q (allowed: %s)", name, strings.Join(PolicyNames(), ", "))
+	}
+	return p, nil
+}
+
+// Register adds a scored policy with the given weights: it picks the best
+// site by weighted score and the best-fitting node. It fails if the name is
+// taken. Register is not safe for concurrent use with New; call it from init.
+func Register(name, description string, w Weights) error {
+	if _, ok := registry[name]; ok {
+		return fmt.Errorf("scheduler: policy %q already registered", name)
+	}
+	for i, v := range w {
+		if v < 0 {
+			return fmt.Errorf("scheduler: policy %q: weight of %s is negative", name, Scorer(i))
+		}
+	}
+	registry[name] = PolicySpec{Name: name, Description: description, site: siteScore, node: nodeBestFit, Weights: w}
+	return nil
+}

@@ -1,0 +1,372 @@
+package scheduler
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+)
+
+func small(cores int64) nodes.Resources {
+	return nodes.Resources{CPUMilli: cores * 1000, MemoryMiB: cores * 2048}
+}
+
+func TestFilters(t *testing.T) {
+	type tc struct {
+		name     string
+		policy   string
+		w        Workload
+		setup    func(t *testing.T, s *Snapshot)
+		outcome  Outcome
+		site     string // expected site for Place
+		reason   Filter // expected reason for Reject
+		late     bool
+		removed  map[Filter]int // expected removed site counts (explained)
+	}
+	allDown := func(site string) func(t *testing.T, s *Snapshot) {
+		return func(t *testing.T, s *Snapshot) {
+			for _, n := range s.State.SiteNodes(siteIdx(t, s, site)) {
+				if err := s.State.SetNodeState(int(n), nodes.NodeDown); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	cases := []tc{
+		{name: "latency bound keeps work in its city", policy: "balanced",
+			w: Workload{Origin: city(t, "WF"), Request: small(1), LatencyBoundMs: 1}, outcome: Place, site: "x-wf",
+			removed: map[Filter]int{FilterLatency: 4}},
+		{name: "latency bound nobody meets", policy: "balanced",
+			w: Workload{Origin: city(t, "WF"), Request: small(1), LatencyBoundMs: 0.5}, outcome: Reject, reason: FilterLatency,
+			removed: map[Filter]int{FilterLatency: 5}},
+		{name: "tier restriction", policy: "nearest",
+			w: Workload{Origin: city(t, "WF"), Request: small(1), Tiers: nodes.TiersOf(nodes.TierCore)}, outcome: Place, site: "qd-core",
+			removed: map[Filter]int{FilterTier: 3}},
+		{name: "allowed sites", policy: "nearest",
+			w: Workload{Origin: city(t, "JN"), Request: small(1), Sites: NewSiteSet(5, 2)}, outcome: Place, site: "dz-reg",
+			removed: map[Filter]int{FilterSite: 4}},
+		{name: "site down is transient", policy: "nearest", setup: allDown("x-wf"),
+			w: Workload{Origin: city(t, "WF"), Request: small(1), LatencyBoundMs: 1}, outcome: Reject, reason: FilterDown,
+			removed: map[Filter]int{FilterLatency: 4, FilterDown: 1}},
+		{name: "gpu hardware missing", policy: "nearest",
+			w: Workload{Origin: city(t, "WF"), Request: nodes.Resources{CPUMilli: 2000, GPUMilli: 250}, Tiers: nodes.TiersOf(nodes.TierEdge, nodes.TierCluster)},
+			outcome: Reject, reason: FilterGPU, removed: map[Filter]int{FilterTier: 2, FilterGPU: 3}},
+		{name: "gpu work goes to a gpu site", policy: "nearest",
+			w: Workload{Origin: city(t, "WF"), Request: nodes.Resources{CPUMilli: 2000, GPUMilli: 250}}, outcome: Place, site: "qd-core"},
+		{name: "too big for any node", policy: "balanced",
+			w: Workload{Origin: city(t, "JN"), Request: small(100)}, outcome: Reject, reason: FilterCapacity,
+			removed: map[Filter]int{FilterCapacity: 5}},
+		{name: "deadline prefers the site holding the data", policy: "greenest",
+			setup: func(t *testing.T, s *Snapshot) {
+				s.Energy[siteIdx(t, s, "qd-core")].Now.CarbonKgPerKWh = 0.1
+				s.Refresh()
+			},
+			w: Workload{Origin: city(t, "JN"), Request: small(8), Duration: 50 * time.Minute, Deadline: t0.Add(time.Hour),
+				InputMB: 1_000_000, Tiers: nodes.TiersOf(nodes.TierCore)},
+			outcome: Place, site: "jn-core", removed: map[Filter]int{FilterTier: 3, FilterDeadline: 1}},
+		{name: "deadline nobody meets places late", policy: "nearest",
+			w: Workload{Origin: city(t, "JN"), Request: small(8), Duration: 2 * time.Hour, Deadline: t0.Add(time.Hour)},
+			outcome: Place, site: "jn-core", late: true},
+		{name: "malformed workload", policy: "balanced",
+			w: Workload{Origin: city(t, "JN"), Request: nodes.Resources{MemoryMiB: 10}}, outcome: Reject, reason: FilterInvalid},
+		{name: "origin out of range", policy: "balanced",
+			w: Workload{Origin: 99, Request: small(1)}, outcome: Reject, reason: FilterInvalid},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			snap := newFixture(t)
+			if c.setup != nil {
+				c.setup(t, snap)
+			}
+			s := mustNew(t, c.policy)
+			ex := &Explanation{}
+			d := s.Decide(snap, &c.w, t0, rand.New(rand.NewPCG(1, 2)), ex)
+			d2 := s.Decide(snap, &c.w, t0, rand.New(rand.NewPCG(1, 2)), nil)
+			if d != d2 {
+				t.Errorf("decision with explanation %+v differs from without %+v", d, d2)
+			}
+			if d.Outcome != c.outcome {
+				t.Fatalf("outcome = %v (reason %v), want %v\n%s", d.Outcome, d.Reason, c.outcome, ex)
+			}
+			switch d.Outcome {
+			case Place:
+				if got := snap.State.Site(d.Site).ID; got != c.site {
+					t.Errorf("site = %s, want %s\n%s", got, c.site, ex)
+				}
+				if snap.State.NodeSite(d.Node) != d.Site {
+					t.Errorf("node %d is not in site %d", d.Node, d.Site)
+				}
+				if !snap.State.NodeFree(d.Node).Fits(c.w.Request) {
+					t.Errorf("chosen node cannot fit the request")
+				}
+				if d.Late != c.late {
+					t.Errorf("late = %v, want %v", d.Late, c.late)
+				}
+			case Reject:
+				if d.Reason != c.reason {
+					t.Errorf("reason = %v, want %v\n%s", d.Reason, c.reason, ex)
+				}
+			}
+			for f, want := range c.removed {
+				if got := ex.Removed[f].Sites; got != want {
+					t.Errorf("filter %s removed %d sites, want %d\n%s", f, got, want, ex)
+				}
+			}
+			// Counts add up: every site is removed by one filter or feasible.
+			total := ex.Feasible
+			for f := Filter(0); f < NumFilters; f++ {
+				total += ex.Removed[f].Sites
+			}
+			if c.reason != FilterInvalid && total != ex.Sites && !(d.Outcome == Place && d.Late) {
+				t.Errorf("filter counts add up to %d sites, want %d\n%s", total, ex.Sites, ex)
+			}
+		})
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	type tc struct {
+		name   string
+		policy string
+		origin string
+		req    nodes.Resources
+		setup  func(t *testing.T, s *Snapshot)
+		want   []string // site of each successive placement (allocated in between)
+		node   string   // expected node of the first placement, if set
+	}
+	cases := []tc{
+		{name: "first-fit takes site 0 and its first node", policy: "first-fit", origin: "WF", req: small(1),
+			want: []string{"jn-core", "jn-core"}, node: "jn-core-0"},
+		{name: "nearest", policy: "nearest", origin: "WF", req: small(1), want: []string{"x-wf"}},
+		{name: "nearest spills when full", policy: "nearest", origin: "WF", req: small(16),
+			want: []string{"x-wf", "x-wf", "qd-core"}},
+		{name: "round-robin rotates over sites", policy: "round-robin", origin: "JN", req: small(1),
+			want: []string{"jn-core", "qd-core", "dz-reg", "x-jn", "x-wf", "jn-core"}},
+		{name: "greenest follows low carbon", policy: "greenest", origin: "JN", req: small(4),
+			setup: func(t *testing.T, s *Snapshot) {
+				s.Energy[siteIdx(t, s, "dz-reg")].Now.CarbonKgPerKWh = 0.3
+				s.Refresh()
+			}, want: []string{"dz-reg"}},
+		{name: "greenest counts renewable headroom", policy: "greenest", origin: "JN", req: small(4),
+			setup: func(t *testing.T, s *Snapshot) {
+				s.Energy[siteIdx(t, s, "x-wf")].Now.RenewableHeadroomKW = 10
+				s.Refresh()
+			}, want: []string{"x-wf"}},
+		{name: "greenest penalises high PUE", policy: "greenest", origin: "JN", req: small(4),
+			want: []string{"jn-core"}},
+		{name: "cheapest follows price", policy: "cheapest", origin: "JN", req: small(4),
+			setup: func(t *testing.T, s *Snapshot) {
+				s.Energy[siteIdx(t, s, "qd-core")].Now.PriceCNYPerKWh = 0.18
+				s.Refresh()
+			}, want: []string{"qd-core"}},
+		{name: "binpack prefers the fuller site", policy: "binpack", origin: "JN", req: small(4),
+			setup: func(t *testing.T, s *Snapshot) {
+				if err := s.State.Allocate(nodeIdx(t, s, "dz-reg-1"), small(60)); err != nil {
+					t.Fatal(err)
+				}
+			}, want: []string{"dz-reg", "dz-reg"}, node: "dz-reg-1"}, // exactly fills dz-reg-1
+		{name: "binpack fills the best-fitting node", policy: "binpack", origin: "JN", req: small(4),
+			setup: func(t *testing.T, s *Snapshot) {
+				for id, cores := range map[string]int64{"jn-core-0": 40, "jn-core-1": 50, "jn-core-2": 58} {
+					if err := s.State.Allocate(nodeIdx(t, s, id), small(cores)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}, want: []string{"jn-core"}, node: "jn-core-2"},
+		{name: "spread prefers the emptier site", policy: "spread", origin: "JN", req: small(4),
+			setup: func(t *testing.T, s *Snapshot) {
+				for _, id := range []string{"jn-core-0", "jn-core-1", "jn-core-2"} {
+					if err := s.State.Allocate(nodeIdx(t, s, id), small(60)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}, want: []string{"qd-core"}},
+		{name: "binpack keeps cpu work off gpu nodes", policy: "binpack", origin: "JN", req: small(4),
+			setup: func(t *testing.T, s *Snapshot) {
+				// jn-core's cpu nodes are nearly full; its gpu node is empty
+				for _, id := range []string{"jn-core-0", "jn-core-1", "jn-core-2"} {
+					if err := s.State.Allocate(nodeIdx(t, s, id), small(62)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}, want: []string{"jn-core"}, node: "jn-core-3"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			snap := newFixture(t)
+			if c.setup != nil {
+				c.setup(t, snap)
+			}
+			s := mustNew(t, c.policy)
+			for i, want := range c.want {
+				w := Workload{Origin: city(t, c.origin), Request: c.req}
+				ex := &Explanation{}
+				d := s.Decide(snap, &w, t0, rand.New(rand.NewPCG(3, 4)), ex)
+				if d.Outcome != Place {
+					t.Fatalf("placement %d: %v (%v)\n%s", i, d.Outcome, d.Reason, ex)
+				}
+				if got := snap.State.Site(d.Site).ID; got != want {
+					t.Fatalf("placement %d: site %s, want %s\n%s", i, got, want, ex)
+				}
+				if i == 0 && c.node != "" && snap.State.NodeID(d.Node) != c.node {
+					t.Errorf("node = %s, want %s\n%s", snap.State.NodeID(d.Node), c.node, ex)
+				}
+				if err := snap.State.Allocate(d.Node, w.Request); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestRandomPolicyCoversSites(t *testing.T) {
+	snap := newFixture(t)
+	s := mustNew(t, "random")
+	rng := rand.New(rand.NewPCG(9, 9))
+	seen := map[int]int{}
+	for i := 0; i < 500; i++ {
+		w := Workload{Origin: 0, Request: small(1)}
+		d := s.Decide(snap, &w, t0, rng, nil)
+		if d.Outcome != Place {
+			t.Fatal(d)
+		}
+		seen[d.Site]++
+	}
+	if len(seen) != 5 {
+		t.Errorf("random policy used %d of 5 sites: %v", len(seen), seen)
+	}
+}
+
+func TestEveryPolicyIsDeterministic(t *testing.T) {
+	for _, p := range PolicyNames() {
+		t.Run(p, func(t *testing.T) {
+			run := func() []Decision {
+				snap := newSnapshot(t, nodes.Synthetic(300))
+				s := mustNew(t, p)
+				rng := rand.New(rand.NewPCG(5, 6))
+				var out []Decision
+				for i := 0; i < 400; i++ {
+					w := Workload{Origin: i % 16, Request: small(int64(1 + i%16)), Duration: time.Hour}
+					d := s.Decide(snap, &w, t0, rng, nil)
+					if d.Outcome == Place {
+						if err := snap.State.Allocate(d.Node, w.Request); err != nil {
+							t.Fatal(err)
+						}
+					}
+					out = append(out, d)
+				}
+				return out
+			}
+			a, b := run(), run()
+			for i := range a {
+				if a[i] != b[i] {
+					t.Fatalf("decision %d differs between runs: %+v vs %+v", i, a[i], b[i])
+				}
+			}
+		})
+	}
+}
+
+func TestScorerTerms(t *testing.T) {
+	snap := newFixture(t)
+	jn := siteIdx(t, snap, "jn-core")
+	xwf := siteIdx(t, snap, "x-wf")
+	snap.Energy[xwf].Now.RenewableHeadroomKW = 1e9
+	snap.Refresh()
+	w := Workload{Origin: city(t, "JN"), Request: nodes.Resources{CPUMilli: 64_000, MemoryMiB: 128 * 1024}}
+	var a, b [NumScorers]float64
+	snap.siteTerms(&w, jn, snap.Latency.RTTMs(w.Origin, jn), &a)
+	snap.siteTerms(&w, xwf, snap.Latency.RTTMs(w.Origin, xwf), &b)
+	for k := range a {
+		if a[k] < 0 || a[k] > 1 || b[k] < 0 || b[k] > 1 {
+			t.Errorf("%s terms out of [0,1]: %v %v", Scorer(k), a[k], b[k])
+		}
+	}
+	if !(a[ScoreLatency] > b[ScoreLatency]) {
+		t.Errorf("latency: jn-core %.3f should beat x-wf %.3f for JN work", a[ScoreLatency], b[ScoreLatency])
+	}
+	if b[ScoreCarbon] != 1 || b[ScoreCost] != 1 {
+		t.Errorf("fully renewable-covered site should score 1 on carbon and cost, got %.3f %.3f", b[ScoreCarbon], b[ScoreCost])
+	}
+	// utilisation after placing 64 cores on jn-core's 256 cores: 0.25 cpu,
+	// 128 GiB of 1280 GiB memory: 0.1; mean 0.175
+	if got := a[ScoreBinPack]; got < 0.1749 || got > 0.1751 {
+		t.Errorf("binpack term = %.4f, want 0.175", got)
+	}
+	if a[ScoreSpread]+a[ScoreBinPack] != 1 {
+		t.Errorf("spread and binpack should be complements")
+	}
+}
+
+func TestCarbonWindowDefers(t *testing.T) {
+	mk := func(t *testing.T, drop bool) *Snapshot {
+		s := newFixture(t)
+		s.ForecastStart = t0.Truncate(time.Hour)
+		s.ForecastStep = time.Hour
+		for i := range s.Energy {
+			f := make([]Signal, 48)
+			for k := range f {
+				f[k] = Signal{PriceCNYPerKWh: 0.614, CarbonKgPerKWh: 0.62}
+				if drop && k >= 5 && k < 9 {
+					f[k].CarbonKgPerKWh = 0.3
+				}
+			}
+			s.Energy[i].Forecast = f
+		}
+		s.Refresh()
+		return s
+	}
+	batch := func(deadline time.Duration) Workload {
+		return Workload{Origin: 0, Request: small(8), Duration: 2 * time.Hour, Deadline: t0.Add(deadline)}
+	}
+	t.Run("defers to the green window", func(t *testing.T) {
+		snap := mk(t, true)
+		w := batch(24 * time.Hour)
+		ex := &Explanation{WhyNotSites: []int{0}}
+		d := mustNew(t, "carbon-window").Decide(snap, &w, t0, nil, ex)
+		if d.Outcome != Defer || !d.NotBefore.Equal(t0.Truncate(time.Hour).Add(5*time.Hour)) {
+			t.Fatalf("got %+v, want defer to %v\n%s", d, t0.Add(5*time.Hour), ex)
+		}
+		if !strings.Contains(ex.String(), "defer until") {
+			t.Errorf("explanation does not mention the deferral:\n%s", ex)
+		}
+	})
+	t.Run("places when the window is too late for the deadline", func(t *testing.T) {
+		snap := mk(t, true)
+		w := batch(5 * time.Hour)
+		if d := mustNew(t, "carbon-window").Decide(snap, &w, t0, nil, nil); d.Outcome != Place {
+			t.Fatalf("got %+v, want place", d)
+		}
+	})
+	t.Run("places when nothing is better", func(t *testing.T) {
+		snap := mk(t, false)
+		w := batch(24 * time.Hour)
+		if d := mustNew(t, "carbon-window").Decide(snap, &w, t0, nil, nil); d.Outcome != Place {
+			t.Fatalf("got %+v, want place", d)
+		}
+	})
+	t.Run("places once the window has come", func(t *testing.T) {
+		snap := mk(t, true)
+		w := batch(24 * time.Hour)
+		at := t0.Truncate(time.Hour).Add(5 * time.Hour)
+		if d := mustNew(t, "carbon-window").Decide(snap, &w, at, nil, nil); d.Outcome != Place {
+			t.Fatalf("got %+v, want place", d)
+		}
+	})
+	t.Run("services without deadline are never deferred", func(t *testing.T) {
+		snap := mk(t, true)
+		w := Workload{Origin: 0, Request: small(1), Duration: time.Hour}
+		if d := mustNew(t, "price-window").Decide(snap, &w, t0, nil, nil); d.Outcome != Place {
+			t.Fatalf("got %+v, want place", d)
+		}
+	})
+}
+
+func TestUnknownPolicy(t *testing.T) {
+	_, err := New("fastest", Config{})
+	if err == nil || !strings.Contains(err.Error(), "allowed: balanced, binpack") {
+		t.Fatalf("got %v, want an error listing the allowed policies", err)
+	}
+}

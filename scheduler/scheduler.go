@@ -1,0 +1,300 @@
+package scheduler
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/suanli/suanli/nodes"
+	"time"
+)
+
+// Scheduler makes decisions under one policy. It keeps scratch space and
+// round-robin cursors, so it is not safe for concurrent use: give each
+// goroutine its own (they are cheap).
+type Scheduler struct {
+	spec    PolicySpec
+	cfg     Config
+	weights Weights
+	scored  bool
+
+	cands   []cand
+	rrSite  int
+	rrNode  []int32
+	nodeBuf [maxNodeCandidates]int32
+}
+
+// cand is a site that passed the filters.
+type cand struct {
+	site     int32
+	late     bool
+	rtt      float64
+	total    float64
+	transfer time.Duration
+}
+
+// New returns a scheduler for the named policy.
+func New(policy string, cfg Config) (*Scheduler, error) {
+	spec, err := LookupPolicy(policy)
+	if err != nil {
+		return nil, err
+	}
+	c := cfg.withDefaults()
+	s := &Scheduler{spec: spec, cfg: c, weights: spec.Weights}
+	if cfg.Weights != nil {
+		s.weights = *cfg.Weights
+	}
+	s.scored = spec.site == siteScore
+	return s, nil
+}
+
+// Policy returns the policy's name.
+func (s *Scheduler) Policy() string { return s.spec.Name }
+
+// Weights returns the scorer weights in use.
+func (s *Scheduler) Weights() Weights { return s.weights }
+
+// Decide places, defers or rejects w on snap at time now. rng is used by
+// the random policies and must be seeded by the caller (nil makes them
+// deterministic: first candidate). ex, when non-nil, is filled with the
+// explanation; see Explanation for what to set on it before the call.
+//
+// Decide does not change snap: the driver applies a Place decision with
+// snap.State.Allocate(d.Node, w.Request).
+func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand.Rand, ex *Explanation) Decision {
+	st := snap.State
+	if w.Origin < 0 || w.Origin >= snap.Latency.Origins() || w.Request.CPUMilli <= 0 || !w.Request.NonNegative() || w.Duration < 0 {
+		d := reject(FilterInvalid)
+		if ex != nil {
+			ex.begin(s, snap, w, now)
+			ex.finish(s, snap, w, d)
+		}
+		return d
+	}
+	if ex != nil {
+		ex.begin(s, snap, w, now)
+	}
+	if n := st.NumSites(); len(s.rrNode) < n {
+		s.rrNode = make([]int32, n)
+	}
+	order := snap.Latency.ByRTT(w.Origin)
+	row := snap.Latency.Row(w.Origin)
+	tiers := w.tiers()
+	req := w.Request
+	hasDeadline := !w.Deadline.IsZero()
+	// last is the latest-stage hard filter that removed a site: the
+	// reason given if nothing can be placed. (Deadline is soft: late
+	// sites are still used when no site is on time.)
+	last := FilterNone
+	note := func(f Filter) {
+		if f != FilterDeadline && (last == FilterNone || f > last) {
+			last = f
+		}
+	}
+
+	tc := snap.newTermCtx(w)
+	key := need(req)
+	var slack time.Duration // how long transfers may take and still meet the deadline
+	if hasDeadline {
+		slack = w.Deadline.Sub(now) - w.Duration
+	}
+	cands := s.cands[:0]
+	onTime := 0
+	for i, si := range order {
+		site := int(si)
+		rtt := row[site]
+		if w.LatencyBoundMs > 0 && rtt > w.LatencyBoundMs {
+			note(FilterLatency)
+			if ex != nil {
+				for _, rest := range order[i:] {
+					ex.removed(st, int(rest), FilterLatency, row[rest])
+				}
+			}
+			break
+		}
+		sr := &st.sites[site]
+		f := FilterNone
+		switch {
+		case !tiers.Has(sr.info.Tier):
+			f = FilterTier
+		case w.Sites != nil && !w.Sites.Has(site):
+			f = FilterSite
+		case sr.upNodes == 0:
+			f = FilterDown
+		case req.GPUMilli > 0 && sr.gpuNodes == 0:
+			f = FilterGPU
+		case !sr.tree[1].dominates(key):
+			f = FilterCapacity
+		}
+		if f != FilterNone {
+			note(f)
+			if ex != nil {
+				ex.removed(st, site, f, rtt)
+			}
+			continue
+		}
+		c := cand{site: int32(site), rtt: rtt}
+		if hasDeadline {
+			c.transfer = snap.transferTime(w, site)
+			if c.transfer > slack {
+				c.late = true
+				note(FilterDeadline)
+			}
+		}
+		if s.scored {
+			var t [NumScorers]float64
+			tc.terms(site, rtt, &t)
+			c.total = s.weights[0]*t[0] + s.weights[1]*t[1] + s.weights[2]*t[2] + s.weights[3]*t[3] + s.weights[4]*t[4]
+		}
+		if !c.late {
+			onTime++
+		}
+		cands = append(cands, c)
+	}
+	// Late sites are used only when no site can meet the deadline.
+	if onTime > 0 && onTime < len(cands) {
+		j := 0
+		for _, c := range cands {
+			if !c.late {
+				cands[j] = c
+				j++
+			} else if ex != nil {
+				ex.removed(st, int(c.site), FilterDeadline, c.rtt)
+			}
+		}
+		cands = cands[:j]
+	}
+	s.cands = cands
+	if ex != nil {
+		ex.candidates(s, snap, w, cands)
+	}
+
+	if s.spec.window != windowNone && hasDeadline && onTime > 0 && len(snap.ForecastWindow()) > 0 {
+		if d, ok := s.window(snap, w, now, cands); ok {
+			if ex != nil {
+				ex.finish(s, snap, w, d)
+			}
+			return d
+		}
+	}
+
+	for len(cands) > 0 {
+		ci := s.pickSite(cands, rng)
+		c := cands[ci]
+		node, _ := s.pickNode(st, int(c.site), req, key, rng)
+		if node >= 0 {
+			d := Decision{Outcome: Place, Node: node, Site: int(c.site), Reason: FilterNone, Late: c.late, Score: c.total, TransferTime: c.transfer}
+			if ex != nil {
+				ex.finish(s, snap, w, d)
+			}
+			return d
+		}
+		// The site's per-dimension maxima came from different nodes: no
+		// single node fits after all.
+		note(FilterCapacity)
+		if ex != nil {
+			ex.removed(st, int(c.site), FilterCapacity, c.rtt)
+		}
+		cands[ci] = cands[len(cands)-1]
+		cands = cands[:len(cands)-1]
+	}
+	if last == FilterNone {
+		last = FilterCapacity // no sites at all
+	}
+	d := reject(last)
+	if ex != nil {
+		ex.finish(s, snap, w, d)
+	}
+	return d
+}
+
+// pickSite chooses among the candidates by the policy's site mode.
+func (s *Scheduler) pickSite(cands []cand, rng *rand.Rand) int {
+	best := 0
+	switch s.spec.site {
+	case siteScore:
+		for i := 1; i < len(cands); i++ {
+			if cands[i].total > cands[best].total {
+				best = i
+			}
+		}
+	case siteFirst:
+		for i := 1; i < len(cands); i++ {
+			if cands[i].site < cands[best].site {
+				best = i
+			}
+		}
+	case siteRandom:
+		if rng != nil {
+			best = rng.IntN(len(cands))
+		}
+	case siteRotate:
+		n := len(s.rrNode)
+		dist := func(site int32) int { return (int(site) - s.rrSite%n + n) % n }
+		for i := 1; i < len(cands); i++ {
+			if dist(cands[i].site) < dist(cands[best].site) {
+				best = i
+			}
+		}
+		s.rrSite = int(cands[best].site) + 1
+	case siteNearest:
+		// candidates are in RTT order already
+	}
+	return best
+}
+
+// pickNode chooses a node inside site by the policy's node mode, returning
+// the node index (or -1) and its node score.
+func (s *Scheduler) pickNode(st *State, site int, req nodes.Resources, key free3, rng *rand.Rand) (int, float64) {
+	sr := &st.sites[site]
+	n := len(sr.nodes)
+	start := 0
+	switch s.spec.node {
+	case nodeRandom, nodeWorstFit:
+		if rng != nil && n > 1 {
+			start = rng.IntN(n)
+		}
+	case nodeRotate:
+		start = int(s.rrNode[site]) % n
+	}
+	switch s.spec.node {
+	case nodeFirst, nodeRandom, nodeRotate:
+		leaf := sr.findFrom(key, start)
+		if leaf < 0 && start > 0 {
+			leaf = sr.findFrom(key, 0)
+		}
+		if leaf < 0 {
+			return -1, 0
+		}
+		if s.spec.node == nodeRotate {
+			s.rrNode[site] = int32(leaf + 1)
+		}
+		return int(sr.nodes[leaf]), 0
+	}
+	// best of k fits
+	k := s.collect(sr, key, start)
+	best, bestScore := -1, math.Inf(-1)
+	for _, leaf := range s.nodeBuf[:k] {
+		nr := &st.nodes[sr.nodes[leaf]]
+		var v float64
+		if s.spec.node == nodeBestFit {
+			v = nodeFitScore(nr, req)
+		} else {
+			v = nodeSpreadScore(nr, req)
+		}
+		if v > bestScore {
+			best, bestScore = int(sr.nodes[leaf]), v
+		}
+	}
+	return best, bestScore
+}
+
+// collect gathers up to cfg.NodeCandidates fitting leaves of sr, scanning
+// from start and wrapping around, into s.nodeBuf; it returns how many.
+func (s *Scheduler) collect(sr *siteRec, req free3, start int) int {
+	buf := s.nodeBuf[:s.cfg.NodeCandidates]
+	k := sr.collect(req, start, len(sr.nodes), buf)
+	if k < len(buf) && start > 0 {
+		k += sr.collect(req, 0, start, buf[k:])
+	}
+	return k
+}

@@ -1,0 +1,187 @@
+package scheduler
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/suanli/suanli/nodes"
+)
+
+// Scorer identifies a scoring term. Every term is normalised to [0,1],
+// higher is better, and weighted by the policy.
+type Scorer uint8
+
+const (
+	// ScoreLatency prefers sites close to the origin: 1 − RTT/reference,
+	// where the reference is the latency bound or the largest RTT.
+	ScoreLatency Scorer = iota
+	// ScoreCost prefers cheap energy now: 1 − price·PUE·(1−covered)/max,
+	// where covered is the share of the work's power that renewable
+	// headroom supplies.
+	ScoreCost
+	// ScoreCarbon prefers low-carbon energy now, like ScoreCost with the
+	// grid carbon intensity in place of the price.
+	ScoreCarbon
+	// ScoreBinPack prefers fuller sites (utilisation after placing).
+	ScoreBinPack
+	// ScoreSpread prefers emptier sites (1 − utilisation after placing).
+	ScoreSpread
+	// NumScorers is the number of scoring terms.
+	NumScorers
+)
+
+// Decide sums the five weighted terms without a loop; these fail to
+// compile if the number of scorers changes.
+var (
+	_ [NumScorers - 5]struct{}
+	_ [5 - NumScorers]struct{}
+)
+
+var scorerNames = [NumScorers]string{"latency", "cost", "carbon", "binpack", "spread"}
+
+func (s Scorer) String() string {
+	if s < NumScorers {
+		return scorerNames[s]
+	}
+	return fmt.Sprintf("scorer(%d)", uint8(s))
+}
+
+// ScorerNames lists the scorer names in order.
+func ScorerNames() []string { return append([]string(nil), scorerNames[:]...) }
+
+// Weights weight each scorer; a zero weight turns the scorer off.
+type Weights [NumScorers]float64
+
+// termCtx holds the per-decision constants of the scoring terms, computed
+// once so the per-site work is a handful of multiplications.
+type termCtx struct {
+	snap        *Snapshot
+	req         nodes.Resources
+	latRefInv   float64 // 1 / latency reference (bound, or the largest RTT)
+	cores, gpus float64 // request in cores and whole GPUs
+	invMaxCost  float64
+	invMaxCO2   float64
+	useMem      bool
+	useGPU      bool
+	invDims     float64
+}
+
+func (s *Snapshot) newTermCtx(w *Workload) termCtx {
+	c := termCtx{snap: s, req: w.Request,
+		cores: float64(w.Request.CPUMilli) / 1000, gpus: float64(w.Request.GPUMilli) / 1000,
+		useMem: w.Request.MemoryMiB > 0, useGPU: w.Request.GPUMilli > 0}
+	ref := w.LatencyBoundMs
+	if ref <= 0 {
+		ref = s.maxRTTMs
+	}
+	if ref > 0 {
+		c.latRefInv = 1 / ref
+	}
+	if s.maxCostKey > 0 {
+		c.invMaxCost = 1 / s.maxCostKey
+	}
+	if s.maxCarbonKey > 0 {
+		c.invMaxCO2 = 1 / s.maxCarbonKey
+	}
+	dims := 1.0
+	if c.useMem {
+		dims++
+	}
+	if c.useGPU {
+		dims++
+	}
+	c.invDims = 1 / dims
+	return c
+}
+
+// terms computes every (unweighted) scoring term for placing the work at
+// site, whose RTT from the origin is rttMs.
+func (c *termCtx) terms(site int, rttMs float64, t *[NumScorers]float64) {
+	lat := 1 - rttMs*c.latRefInv
+	if lat < 0 {
+		lat = 0
+	}
+	t[ScoreLatency] = lat
+
+	// cost and carbon of the grid share of the work's facility power, once
+	// renewable headroom has covered what it can
+	e := &c.snap.Energy[site]
+	grid := e.PUE
+	if h := e.Now.RenewableHeadroomKW; h > 0 {
+		if kw := (c.cores*e.MarginalWPerCore + c.gpus*e.MarginalWPerGPU) * e.PUE / 1000; kw > 0 {
+			if h >= kw {
+				grid = 0
+			} else {
+				grid *= 1 - h/kw
+			}
+		}
+	}
+	t[ScoreCost] = 1 - e.Now.PriceCNYPerKWh*grid*c.invMaxCost
+	t[ScoreCarbon] = 1 - e.Now.CarbonKgPerKWh*grid*c.invMaxCO2
+
+	// utilisation after placing, averaged over the dimensions the work uses
+	sr := &c.snap.State.sites[site]
+	u := float64(sr.upUsed.CPUMilli+c.req.CPUMilli) * sr.invUpCPU
+	if c.useMem {
+		u += float64(sr.upUsed.MemoryMiB+c.req.MemoryMiB) * sr.invUpMem
+	}
+	if c.useGPU {
+		u += float64(sr.upUsed.GPUMilli+c.req.GPUMilli) * sr.invUpGPU
+	}
+	u *= c.invDims
+	if u > 1 {
+		u = 1
+	}
+	t[ScoreBinPack] = u
+	t[ScoreSpread] = 1 - u
+}
+
+// siteTerms computes every (unweighted) scoring term for placing w at site.
+// Decide uses the same code through a termCtx built once per decision.
+func (s *Snapshot) siteTerms(w *Workload, site int, rttMs float64, t *[NumScorers]float64) {
+	c := s.newTermCtx(w)
+	c.terms(site, rttMs, t)
+}
+
+// nodeFitScore is Nomad-style best-fit ("BestFit v3" from Google's work) on
+// one node after placing req: 20 − (10^freeCPU + 10^freeMem) clamped to
+// [0,18] and scaled to [0,1], where free* are the free fractions left. CPU
+// work on a GPU node is halved so GPU servers stay free for GPU work.
+func nodeFitScore(n *nodeRec, req nodes.Resources) float64 {
+	fc, fm := 0.0, 0.0
+	if n.capacity.CPUMilli > 0 {
+		fc = float64(n.capacity.CPUMilli-n.used.CPUMilli-req.CPUMilli) / float64(n.capacity.CPUMilli)
+	}
+	if n.capacity.MemoryMiB > 0 {
+		fm = float64(n.capacity.MemoryMiB-n.used.MemoryMiB-req.MemoryMiB) / float64(n.capacity.MemoryMiB)
+	}
+	v := 20 - (math.Exp(fc*math.Ln10) + math.Exp(fm*math.Ln10))
+	if v < 0 {
+		v = 0
+	} else if v > 18 {
+		v = 18
+	}
+	v /= 18
+	if req.GPUMilli == 0 && n.capacity.GPUMilli > 0 {
+		v *= 0.5
+	}
+	return v
+}
+
+// nodeSpreadScore is the free fraction left on the node after placing req
+// (worst fit), averaged over CPU and memory, halved for CPU work on GPU
+// nodes.
+func nodeSpreadScore(n *nodeRec, req nodes.Resources) float64 {
+	fc, fm := 0.0, 0.0
+	if n.capacity.CPUMilli > 0 {
+		fc = float64(n.capacity.CPUMilli-n.used.CPUMilli-req.CPUMilli) / float64(n.capacity.CPUMilli)
+	}
+	if n.capacity.MemoryMiB > 0 {
+		fm = float64(n.capacity.MemoryMiB-n.used.MemoryMiB-req.MemoryMiB) / float64(n.capacity.MemoryMiB)
+	}
+	v := (fc + fm) / 2
+	if req.GPUMilli == 0 && n.capacity.GPUMilli > 0 {
+		v *= 0.5
+	}
+	return v
+}

@@ -1,0 +1,139 @@
+package scheduler
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+)
+
+// Signal is a site's energy situation at one time.
+type Signal struct {
+	// PriceCNYPerKWh is the price of grid energy.
+	PriceCNYPerKWh float64
+	// CarbonKgPerKWh is the carbon intensity of grid energy.
+	CarbonKgPerKWh float64
+	// RenewableHeadroomKW is how much more facility load renewables (and
+	// stored renewable energy) could cover without drawing on the grid.
+	RenewableHeadroomKW float64
+}
+
+// SiteEnergy is what the core knows about a site's energy.
+type SiteEnergy struct {
+	// Now is the signal at the snapshot's time.
+	Now Signal
+	// Forecast holds expected signals at ForecastStep intervals starting at
+	// the snapshot's ForecastStart; it may be empty.
+	Forecast []Signal
+	// PUE is the facility's current power usage effectiveness.
+	PUE float64
+	// MarginalWPerCore and MarginalWPerGPU are the extra IT power in W one
+	// allocated CPU core or whole GPU draws at this site (peak minus idle
+	// over capacity of its node types). They turn a request into kW.
+	MarginalWPerCore float64
+	MarginalWPerGPU  float64
+}
+
+// Snapshot is the read-only view the core decides on. A driver builds it
+// once and refreshes parts of it as they change: State through Allocate and
+// Release, energy signals once per accounting interval (SetEnergy).
+type Snapshot struct {
+	State   *State
+	Latency *nodes.LatencyTable
+	// SiteCity is the origin (city) index of each site, so data that
+	// starts in a site's own city needs no transfer.
+	SiteCity []int
+	// BandwidthGbps is the data-transfer bandwidth into each site; 0 means
+	// transfers take no time.
+	BandwidthGbps []float64
+	// Energy holds the energy signals per site.
+	Energy []SiteEnergy
+	// ForecastStart and ForecastStep place SiteEnergy.Forecast in time.
+	ForecastStart time.Time
+	ForecastStep  time.Duration
+
+	// derived by Refresh
+	maxRTTMs     float64
+	maxCostKey   float64 // max over sites of price × PUE
+	maxCarbonKey float64 // max over sites of carbon × PUE
+}
+
+// NewSnapshot ties a state and a latency table together, with neutral
+// energy signals (price 1, carbon 1, no headroom, PUE from the site) and no
+// transfer times. The latency table's sites must be the state's sites.
+func NewSnapshot(st *State, lt *nodes.LatencyTable, cities []nodes.City) (*Snapshot, error) {
+	if lt.Sites() != st.NumSites() {
+		return nil, fmt.Errorf("new snapshot: latency table has %d sites, state has %d", lt.Sites(), st.NumSites())
+	}
+	if lt.Origins() != len(cities) {
+		return nil, fmt.Errorf("new snapshot: latency table has %d origins, %d cities given", lt.Origins(), len(cities))
+	}
+	s := &Snapshot{
+		State:         st,
+		Latency:       lt,
+		SiteCity:      make([]int, st.NumSites()),
+		BandwidthGbps: make([]float64, st.NumSites()),
+		Energy:        make([]SiteEnergy, st.NumSites()),
+		ForecastStep:  time.Hour,
+	}
+	for i := range s.SiteCity {
+		site := st.Site(i)
+		s.SiteCity[i] = -1
+		if ci, err := nodes.LookupCity(cities, site.City); err == nil {
+			s.SiteCity[i] = ci
+		}
+		s.Energy[i] = SiteEnergy{Now: Signal{PriceCNYPerKWh: 1, CarbonKgPerKWh: 1}, PUE: site.PUE, MarginalWPerCore: 5, MarginalWPerGPU: 500}
+	}
+	s.Refresh()
+	return s, nil
+}
+
+// Refresh recomputes the normalisers the scorers use. Call it after
+// changing Energy or the latency table.
+func (s *Snapshot) Refresh() {
+	s.maxRTTMs, s.maxCostKey, s.maxCarbonKey = 0, 0, 0
+	for o := 0; o < s.Latency.Origins(); o++ {
+		for _, v := range s.Latency.Row(o) {
+			if v > s.maxRTTMs {
+				s.maxRTTMs = v
+			}
+		}
+	}
+	for i := range s.Energy {
+		e := &s.Energy[i]
+		if v := e.Now.PriceCNYPerKWh * e.PUE; v > s.maxCostKey {
+			s.maxCostKey = v
+		}
+		if v := e.Now.CarbonKgPerKWh * e.PUE; v > s.maxCarbonKey {
+			s.maxCarbonKey = v
+		}
+		for _, f := range e.Forecast {
+			if v := f.PriceCNYPerKWh * e.PUE; v > s.maxCostKey {
+				s.maxCostKey = v
+			}
+			if v := f.CarbonKgPerKWh * e.PUE; v > s.maxCarbonKey {
+				s.maxCarbonKey = v
+			}
+		}
+	}
+}
+
+// transferTime is how long moving w's input to site takes.
+func (s *Snapshot) transferTime(w *Workload, site int) time.Duration {
+	if w.InputMB <= 0 || s.SiteCity[site] == w.Origin {
+		return 0
+	}
+	bw := s.BandwidthGbps[site]
+	if bw <= 0 {
+		return 0
+	}
+	// MB → Mbit, Gbit/s → Mbit/s.
+	return time.Duration(w.InputMB * 8 / (bw * 1000) * float64(time.Second))
+}
+
+// workloadKW is the facility power in kW that w adds at site.
+func (s *Snapshot) workloadKW(w *Workload, site int) float64 {
+	e := &s.Energy[site]
+	it := float64(w.Request.CPUMilli)/1000*e.MarginalWPerCore + float64(w.Request.GPUMilli)/1000*e.MarginalWPerGPU
+	return it / 1000 * e.PUE
+}

@@ -1,0 +1,457 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/suanli/suanli/nodes"
+)
+
+// Errors returned by State mutations. They are sentinel values so drivers
+// (the simulator, the server's FSM) can tell a conflicting plan from a bug.
+var (
+	ErrUnknownNode   = errors.New("scheduler: unknown node")
+	ErrNodeNotUp     = errors.New("scheduler: node is not up")
+	ErrOversubscribe = errors.New("scheduler: allocation would oversubscribe node")
+	ErrUnderflow     = errors.New("scheduler: release exceeds what is allocated on node")
+)
+
+// free3 is a node's free capacity as seen by the per-site index. A node
+// that cannot take new work (down, draining, or a padding leaf) is stored
+// as unschedulable, which no request dominates.
+//
+// Values are int32 to halve the index's cache footprint; NewState refuses
+// node capacities of 2^31 units or more in any dimension.
+type free3 struct{ cpu, mem, gpu int32 }
+
+var unschedulable = free3{-1, -1, -1}
+
+// maxUnits bounds node capacity per dimension (millicores, MiB, milli-GPUs).
+const maxUnits = math.MaxInt32
+
+func (f free3) dominates(r free3) bool {
+	return f.cpu >= r.cpu && f.mem >= r.mem && f.gpu >= r.gpu
+}
+
+// need converts a request to index units; dimensions beyond the index's
+// range become unsatisfiable.
+func need(r nodes.Resources) free3 {
+	clamp := func(v int64) int32 {
+		if v > maxUnits {
+			return maxUnits
+		}
+		return int32(v)
+	}
+	f := free3{clamp(r.CPUMilli), clamp(r.MemoryMiB), clamp(r.GPUMilli)}
+	return f
+}
+
+func max3(a, b free3) free3 {
+	if b.cpu > a.cpu {
+		a.cpu = b.cpu
+	}
+	if b.mem > a.mem {
+		a.mem = b.mem
+	}
+	if b.gpu > a.gpu {
+		a.gpu = b.gpu
+	}
+	return a
+}
+
+type nodeRec struct {
+	capacity nodes.Resources
+	used     nodes.Resources
+	site     int32
+	leaf     int32 // position among the site's nodes (leaf of its tree)
+	state    nodes.NodeState
+}
+
+func (n *nodeRec) free() nodes.Resources { return n.capacity.Sub(n.used) }
+
+func (n *nodeRec) key() free3 {
+	if n.state != nodes.NodeUp {
+		return unschedulable
+	}
+	f := n.free()
+	return free3{int32(f.CPUMilli), int32(f.MemoryMiB), int32(f.GPUMilli)}
+}
+
+// siteRec is the per-site aggregate and index.
+type siteRec struct {
+	info  nodes.Site
+	nodes []int32 // node indices, by leaf position
+	size  int     // number of leaves, a power of two >= len(nodes)
+	tree  []free3 // 1-based segment tree of component-wise maxima; leaves at [size, 2·size)
+
+	capacity   nodes.Resources // all nodes, any state
+	upCapacity nodes.Resources // nodes that are up
+	upUsed     nodes.Resources // used on nodes that are up
+	used       nodes.Resources // used on all nodes
+	upNodes    int32
+	gpuNodes   int32 // nodes with any GPU hardware
+
+	invUpCPU, invUpMem, invUpGPU float64 // 1/upCapacity per dimension (0 if none)
+}
+
+// State is the cluster state the core decides on: every node's capacity,
+// allocation and state, aggregated per site with an index for fast search.
+// It is owned and mutated by one driver at a time; Decide only reads it.
+type State struct {
+	sites   []siteRec
+	nodes   []nodeRec
+	nodeIDs []string
+	byID    map[string]int32
+}
+
+// NewState builds a state from a topology. Every node starts with nothing
+// allocated, in the state the topology gives.
+func NewState(t *nodes.Topology) (*State, error) {
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("new state: %w", err)
+	}
+	s := &State{
+		sites:   make([]siteRec, len(t.Sites)),
+		nodes:   make([]nodeRec, len(t.Nodes)),
+		nodeIDs: make([]string, len(t.Nodes)),
+		byID:    make(map[string]int32, len(t.Nodes)),
+	}
+	for i, site := range t.Sites {
+		s.sites[i].info = site
+	}
+	for i, n := range t.Nodes {
+		if c := n.Capacity; c.CPUMilli >= maxUnits || c.MemoryMiB >= maxUnits || c.GPUMilli >= maxUnits {
+			return nil, fmt.Errorf("new state: node %q: capacity %v too large (each dimension must be below %d)", n.ID, c, int64(maxUnits))
+		}
+		sr := &s.sites[n.Site]
+		s.nodes[i] = nodeRec{capacity: n.Capacity, site: int32(n.Site), leaf: int32(len(sr.nodes)), state: n.State}
+		sr.nodes = append(sr.nodes, int32(i))
+		s.nodeIDs[i] = n.ID
+		s.byID[n.ID] = int32(i)
+	}
+	for i := range s.sites {
+		s.rebuildSite(i)
+	}
+	return s, nil
+}
+
+// rebuildSite recomputes a site's aggregates and tree from its nodes.
+func (s *State) rebuildSite(i int) {
+	sr := &s.sites[i]
+	size := 1
+	for size < len(sr.nodes) {
+		size <<= 1
+	}
+	sr.size = size
+	if cap(sr.tree) >= 2*size {
+		sr.tree = sr.tree[:2*size]
+	} else {
+		sr.tree = make([]free3, 2*size)
+	}
+	sr.capacity, sr.upCapacity, sr.upUsed, sr.used = nodes.Resources{}, nodes.Resources{}, nodes.Resources{}, nodes.Resources{}
+	sr.upNodes, sr.gpuNodes = 0, 0
+	for leaf := 0; leaf < size; leaf++ {
+		k := unschedulable
+		if leaf < len(sr.nodes) {
+			n := &s.nodes[sr.nodes[leaf]]
+			k = n.key()
+			sr.capacity = sr.capacity.Add(n.capacity)
+			sr.used = sr.used.Add(n.used)
+			if n.capacity.GPUMilli > 0 {
+				sr.gpuNodes++
+			}
+			if n.state == nodes.NodeUp {
+				sr.upCapacity = sr.upCapacity.Add(n.capacity)
+				sr.upUsed = sr.upUsed.Add(n.used)
+				sr.upNodes++
+			}
+		}
+		sr.tree[size+leaf] = k
+	}
+	for j := size - 1; j >= 1; j-- {
+		sr.tree[j] = max3(sr.tree[2*j], sr.tree[2*j+1])
+	}
+	sr.refreshInv()
+}
+
+func (sr *siteRec) refreshInv() {
+	inv := func(v int64) float64 {
+		if v <= 0 {
+			return 0
+		}
+		return 1 / float64(v)
+	}
+	sr.invUpCPU, sr.invUpMem, sr.invUpGPU = inv(sr.upCapacity.CPUMilli), inv(sr.upCapacity.MemoryMiB), inv(sr.upCapacity.GPUMilli)
+}
+
+// updateLeaf rewrites node n's leaf and the path to the root.
+func (s *State) updateLeaf(n int32) {
+	nr := &s.nodes[n]
+	sr := &s.sites[nr.site]
+	j := sr.size + int(nr.leaf)
+	sr.tree[j] = nr.key()
+	for j >>= 1; j >= 1; j >>= 1 {
+		sr.tree[j] = max3(sr.tree[2*j], sr.tree[2*j+1])
+	}
+}
+
+// NumSites is the number of sites.
+func (s *State) NumSites() int { return len(s.sites) }
+
+// NumNodes is the number of nodes.
+func (s *State) NumNodes() int { return len(s.nodes) }
+
+// Site returns site i's description.
+func (s *State) Site(i int) nodes.Site { return s.sites[i].info }
+
+// NodeID returns node i's id.
+func (s *State) NodeID(i int) string { return s.nodeIDs[i] }
+
+// NodeIndex returns the index of the node with the given id.
+func (s *State) NodeIndex(id string) (int, bool) {
+	i, ok := s.byID[id]
+	return int(i), ok
+}
+
+// SiteIndex returns the index of the site with the given id, or -1.
+func (s *State) SiteIndex(id string) int {
+	for i := range s.sites {
+		if s.sites[i].info.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// NodeSite returns the index of node i's site.
+func (s *State) NodeSite(i int) int { return int(s.nodes[i].site) }
+
+// NodeCapacity returns node i's capacity.
+func (s *State) NodeCapacity(i int) nodes.Resources { return s.nodes[i].capacity }
+
+// NodeUsed returns what is allocated on node i.
+func (s *State) NodeUsed(i int) nodes.Resources { return s.nodes[i].used }
+
+// NodeFree returns node i's free capacity (capacity minus allocated).
+func (s *State) NodeFree(i int) nodes.Resources { return s.nodes[i].free() }
+
+// NodeState returns node i's state.
+func (s *State) NodeState(i int) nodes.NodeState { return s.nodes[i].state }
+
+// SiteNodes returns the indices of site i's nodes. The caller must not
+// modify the slice.
+func (s *State) SiteNodes(i int) []int32 { return s.sites[i].nodes }
+
+// SiteCapacity returns the total capacity of site i's nodes that are up.
+func (s *State) SiteCapacity(i int) nodes.Resources { return s.sites[i].upCapacity }
+
+// SiteUsed returns what is allocated on site i's nodes that are up.
+func (s *State) SiteUsed(i int) nodes.Resources { return s.sites[i].upUsed }
+
+// SiteUsedAll returns what is allocated on all of site i's nodes.
+func (s *State) SiteUsedAll(i int) nodes.Resources { return s.sites[i].used }
+
+// SiteUpNodes is the number of site i's nodes that are up.
+func (s *State) SiteUpNodes(i int) int { return int(s.sites[i].upNodes) }
+
+// SiteMaxFree is the component-wise maximum free capacity over site i's
+// up nodes (each dimension may come from a different node), or -1 in every
+// dimension when no node is up.
+func (s *State) SiteMaxFree(i int) nodes.Resources {
+	t := s.sites[i].tree[1]
+	return nodes.Resources{CPUMilli: int64(t.cpu), MemoryMiB: int64(t.mem), GPUMilli: int64(t.gpu)}
+}
+
+// Allocate reserves req on node n. It fails, changing nothing, if the node
+// is unknown, not up, or would be oversubscribed in any dimension.
+func (s *State) Allocate(n int, req nodes.Resources) error {
+	if n < 0 || n >= len(s.nodes) {
+		return fmt.Errorf("allocate on node %d: %w", n, ErrUnknownNode)
+	}
+	nr := &s.nodes[n]
+	if nr.state != nodes.NodeUp {
+		return fmt.Errorf("allocate on node %s (%s): %w", s.nodeIDs[n], nr.state, ErrNodeNotUp)
+	}
+	if !req.NonNegative() {
+		return fmt.Errorf("allocate %v on node %s: negative request", req, s.nodeIDs[n])
+	}
+	if !nr.free().Fits(req) {
+		return fmt.Errorf("allocate %v on node %s with %v free: %w", req, s.nodeIDs[n], nr.free(), ErrOversubscribe)
+	}
+	nr.used = nr.used.Add(req)
+	sr := &s.sites[nr.site]
+	sr.used = sr.used.Add(req)
+	sr.upUsed = sr.upUsed.Add(req)
+	s.updateLeaf(int32(n))
+	return nil
+}
+
+// Release returns req from node n. It fails, changing nothing, if more
+// would be released than is allocated.
+func (s *State) Release(n int, req nodes.Resources) error {
+	if n < 0 || n >= len(s.nodes) {
+		return fmt.Errorf("release on node %d: %w", n, ErrUnknownNode)
+	}
+	nr := &s.nodes[n]
+	if !req.NonNegative() || !nr.used.Fits(req) {
+		return fmt.Errorf("release %v on node %s with %v allocated: %w", req, s.nodeIDs[n], nr.used, ErrUnderflow)
+	}
+	nr.used = nr.used.Sub(req)
+	sr := &s.sites[nr.site]
+	sr.used = sr.used.Sub(req)
+	if nr.state == nodes.NodeUp {
+		sr.upUsed = sr.upUsed.Sub(req)
+	}
+	s.updateLeaf(int32(n))
+	return nil
+}
+
+// SetNodeState changes node n's state. Allocations stay; the driver decides
+// what happens to work on a node that went down.
+func (s *State) SetNodeState(n int, st nodes.NodeState) error {
+	if n < 0 || n >= len(s.nodes) {
+		return fmt.Errorf("set state of node %d: %w", n, ErrUnknownNode)
+	}
+	nr := &s.nodes[n]
+	if nr.state == st {
+		return nil
+	}
+	sr := &s.sites[nr.site]
+	if nr.state == nodes.NodeUp {
+		sr.upCapacity = sr.upCapacity.Sub(nr.capacity)
+		sr.upUsed = sr.upUsed.Sub(nr.used)
+		sr.upNodes--
+	}
+	nr.state = st
+	if st == nodes.NodeUp {
+		sr.upCapacity = sr.upCapacity.Add(nr.capacity)
+		sr.upUsed = sr.upUsed.Add(nr.used)
+		sr.upNodes++
+	}
+	sr.refreshInv()
+	s.updateLeaf(int32(n))
+	return nil
+}
+
+// Clone returns a deep copy, for a driver that wants to plan on a copy
+// while the original keeps changing (the server's leader loop).
+func (s *State) Clone() *State {
+	c := &State{
+		sites:   make([]siteRec, len(s.sites)),
+		nodes:   append([]nodeRec(nil), s.nodes...),
+		nodeIDs: s.nodeIDs, // immutable after construction
+		byID:    s.byID,    // immutable after construction
+	}
+	for i := range s.sites {
+		c.sites[i] = s.sites[i]
+		c.sites[i].nodes = s.sites[i].nodes // immutable after construction
+		c.sites[i].tree = append([]free3(nil), s.sites[i].tree...)
+	}
+	return c
+}
+
+// CopyFrom makes s equal to o, reusing s's memory where it can. Both must
+// come from the same topology (Clone of one another).
+func (s *State) CopyFrom(o *State) {
+	if len(s.nodes) != len(o.nodes) || len(s.sites) != len(o.sites) {
+		*s = *o.Clone()
+		return
+	}
+	copy(s.nodes, o.nodes)
+	for i := range o.sites {
+		tree := s.sites[i].tree
+		s.sites[i] = o.sites[i]
+		s.sites[i].tree = append(tree[:0], o.sites[i].tree...)
+	}
+}
+
+// CheckInvariants verifies every aggregate and index entry against the
+// nodes, and that no node is oversubscribed. Tests and the FSM's
+// consistency checks call it; it costs O(nodes).
+func (s *State) CheckInvariants() error {
+	for i := range s.nodes {
+		n := &s.nodes[i]
+		if !n.used.NonNegative() || !n.capacity.Fits(n.used) {
+			return fmt.Errorf("node %s: used %v exceeds capacity %v", s.nodeIDs[i], n.used, n.capacity)
+		}
+	}
+	for i := range s.sites {
+		sr := &s.sites[i]
+		var capAll, upCap, upUsed, used nodes.Resources
+		var up int32
+		for leaf, ni := range sr.nodes {
+			n := &s.nodes[ni]
+			if int(n.leaf) != leaf || int(n.site) != i {
+				return fmt.Errorf("site %s: node %s index mismatch", sr.info.ID, s.nodeIDs[ni])
+			}
+			capAll, used = capAll.Add(n.capacity), used.Add(n.used)
+			if n.state == nodes.NodeUp {
+				upCap, upUsed = upCap.Add(n.capacity), upUsed.Add(n.used)
+				up++
+			}
+			if sr.tree[sr.size+leaf] != n.key() {
+				return fmt.Errorf("site %s: stale index leaf for node %s", sr.info.ID, s.nodeIDs[ni])
+			}
+		}
+		if capAll != sr.capacity || upCap != sr.upCapacity || upUsed != sr.upUsed || used != sr.used || up != sr.upNodes {
+			return fmt.Errorf("site %s: aggregates out of date", sr.info.ID)
+		}
+		for j := sr.size - 1; j >= 1; j-- {
+			if sr.tree[j] != max3(sr.tree[2*j], sr.tree[2*j+1]) {
+				return fmt.Errorf("site %s: index node %d out of date", sr.info.ID, j)
+			}
+		}
+	}
+	return nil
+}
+
+// findFrom returns the leftmost leaf position >= from in site sr whose node
+// can take req, or -1. Subtrees whose component-wise maximum does not
+// dominate req are pruned; because maxima may come from different nodes a
+// subtree can pass the test and still hold no fitting node, so the search
+// may backtrack, but it never visits a pruned subtree.
+func (sr *siteRec) findFrom(req free3, from int) int {
+	if from >= len(sr.nodes) || !sr.tree[1].dominates(req) {
+		return -1
+	}
+	return sr.find(1, 0, sr.size, req, from)
+}
+
+func (sr *siteRec) find(j, lo, hi int, req free3, from int) int {
+	if hi <= from || !sr.tree[j].dominates(req) {
+		return -1
+	}
+	if hi-lo == 1 {
+		return lo
+	}
+	mid := (lo + hi) >> 1
+	if r := sr.find(2*j, lo, mid, req, from); r >= 0 {
+		return r
+	}
+	return sr.find(2*j+1, mid, hi, req, from)
+}
+
+// collect appends to buf the leaf positions in [from, to) of site sr whose
+// nodes can take req, in order, until buf is full; it returns how many it
+// appended. One traversal serves all k results, so the cost is
+// O(k·log n) in the worst case and O(log n + k) when fits are clustered.
+func (sr *siteRec) collect(req free3, from, to int, buf []int32) int {
+	if from >= to || len(buf) == 0 || !sr.tree[1].dominates(req) {
+		return 0
+	}
+	return sr.gather(1, 0, sr.size, req, from, to, buf, 0)
+}
+
+func (sr *siteRec) gather(j, lo, hi int, req free3, from, to int, buf []int32, k int) int {
+	if hi <= from || lo >= to || k == len(buf) || !sr.tree[j].dominates(req) {
+		return k
+	}
+	if hi-lo == 1 {
+		buf[k] = int32(lo)
+		return k + 1
+	}
+	mid := (lo + hi) >> 1
+	k = sr.gather(2*j, lo, mid, req, from, to, buf, k)
+	return sr.gather(2*j+1, mid, hi, req, from, to, buf, k)
+}
