@@ -15,15 +15,15 @@ func small(cores int64) nodes.Resources {
 
 func TestFilters(t *testing.T) {
 	type tc struct {
-		name     string
-		policy   string
-		w        Workload
-		setup    func(t *testing.T, s *Snapshot)
-		outcome  Outcome
-		site     string // expected site for Place
-		reason   Filter // expected reason for Reject
-		late     bool
-		removed  map[Filter]int // expected removed site counts (explained)
+		name    string
+		policy  string
+		w       Workload
+		setup   func(t *testing.T, s *Snapshot)
+		outcome Outcome
+		site    string // expected site for Place
+		reason  Filter // expected reason for Reject
+		late    bool
+		removed map[Filter]int // expected removed site counts (explained)
 	}
 	allDown := func(site string) func(t *testing.T, s *Snapshot) {
 		return func(t *testing.T, s *Snapshot) {
@@ -51,7 +51,7 @@ func TestFilters(t *testing.T) {
 			w: Workload{Origin: city(t, "WF"), Request: small(1), LatencyBoundMs: 1}, outcome: Reject, reason: FilterDown,
 			removed: map[Filter]int{FilterLatency: 4, FilterDown: 1}},
 		{name: "gpu hardware missing", policy: "nearest",
-			w: Workload{Origin: city(t, "WF"), Request: nodes.Resources{CPUMilli: 2000, GPUMilli: 250}, Tiers: nodes.TiersOf(nodes.TierEdge, nodes.TierCluster)},
+			w:       Workload{Origin: city(t, "WF"), Request: nodes.Resources{CPUMilli: 2000, GPUMilli: 250}, Tiers: nodes.TiersOf(nodes.TierEdge, nodes.TierCluster)},
 			outcome: Reject, reason: FilterGPU, removed: map[Filter]int{FilterTier: 2, FilterGPU: 3}},
 		{name: "gpu work goes to a gpu site", policy: "nearest",
 			w: Workload{Origin: city(t, "WF"), Request: nodes.Resources{CPUMilli: 2000, GPUMilli: 250}}, outcome: Place, site: "qd-core"},
@@ -67,7 +67,7 @@ func TestFilters(t *testing.T) {
 				InputMB: 1_000_000, Tiers: nodes.TiersOf(nodes.TierCore)},
 			outcome: Place, site: "jn-core", removed: map[Filter]int{FilterTier: 3, FilterDeadline: 1}},
 		{name: "deadline nobody meets places late", policy: "nearest",
-			w: Workload{Origin: city(t, "JN"), Request: small(8), Duration: 2 * time.Hour, Deadline: t0.Add(time.Hour)},
+			w:       Workload{Origin: city(t, "JN"), Request: small(8), Duration: 2 * time.Hour, Deadline: t0.Add(time.Hour)},
 			outcome: Place, site: "jn-core", late: true},
 		{name: "malformed workload", policy: "balanced",
 			w: Workload{Origin: city(t, "JN"), Request: nodes.Resources{MemoryMiB: 10}}, outcome: Reject, reason: FilterInvalid},
