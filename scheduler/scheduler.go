@@ -114,7 +114,7 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 		sr := &st.sites[site]
 		f := FilterNone
 		switch {
-		case !tiers.Has(sr.info.Tier):
+		case !tiers.Has(sr.tier):
 			f = FilterTier
 		case w.Sites != nil && !w.Sites.Has(site):
 			f = FilterSite
@@ -122,7 +122,7 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 			f = FilterDown
 		case req.GPUMilli > 0 && sr.gpuNodes == 0:
 			f = FilterGPU
-		case !sr.tree[1].dominates(key):
+		case !sr.root.dominates(key):
 			f = FilterCapacity
 		}
 		if f != FilterNone {

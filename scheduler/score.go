@@ -155,7 +155,7 @@ func nodeFitScore(n *nodeRec, req nodes.Resources) float64 {
 	if n.capacity.MemoryMiB > 0 {
 		fm = float64(n.capacity.MemoryMiB-n.used.MemoryMiB-req.MemoryMiB) / float64(n.capacity.MemoryMiB)
 	}
-	v := 20 - (math.Exp(fc*math.Ln10) + math.Exp(fm*math.Ln10))
+	v := 20 - (pow10frac(fc) + pow10frac(fm))
 	if v < 0 {
 		v = 0
 	} else if v > 18 {
@@ -166,6 +166,30 @@ func nodeFitScore(n *nodeRec, req nodes.Resources) float64 {
 		v *= 0.5
 	}
 	return v
+}
+
+// pow10Table holds 10^(i/pow10Steps) for i in [0, pow10Steps].
+const pow10Steps = 512
+
+var pow10Table = func() (t [pow10Steps + 2]float64) {
+	for i := range t {
+		t[i] = math.Pow(10, float64(i)/pow10Steps)
+	}
+	return t
+}()
+
+// pow10frac returns 10^x for x in [0,1] by linear interpolation in a table
+// (relative error below 1e-5; exact at the ends), clamping x to [0,1].
+func pow10frac(x float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	if x >= 1 {
+		return 10
+	}
+	f := x * pow10Steps
+	i := int(f)
+	return pow10Table[i] + (pow10Table[i+1]-pow10Table[i])*(f-float64(i))
 }
 
 // nodeSpreadScore is the free fraction left on the node after placing req

@@ -80,6 +80,15 @@ func (n *nodeRec) key() free3 {
 
 // siteRec is the per-site aggregate and index.
 type siteRec struct {
+	// hot fields read for every site of every decision come first
+	root     free3 // = tree[1], the site's component-wise maximum free
+	tier     nodes.Tier
+	upNodes  int32
+	gpuNodes int32 // nodes with any GPU hardware
+
+	invUpCPU, invUpMem, invUpGPU float64 // 1/upCapacity per dimension (0 if none)
+	upUsed                       nodes.Resources // used on nodes that are up
+
 	info  nodes.Site
 	nodes []int32 // node indices, by leaf position
 	size  int     // number of leaves, a power of two >= len(nodes)
@@ -87,12 +96,7 @@ type siteRec struct {
 
 	capacity   nodes.Resources // all nodes, any state
 	upCapacity nodes.Resources // nodes that are up
-	upUsed     nodes.Resources // used on nodes that are up
 	used       nodes.Resources // used on all nodes
-	upNodes    int32
-	gpuNodes   int32 // nodes with any GPU hardware
-
-	invUpCPU, invUpMem, invUpGPU float64 // 1/upCapacity per dimension (0 if none)
 }
 
 // State is the cluster state the core decides on: every node's capacity,
@@ -119,6 +123,7 @@ func NewState(t *nodes.Topology) (*State, error) {
 	}
 	for i, site := range t.Sites {
 		s.sites[i].info = site
+		s.sites[i].tier = site.Tier
 	}
 	for i, n := range t.Nodes {
 		if c := n.Capacity; c.CPUMilli >= maxUnits || c.MemoryMiB >= maxUnits || c.GPUMilli >= maxUnits {
@@ -172,6 +177,7 @@ func (s *State) rebuildSite(i int) {
 	for j := size - 1; j >= 1; j-- {
 		sr.tree[j] = max3(sr.tree[2*j], sr.tree[2*j+1])
 	}
+	sr.root = sr.tree[1]
 	sr.refreshInv()
 }
 
@@ -194,6 +200,7 @@ func (s *State) updateLeaf(n int32) {
 	for j >>= 1; j >= 1; j >>= 1 {
 		sr.tree[j] = max3(sr.tree[2*j], sr.tree[2*j+1])
 	}
+	sr.root = sr.tree[1]
 }
 
 // NumSites is the number of sites.
@@ -394,6 +401,9 @@ func (s *State) CheckInvariants() error {
 				return fmt.Errorf("site %s: stale index leaf for node %s", sr.info.ID, s.nodeIDs[ni])
 			}
 		}
+		if sr.root != sr.tree[1] {
+			return fmt.Errorf("site %s: cached root out of date", sr.info.ID)
+		}
 		if capAll != sr.capacity || upCap != sr.upCapacity || upUsed != sr.upUsed || used != sr.used || up != sr.upNodes {
 			return fmt.Errorf("site %s: aggregates out of date", sr.info.ID)
 		}
@@ -407,51 +417,54 @@ func (s *State) CheckInvariants() error {
 }
 
 // findFrom returns the leftmost leaf position >= from in site sr whose node
-// can take req, or -1. Subtrees whose component-wise maximum does not
-// dominate req are pruned; because maxima may come from different nodes a
-// subtree can pass the test and still hold no fitting node, so the search
-// may backtrack, but it never visits a pruned subtree.
+// can take req, or -1.
 func (sr *siteRec) findFrom(req free3, from int) int {
-	if from >= len(sr.nodes) || !sr.tree[1].dominates(req) {
+	var buf [1]int32
+	if sr.collect(req, from, len(sr.nodes), buf[:]) == 0 {
 		return -1
 	}
-	return sr.find(1, 0, sr.size, req, from)
-}
-
-func (sr *siteRec) find(j, lo, hi int, req free3, from int) int {
-	if hi <= from || !sr.tree[j].dominates(req) {
-		return -1
-	}
-	if hi-lo == 1 {
-		return lo
-	}
-	mid := (lo + hi) >> 1
-	if r := sr.find(2*j, lo, mid, req, from); r >= 0 {
-		return r
-	}
-	return sr.find(2*j+1, mid, hi, req, from)
+	return int(buf[0])
 }
 
 // collect appends to buf the leaf positions in [from, to) of site sr whose
 // nodes can take req, in order, until buf is full; it returns how many it
-// appended. One traversal serves all k results, so the cost is
-// O(k·log n) in the worst case and O(log n + k) when fits are clustered.
+// appended. It is one iterative depth-first walk for all k results that
+// never enters a subtree whose maxima do not dominate req.
 func (sr *siteRec) collect(req free3, from, to int, buf []int32) int {
-	if from >= to || len(buf) == 0 || !sr.tree[1].dominates(req) {
+	if from >= to || len(buf) == 0 || !sr.root.dominates(req) {
 		return 0
 	}
-	return sr.gather(1, 0, sr.size, req, from, to, buf, 0)
-}
-
-func (sr *siteRec) gather(j, lo, hi int, req free3, from, to int, buf []int32, k int) int {
-	if hi <= from || lo >= to || k == len(buf) || !sr.tree[j].dominates(req) {
-		return k
+	k := 0
+	j, lo, width := 1, 0, sr.size
+	for {
+		if lo >= to {
+			return k
+		}
+		if lo+width > from && sr.tree[j].dominates(req) {
+			if width > 1 { // descend into the left child
+				j <<= 1
+				width >>= 1
+				continue
+			}
+			buf[k] = int32(lo)
+			if k++; k == len(buf) {
+				return k
+			}
+		}
+		// Move to the next subtree to the right: climb while j is a right
+		// child, then step to the sibling.
+		for j&1 == 1 {
+			if j == 1 {
+				return k
+			}
+			j >>= 1
+			lo -= width
+			width <<= 1
+		}
+		if j == 1 {
+			return k
+		}
+		j++
+		lo += width
 	}
-	if hi-lo == 1 {
-		buf[k] = int32(lo)
-		return k + 1
-	}
-	mid := (lo + hi) >> 1
-	k = sr.gather(2*j, lo, mid, req, from, to, buf, k)
-	return sr.gather(2*j+1, mid, hi, req, from, to, buf, k)
 }

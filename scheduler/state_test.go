@@ -156,3 +156,49 @@ func TestFindFromBacktracks(t *testing.T) {
 		t.Errorf("findFrom(from=1) = %d, want 1", got)
 	}
 }
+
+// TestCollectMatchesScan checks the index walk against a plain scan of the
+// nodes, over random states, requests and ranges.
+func TestCollectMatchesScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for iter := 0; iter < 300; iter++ {
+		n := 1 + rng.IntN(40)
+		var def []nodes.Resources
+		for i := 0; i < n; i++ {
+			def = append(def, nodes.Resources{CPUMilli: int64(1+rng.IntN(8)) * 1000, MemoryMiB: int64(1+rng.IntN(8)) * 1024, GPUMilli: int64(rng.IntN(3)) * 1000})
+		}
+		snap := newSnapshot(t, buildTopology([]siteDef{{"s", "JN", nodes.RoleCoreZone, 1.2, def}}))
+		st := snap.State
+		for i := 0; i < n; i++ {
+			if rng.IntN(3) == 0 {
+				_ = st.Allocate(i, nodes.Resources{CPUMilli: int64(rng.IntN(8)) * 1000, MemoryMiB: int64(rng.IntN(8)) * 1024})
+			}
+			if rng.IntN(8) == 0 {
+				_ = st.SetNodeState(i, nodes.NodeDown)
+			}
+		}
+		req := nodes.Resources{CPUMilli: int64(1+rng.IntN(6)) * 1000, MemoryMiB: int64(rng.IntN(6)) * 1024, GPUMilli: int64(rng.IntN(2)) * 500}
+		from, to := rng.IntN(n+1), rng.IntN(n+2)
+		k := 1 + rng.IntN(6)
+		buf := make([]int32, k)
+		got := buf[:st.sites[0].collect(need(req), from, to, buf)]
+		var want []int32
+		for leaf := from; leaf < to && leaf < n && len(want) < k; leaf++ {
+			ni := st.sites[0].nodes[leaf]
+			if st.NodeState(int(ni)) == nodes.NodeUp && st.NodeFree(int(ni)).Fits(req) {
+				want = append(want, int32(leaf))
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("iter %d: collect(%v, %d, %d, k=%d) = %v, want %v", iter, req, from, to, k, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("iter %d: collect = %v, want %v", iter, got, want)
+			}
+		}
+		if f := st.sites[0].findFrom(need(req), from); (len(want) > 0 && to > n) && int32(f) != want[0] {
+			t.Fatalf("iter %d: findFrom = %d, want %d", iter, f, want[0])
+		}
+	}
+}
