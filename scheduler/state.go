@@ -86,7 +86,7 @@ type siteRec struct {
 	upNodes  int32
 	gpuNodes int32 // nodes with any GPU hardware
 
-	invUpCPU, invUpMem, invUpGPU float64 // 1/upCapacity per dimension (0 if none)
+	invUpCPU, invUpMem, invUpGPU float64         // 1/upCapacity per dimension (0 if none)
 	upUsed                       nodes.Resources // used on nodes that are up
 
 	info  nodes.Site
