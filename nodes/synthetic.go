@@ -1,6 +1,9 @@
 package nodes
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // Standard node types used by the synthetic topology and the shipped
 // scenarios (shandong-facts.md §5: a CPU server has 64 cores and 256 GB, a
@@ -53,7 +56,8 @@ func lower(s string) string {
 // Synthetic builds a deterministic 1+3+N+X topology of 28 sites (2 core,
 // 5 cluster, 5 industry, 16 edge) with about totalNodes nodes in total,
 // distributed by tier as in the Shandong baseline; every tenth node of a
-// site is a GPU server. Every site gets at least one node. It is the fixture
+// site is a GPU server. Every site gets at least one node, so the total is
+// exactly totalNodes when it is at least 28. It is the fixture
 // of the scheduling benchmarks: the site count stays fixed while the node
 // count grows.
 func Synthetic(totalNodes int) Topology {
@@ -63,18 +67,28 @@ func Synthetic(totalNodes int) Topology {
 		c := shandongCities[ci]
 		t.Sites = append(t.Sites, Site{ID: ss.id, City: c.Code, Lat: c.Lat, Lon: c.Lon, Tier: ss.role.Tier(), Role: ss.role, PUE: ss.pue})
 	}
-	// Largest-remainder apportionment so the total is exact.
+	// One node per site, then the rest by largest-remainder apportionment
+	// of the tier shares, so the total is exact.
 	counts := make([]int, len(synthetic1_3_N_X))
+	rest := totalNodes - len(counts)
+	if rest < 0 {
+		rest = 0
+	}
+	type rem struct {
+		i int
+		r float64
+	}
+	rems := make([]rem, len(counts))
 	assigned := 0
 	for i, ss := range synthetic1_3_N_X {
-		counts[i] = int(ss.share * float64(totalNodes))
-		if counts[i] < 1 {
-			counts[i] = 1
-		}
-		assigned += counts[i]
+		exact := ss.share * float64(rest)
+		counts[i] = 1 + int(exact)
+		assigned += int(exact)
+		rems[i] = rem{i, exact - float64(int(exact))}
 	}
-	for i := 0; assigned < totalNodes; i = (i + 1) % len(counts) {
-		counts[i]++
+	sort.SliceStable(rems, func(a, b int) bool { return rems[a].r > rems[b].r })
+	for k := 0; assigned < rest; k = (k + 1) % len(rems) {
+		counts[rems[k].i]++
 		assigned++
 	}
 	for si, n := range counts {
