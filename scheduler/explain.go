@@ -48,6 +48,9 @@ type Explanation struct {
 	ChosenSite, ChosenNode string
 	// WhyNot answers WhyNotSites and WhyNotNodes, in that order.
 	WhyNot []WhyNot
+	// Notes are remarks of policies implemented outside the core (the
+	// optimizer says why it ran, deferred or fell back).
+	Notes []string
 
 	verdicts []siteVerdict
 	sched    *Scheduler
@@ -101,7 +104,7 @@ func (ex *Explanation) begin(s *Scheduler, snap *Snapshot, w *Workload, now time
 	ex.Removed = [NumFilters]FilterCount{}
 	ex.Capacity = CapacityCount{}
 	ex.Weights = s.weights
-	ex.Candidates, ex.WhyNot = nil, nil
+	ex.Candidates, ex.WhyNot, ex.Notes = nil, nil, nil
 	ex.ChosenSite, ex.ChosenNode = "", ""
 	ex.verdicts = make([]siteVerdict, snap.State.NumSites())
 	if ex.TopK <= 0 {
@@ -456,6 +459,9 @@ func (ex *Explanation) Format(w io.Writer) error {
 			}
 			fmt.Fprintf(&b, " %8.3f\n", c.Total)
 		}
+	}
+	for _, n := range ex.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	for _, wn := range ex.WhyNot {
 		name := "site " + wn.Site

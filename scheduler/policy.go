@@ -2,8 +2,10 @@ package scheduler
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
+	"time"
 )
 
 // siteMode is how a policy picks among feasible sites.
@@ -109,10 +111,41 @@ func init() {
 	}
 }
 
+// Decider is a policy implemented outside this package (the optimizer in
+// scheduler/optimize): it decides like Scheduler.Decide and may use
+// Schedulers of built-in policies to place work.
+type Decider interface {
+	Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand.Rand, ex *Explanation) Decision
+}
+
+type deciderEntry struct {
+	description string
+	factory     func(Config) (Decider, error)
+}
+
+var deciders = map[string]deciderEntry{}
+
+// RegisterDecider adds a policy implemented by a Decider; New(name, cfg)
+// then returns a Scheduler that delegates to factory(cfg). Call it from
+// an init function; it fails if the name is taken.
+func RegisterDecider(name, description string, factory func(Config) (Decider, error)) error {
+	if _, ok := registry[name]; ok {
+		return fmt.Errorf("scheduler: policy %q already registered", name)
+	}
+	if _, ok := deciders[name]; ok {
+		return fmt.Errorf("scheduler: policy %q already registered", name)
+	}
+	deciders[name] = deciderEntry{description, factory}
+	return nil
+}
+
 // PolicyNames lists the registered policies in sorted order.
 func PolicyNames() []string {
-	out := make([]string, 0, len(registry))
+	out := make([]string, 0, len(registry)+len(deciders))
 	for n := range registry {
+		out = append(out, n)
+	}
+	for n := range deciders {
 		out = append(out, n)
 	}
 	sort.Strings(out)
@@ -122,6 +155,9 @@ func PolicyNames() []string {
 // LookupPolicy returns the named policy's spec.
 func LookupPolicy(name string) (PolicySpec, error) {
 	p, ok := registry[name]
+	if d, isDecider := deciders[name]; isDecider {
+		return PolicySpec{Name: name, Description: d.description}, nil
+	}
 	if !ok {
 		return PolicySpec{}, fmt.Errorf("scheduler: unknown policy %q (allowed: %s)", name, strings.Join(PolicyNames(), ", "))
 	}

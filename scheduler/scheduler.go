@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -16,6 +17,7 @@ type Scheduler struct {
 	cfg     Config
 	weights Weights
 	scored  bool
+	ext     Decider // a policy implemented outside this package
 
 	cands   []cand
 	rrSite  int
@@ -39,6 +41,13 @@ func New(policy string, cfg Config) (*Scheduler, error) {
 		return nil, err
 	}
 	c := cfg.withDefaults()
+	if d, ok := deciders[policy]; ok {
+		ext, err := d.factory(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: policy %s: %w", policy, err)
+		}
+		return &Scheduler{spec: spec, cfg: c, ext: ext}, nil
+	}
 	s := &Scheduler{spec: spec, cfg: c, weights: spec.Weights}
 	if cfg.Weights != nil {
 		s.weights = *cfg.Weights
@@ -61,6 +70,9 @@ func (s *Scheduler) Weights() Weights { return s.weights }
 // Decide does not change snap: the driver applies a Place decision with
 // snap.State.Allocate(d.Node, w.Request).
 func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand.Rand, ex *Explanation) Decision {
+	if s.ext != nil {
+		return s.ext.Decide(snap, w, now, rng, ex)
+	}
 	st := snap.State
 	if w.Origin < 0 || w.Origin >= snap.Latency.Origins() || w.Request.CPUMilli <= 0 || !w.Request.NonNegative() || w.Duration < 0 {
 		d := reject(FilterInvalid)

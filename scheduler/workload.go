@@ -102,6 +102,13 @@ func (s *SiteSet) Has(i int) bool {
 	return i >= 0 && i < s.n && s.bits[i>>6]&(1<<(uint(i)&63)) != 0
 }
 
+// Clear removes every site.
+func (s *SiteSet) Clear() {
+	for i := range s.bits {
+		s.bits[i] = 0
+	}
+}
+
 // Len is the number of sites the set was sized for.
 func (s *SiteSet) Len() int { return s.n }
 

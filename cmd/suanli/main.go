@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	_ "github.com/suanli/suanli/scheduler/optimize" // registers the "optimizer" policy
 )
 
 func main() {

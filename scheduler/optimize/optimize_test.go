@@ -1,0 +1,257 @@
+package optimize
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize/convex/lp"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler"
+)
+
+// simplexOptimum solves the same allocation as Fill as a linear program
+// with gonum's simplex: minimise Σ cost·x subject to x ≤ capacity, the
+// suffix bounds, and Σ x = served.
+func simplexOptimum(t *testing.T, cells []Cell, due []float64, served float64) float64 {
+	t.Helper()
+	n, h := len(cells), len(due)
+	// inequalities: x_i ≤ cap_i (n rows), −x_i ≤ 0 (n rows: Convert's
+	// general form leaves x free), suffix sums ≤ suffix demand (h rows)
+	G := mat.NewDense(2*n+h, n, nil)
+	hv := make([]float64, 2*n+h)
+	for i, c := range cells {
+		G.Set(i, i, 1)
+		hv[i] = c.Capacity
+		G.Set(n+i, i, -1)
+	}
+	suffix := 0.0
+	for tt := h - 1; tt >= 0; tt-- {
+		suffix += due[tt]
+		for i, c := range cells {
+			if c.Slot >= tt {
+				G.Set(2*n+tt, i, 1)
+			}
+		}
+		hv[2*n+tt] = suffix
+	}
+	A := mat.NewDense(1, n, nil)
+	for i := range cells {
+		A.Set(0, i, 1)
+	}
+	c := make([]float64, n)
+	for i, cell := range cells {
+		c[i] = cell.Cost
+	}
+	cNew, aNew, bNew := lp.Convert(c, G, hv, A, []float64{served})
+	opt, _, err := lp.Simplex(cNew, aNew, bNew, 1e-10, nil)
+	if err != nil {
+		t.Fatalf("simplex: %v", err)
+	}
+	return opt
+}
+
+// TestFillIsOptimal compares the greedy fill with gonum's simplex on random
+// small instances: same total served, same minimal cost.
+func TestFillIsOptimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for iter := 0; iter < 40; iter++ {
+		sites, h := 1+rng.IntN(3), 1+rng.IntN(6)
+		var cells []Cell
+		for s := 0; s < sites; s++ {
+			for k := 0; k < h; k++ {
+				cells = append(cells, Cell{Site: s, Slot: k, Capacity: float64(rng.IntN(20)), Cost: math.Round(rng.Float64()*100) / 10})
+			}
+		}
+		due := make([]float64, h)
+		for k := range due {
+			due[k] = float64(rng.IntN(25))
+		}
+		alloc, served, err := Fill(cells, due)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// feasibility
+		used := make([]float64, h)
+		cost := 0.0
+		for i, c := range cells {
+			if alloc[i] < -1e-9 || alloc[i] > c.Capacity+1e-9 {
+				t.Fatalf("iter %d: cell %d allocated %g of %g", iter, i, alloc[i], c.Capacity)
+			}
+			used[c.Slot] += alloc[i]
+			cost += alloc[i] * c.Cost
+		}
+		suffixUsed, suffixDue := 0.0, 0.0
+		for k := h - 1; k >= 0; k-- {
+			suffixUsed += used[k]
+			suffixDue += due[k]
+			if suffixUsed > suffixDue+1e-9 {
+				t.Fatalf("iter %d: slots ≥ %d take %g but only %g is due there", iter, k, suffixUsed, suffixDue)
+			}
+		}
+		// maximal: the LP cannot serve more
+		capSum := 0.0
+		for _, c := range cells {
+			capSum += c.Capacity
+		}
+		if served < 1e-9 {
+			continue
+		}
+		want := simplexOptimum(t, cells, due, served)
+		if math.Abs(cost-want) > 1e-6*math.Max(1, want) {
+			t.Fatalf("iter %d: greedy cost %g, simplex optimum %g (cells %v due %v)", iter, cost, want, cells, due)
+		}
+	}
+}
+
+func TestFillRejectsBadInput(t *testing.T) {
+	if _, _, err := Fill([]Cell{{Slot: 3, Capacity: 1}}, make([]float64, 2)); err == nil {
+		t.Error("slot outside the horizon accepted")
+	}
+	if _, _, err := Fill([]Cell{{Slot: 0, Capacity: -1}}, make([]float64, 1)); err == nil {
+		t.Error("negative capacity accepted")
+	}
+	if _, _, err := Fill(nil, []float64{-1}); err == nil {
+		t.Error("negative demand accepted")
+	}
+}
+
+var t0 = time.Date(2025, 4, 7, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// newProvince is two core sites on the same grid; in hours 4–7 qd-core has
+// renewable headroom for a limited amount of work (64 cores' worth).
+func newProvince(t *testing.T) *scheduler.Snapshot {
+	t.Helper()
+	cities := nodes.ShandongCities()
+	topo := nodes.Topology{Sites: []nodes.Site{
+		{ID: "jn-core", City: "JN", Lat: 36.651, Lon: 117.12, Tier: nodes.TierCore, Role: nodes.RoleCoreZone, PUE: 1.25},
+		{ID: "qd-core", City: "QD", Lat: 36.067, Lon: 120.383, Tier: nodes.TierCore, Role: nodes.RoleProvincial, PUE: 1.25},
+	}}
+	for s := 0; s < 2; s++ {
+		for k := 0; k < 4; k++ {
+			topo.Nodes = append(topo.Nodes, nodes.Node{ID: topo.Sites[s].ID + "-" + string(rune('a'+k)), Site: s, Capacity: nodes.CPUServer})
+		}
+	}
+	st, err := scheduler.NewState(&topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lt, err := nodes.NewLatencyTable(nodes.DefaultLatencyModel(), cities, topo.Sites)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := scheduler.NewSnapshot(st, lt, cities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.ForecastStart, snap.ForecastStep = t0, time.Hour
+	for s := range snap.Energy {
+		e := &snap.Energy[s]
+		e.MarginalWPerCore = 5
+		e.Now = scheduler.Signal{PriceCNYPerKWh: 0.6, CarbonKgPerKWh: 0.62}
+		e.Forecast = make([]scheduler.Signal, 24)
+		for k := range e.Forecast {
+			e.Forecast[k] = e.Now
+			if s == 1 && k >= 4 && k < 8 {
+				// 0.4 kW of headroom: 64 cores' worth at 5 W × 1.25
+				e.Forecast[k].RenewableHeadroomKW = 0.4
+			}
+		}
+	}
+	snap.Refresh()
+	return snap
+}
+
+func TestOptimizerDefersIntoTheGreenWindowWithinCapacity(t *testing.T) {
+	snap := newProvince(t)
+	sched, err := scheduler.New(Name, scheduler.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Six 32-core jobs of 2 h, due within 20 h: the green window (hours
+	// 4–7 at qd-core) holds 64 cores × 4 h = 256 core-hours, i.e. four of
+	// them; the rest are no better off later, so they run now.
+	var deferred, now int
+	for i := 0; i < 6; i++ {
+		w := scheduler.Workload{ID: string(rune('a' + i)), Origin: 0, Request: nodes.Resources{CPUMilli: 32_000, MemoryMiB: 1024},
+			Duration: 2 * time.Hour, Deadline: t0.Add(20 * time.Hour)}
+		ex := &scheduler.Explanation{}
+		d := sched.Decide(snap, &w, t0, nil, ex)
+		switch d.Outcome {
+		case scheduler.Defer:
+			deferred++
+			if d.NotBefore.Before(t0.Add(4*time.Hour)) || !d.NotBefore.Before(t0.Add(8*time.Hour)) {
+				t.Errorf("job %d deferred to %v, want inside the green window 12:00–16:00", i, d.NotBefore)
+			}
+		case scheduler.Place:
+			now++
+			if err := snap.State.Allocate(d.Node, w.Request); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatalf("job %d rejected: %v\n%s", i, d.Reason, ex)
+		}
+		if len(ex.Notes) == 0 || ex.Policy != Name {
+			t.Errorf("explanation lacks the optimizer's note:\n%s", ex)
+		}
+	}
+	if deferred != 4 || now != 2 {
+		t.Errorf("deferred %d and placed now %d, want 4 and 2 (the green window holds four jobs)", deferred, now)
+	}
+}
+
+func TestOptimizerPlacesServicesBalanced(t *testing.T) {
+	snap := newProvince(t)
+	opt, err := New(scheduler.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := scheduler.Workload{ID: "svc", Origin: 0, Request: nodes.Resources{CPUMilli: 1000}, Duration: time.Hour}
+	if d := opt.Decide(snap, &w, t0, nil, nil); d.Outcome != scheduler.Place {
+		t.Fatalf("service not placed: %+v", d)
+	}
+	if opt.Plans() != 0 {
+		t.Errorf("a service decision computed %d plans, want 0", opt.Plans())
+	}
+}
+
+func TestOptimizerIsRegistered(t *testing.T) {
+	found := false
+	for _, n := range scheduler.PolicyNames() {
+		found = found || n == Name
+	}
+	if !found {
+		t.Fatalf("%q missing from %v", Name, scheduler.PolicyNames())
+	}
+}
+
+func BenchmarkPlan(b *testing.B) {
+	topo := nodes.Synthetic(10_000)
+	cities := nodes.ShandongCities()
+	st, _ := scheduler.NewState(&topo)
+	lt, _ := nodes.NewLatencyTable(nodes.DefaultLatencyModel(), cities, topo.Sites)
+	snap, _ := scheduler.NewSnapshot(st, lt, cities)
+	rng := rand.New(rand.NewPCG(1, 1))
+	snap.ForecastStart, snap.ForecastStep = t0, time.Hour
+	for s := range snap.Energy {
+		e := &snap.Energy[s]
+		e.Forecast = make([]scheduler.Signal, 48)
+		for k := range e.Forecast {
+			e.Forecast[k] = scheduler.Signal{PriceCNYPerKWh: 0.2 + rng.Float64(), CarbonKgPerKWh: 0.4 + rng.Float64()*0.3, RenewableHeadroomKW: rng.Float64() * 100}
+		}
+	}
+	snap.Refresh()
+	o, _ := New(scheduler.Config{}, Options{})
+	for i := 0; i < 500; i++ {
+		o.index[string(rune(i))] = len(o.ledger)
+		o.ledger = append(o.ledger, entry{id: string(rune(i)), cores: 16, hours: 4, deadline: t0.Add(time.Duration(4+rng.IntN(40)) * time.Hour)})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		o.plan(snap, t0, t0)
+	}
+}
