@@ -1,0 +1,373 @@
+package fsm
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler/server/api"
+)
+
+// RegisterResult is the result of a Register command.
+type RegisterResult struct {
+	Sites, Nodes int
+	// Rebuilt tells whether the topology changed.
+	Rebuilt bool
+}
+
+// NodeStateResult is the result of a NodeState command.
+type NodeStateResult struct {
+	Changed  int // nodes whose state changed
+	Repended int // workloads sent back to pending
+}
+
+// SubmitResult is the result of a Submit command.
+type SubmitResult struct {
+	Items []api.SubmitResult
+}
+
+// PlanResult counts what a Plan command did.
+type PlanResult struct {
+	Placed, Deferred, Waiting, Rejected int
+	// Conflicts are placements the re-check refused (the node was full,
+	// down or gone); those workloads went back to the ready queue.
+	Conflicts int
+	// Stale are decisions about workloads that changed since the leader
+	// read them (cancelled, or a newer incarnation); ignored.
+	Stale int
+}
+
+// EventsResult is the result of an Events command.
+type EventsResult struct {
+	Results []api.EventResult
+}
+
+// CancelResult is the result of a Cancel command.
+type CancelResult struct {
+	Workload api.Workload
+}
+
+func (f *FSM) applyRegister(index uint64, c *Register) any {
+	req := api.RegisterRequest{AgentID: c.AgentID, Nodes: c.Nodes, Sites: c.Sites}
+	if err := req.Validate(func(id string) bool { _, ok := f.siteIdx[id]; return ok }); err != nil {
+		return err
+	}
+	rebuild := false
+	for _, s := range c.Sites {
+		if i, ok := f.siteIdx[s.ID]; ok {
+			if siteOf(f.sites[i]) != siteOf(s) {
+				rebuild = true
+			}
+			f.sites[i] = s
+			continue
+		}
+		f.siteIdx[s.ID] = len(f.sites)
+		f.sites = append(f.sites, s)
+		rebuild = true
+	}
+	a := f.agents[c.AgentID]
+	if a == nil {
+		a = &agentRec{ID: c.AgentID}
+		f.agents[c.AgentID] = a
+	}
+	listed := make(map[string]bool, len(c.Nodes))
+	var ups []int
+	for _, ns := range c.Nodes {
+		listed[ns.ID] = true
+		si := f.siteIdx[ns.Site]
+		if i, ok := f.nodeIdx[ns.ID]; ok {
+			nr := f.nodes[i]
+			if nr.n.Site != ns.Site || nr.n.Capacity != ns.Capacity || nr.n.Type != ns.Type {
+				rebuild = true
+			}
+			if nr.n.Agent != c.AgentID {
+				if old := f.agents[nr.n.Agent]; old != nil {
+					old.Nodes = slices.DeleteFunc(old.Nodes, func(id string) bool { return id == ns.ID })
+					old.Index = index
+				}
+			}
+			nr.n.NodeSpec = ns
+			nr.site = si
+			nr.n.Agent = c.AgentID
+			nr.n.ModifyIndex = index
+			ups = append(ups, i)
+			continue
+		}
+		f.nodeIdx[ns.ID] = len(f.nodes)
+		f.nodes = append(f.nodes, &nodeRec{
+			n:    api.Node{NodeSpec: ns, Agent: c.AgentID, State: nodes.NodeUp.String(), ModifyIndex: index},
+			site: si,
+			live: map[*wrec]struct{}{},
+		})
+		rebuild = true
+	}
+	// Nodes the agent had and no longer lists go down.
+	for _, id := range a.Nodes {
+		if listed[id] {
+			continue
+		}
+		if i, ok := f.nodeIdx[id]; ok && f.nodes[i].n.Agent == c.AgentID {
+			f.setNodeState(i, nodes.NodeDown, "deregistered", index)
+		}
+	}
+	a.Nodes = a.Nodes[:0]
+	for _, ns := range c.Nodes {
+		a.Nodes = append(a.Nodes, ns.ID)
+	}
+	a.Index = index
+	if rebuild {
+		for _, i := range ups {
+			f.nodes[i].n.State, f.nodes[i].n.DownReason = nodes.NodeUp.String(), ""
+		}
+		if err := f.rebuild(index, false); err != nil {
+			return err
+		}
+	} else {
+		for _, i := range ups {
+			f.setNodeState(i, nodes.NodeUp, "", index)
+		}
+	}
+	f.capacityChanged(-1)
+	return &RegisterResult{Sites: len(c.Sites), Nodes: len(c.Nodes), Rebuilt: rebuild}
+}
+
+func (f *FSM) applyNodeState(index uint64, c *NodeState) any {
+	s, err := nodes.ParseNodeState(c.State)
+	if err != nil {
+		return api.Invalid("state", "%v", err)
+	}
+	var idx []int
+	if c.AgentID != "" {
+		a := f.agents[c.AgentID]
+		if a == nil {
+			return &api.Error{Code: api.CodeNotFound, Field: "agent_id", Message: fmt.Sprintf("unknown agent %q", c.AgentID)}
+		}
+		for _, id := range a.Nodes {
+			if i, ok := f.nodeIdx[id]; ok {
+				idx = append(idx, i)
+			}
+		}
+	}
+	for k, id := range c.Nodes {
+		i, ok := f.nodeIdx[id]
+		if !ok {
+			return &api.Error{Code: api.CodeNotFound, Field: fmt.Sprintf("nodes[%d]", k), Message: fmt.Sprintf("unknown node %q", id)}
+		}
+		idx = append(idx, i)
+	}
+	res := &NodeStateResult{}
+	for _, i := range idx {
+		if s == nodes.NodeUp && c.OnlyReason != "" && (f.nodes[i].n.State != nodes.NodeDown.String() || f.nodes[i].n.DownReason != c.OnlyReason) {
+			continue
+		}
+		changed, rp := f.setNodeState(i, s, c.Reason, index)
+		if changed {
+			res.Changed++
+		}
+		res.Repended += rp
+	}
+	if s == nodes.NodeUp && res.Changed > 0 {
+		f.capacityChanged(-1)
+	}
+	return res
+}
+
+func sameSpec(a, b *api.WorkloadSpec) bool {
+	return a.ID == b.ID && a.Class == b.Class && a.Origin == b.Origin && a.Request == b.Request &&
+		a.DurationMs == b.DurationMs && a.LatencyBoundMs == b.LatencyBoundMs && a.Deadline.Equal(b.Deadline) &&
+		a.Priority == b.Priority && a.InputMB == b.InputMB && slices.Equal(a.Tiers, b.Tiers) && slices.Equal(a.Sites, b.Sites)
+}
+
+// applySubmit is all or nothing: if any workload is invalid or reuses an
+// ID with a different spec, nothing is applied.
+func (f *FSM) applySubmit(index uint64, c *Submit) any {
+	res := &SubmitResult{Items: make([]api.SubmitResult, len(c.Workloads))}
+	seen := make(map[string]bool, len(c.Workloads))
+	for i := range c.Workloads {
+		w := &c.Workloads[i]
+		p := fmt.Sprintf("[%d]", i)
+		if w.ID == "" {
+			return api.Invalid(p+".id", "id is required in the log")
+		}
+		if err := w.Validate(p); err != nil {
+			return err
+		}
+		if seen[w.ID] {
+			return api.Invalid(p+".id", "duplicate id %q in one submission", w.ID)
+		}
+		seen[w.ID] = true
+		if r := f.work[w.ID]; r != nil {
+			if !sameSpec(&r.w.WorkloadSpec, w) {
+				return &api.Error{Code: api.CodeConflict, Field: p + ".id", Message: fmt.Sprintf("workload %q exists with a different spec", w.ID)}
+			}
+			res.Items[i] = api.SubmitResult{ID: w.ID, Result: "exists"}
+		}
+	}
+	for i := range c.Workloads {
+		if res.Items[i].Result == "exists" {
+			continue
+		}
+		f.seq++
+		r := &wrec{node: -1, w: api.Workload{WorkloadSpec: c.Workloads[i], SubmittedAt: c.At, Seq: f.seq, CreateIndex: index}}
+		f.work[r.w.ID] = r
+		f.order = append(f.order, r)
+		f.setStatus(r, api.StatusPending, index)
+		f.makeReady(r)
+		res.Items[i] = api.SubmitResult{ID: r.w.ID, Result: "created"}
+	}
+	return res
+}
+
+func (f *FSM) applyPlan(index uint64, c *Plan) any {
+	res := &PlanResult{}
+	freed := false
+	for k := range c.Items {
+		it := &c.Items[k]
+		r := f.work[it.ID]
+		if r == nil || r.w.Status != api.StatusPending || r.readySeq != it.ReadySeq || it.ReadySeq == 0 {
+			res.Stale++
+			continue
+		}
+		switch it.Outcome {
+		case OutcomePlace:
+			ni, ok := f.nodeIdx[it.Node]
+			if ok && ni < f.st.NumNodes() {
+				if err := f.st.Allocate(ni, r.w.Request); err == nil {
+					f.place(r, ni, c.At, it.Late, index)
+					res.Placed++
+					continue
+				}
+			}
+			// The re-check refused it: back to the ready queue, and tell
+			// the leader its planning copy is out of date.
+			res.Conflicts++
+			f.conflicts++
+			r.w.Attempts++
+			r.w.ModifyIndex = index
+			f.makeReady(r)
+			freed = true
+		case OutcomeDefer:
+			r.w.Attempts++
+			r.w.ModifyIndex = index
+			r.w.Reason, r.w.Explanation = it.Reason, it.Explanation
+			f.deferTo(r, it.NotBefore)
+			res.Deferred++
+		case OutcomeWait:
+			r.w.Attempts++
+			r.w.ModifyIndex = index
+			r.w.Reason, r.w.Explanation = it.Reason, it.Explanation
+			if c.Epoch != f.capEpoch {
+				// Capacity changed after the leader looked: try again.
+				f.makeReady(r)
+			} else {
+				f.park(r)
+			}
+			res.Waiting++
+		case OutcomeReject:
+			r.w.Attempts++
+			r.w.Reason, r.w.Explanation = it.Reason, it.Explanation
+			f.leaveQueue(r)
+			r.w.FinishedAt = c.At
+			f.setStatus(r, api.StatusRejected, index)
+			res.Rejected++
+		default:
+			res.Stale++
+		}
+	}
+	if freed {
+		f.capEpoch++
+	}
+	f.compactReady()
+	f.gc()
+	return res
+}
+
+func (f *FSM) applyEvents(index uint64, c *Events) any {
+	res := &EventsResult{Results: make([]api.EventResult, len(c.Events))}
+	released := 0
+	for k := range c.Events {
+		e := &c.Events[k]
+		out := &res.Results[k]
+		out.WorkloadID = e.WorkloadID
+		if err := e.Validate(fmt.Sprintf("events[%d]", k)); err != nil {
+			out.Result, out.Reason = "ignored", err.Message
+			continue
+		}
+		r := f.work[e.WorkloadID]
+		if r == nil {
+			out.Result, out.Reason = "ignored", "unknown workload"
+			continue
+		}
+		if !api.Live(r.w.Status) || r.w.Node != e.NodeID {
+			out.Result, out.Reason = "ignored", fmt.Sprintf("stale: workload is %s on node %q", r.w.Status, r.w.Node)
+			continue
+		}
+		if c.AgentID != "" && r.w.Agent != c.AgentID {
+			out.Result, out.Reason = "ignored", fmt.Sprintf("node %s belongs to agent %s", e.NodeID, r.w.Agent)
+			continue
+		}
+		switch e.Kind {
+		case api.EventStarted:
+			if r.w.Status == api.StatusRunning {
+				out.Result, out.Reason = "ignored", "already running"
+				continue
+			}
+			r.w.StartedAt = e.At
+			f.setStatus(r, api.StatusRunning, index)
+			f.bumpAgent(r.w.Agent, index)
+		case api.EventCompleted, api.EventFailed:
+			f.release(r, index)
+			r.w.FinishedAt = e.At
+			st := api.StatusCompleted
+			if e.Kind == api.EventFailed {
+				st = api.StatusFailed
+			}
+			f.setStatus(r, st, index)
+			released++
+		}
+		out.Result = "applied"
+	}
+	if released > 0 {
+		f.capacityChanged(f.cfg.UnparkBudget + 8*released)
+	}
+	f.compactReady()
+	f.gc()
+	return res
+}
+
+func (f *FSM) applyCancel(index uint64, c *Cancel) any {
+	r := f.work[c.ID]
+	if r == nil {
+		return &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("no workload %q", c.ID)}
+	}
+	if api.Terminal(r.w.Status) {
+		return &api.Error{Code: api.CodeConflict, Message: fmt.Sprintf("workload %q is already %s", c.ID, r.w.Status)}
+	}
+	live := api.Live(r.w.Status)
+	if live {
+		f.release(r, index)
+	}
+	f.leaveQueue(r)
+	r.w.FinishedAt = c.At
+	f.setStatus(r, api.StatusCancelled, index)
+	if live {
+		f.capacityChanged(f.cfg.UnparkBudget)
+	}
+	f.compactReady()
+	f.gc()
+	return &CancelResult{Workload: r.w}
+}
+
+func (f *FSM) applyServer(c *ServerCmd) any {
+	if c.Remove {
+		delete(f.servers, c.Server.ID)
+		return nil
+	}
+	if !api.ValidID(c.Server.ID) {
+		return api.Invalid("id", "server id %q is not a valid id", c.Server.ID)
+	}
+	s := c.Server
+	s.Suffrage, s.Leader, s.Alive = "", false, nil
+	f.servers[s.ID] = s
+	return nil
+}

@@ -1,0 +1,173 @@
+package fsm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/suanli/suanli/scheduler/server/api"
+)
+
+// CmdType is the first byte of every log entry.
+type CmdType uint8
+
+// Command types. Values are part of the log format: never renumber.
+const (
+	CmdRegister  CmdType = 1 // Register
+	CmdNodeState CmdType = 2 // NodeState
+	CmdSubmit    CmdType = 3 // Submit
+	CmdPlan      CmdType = 4 // Plan
+	CmdEvents    CmdType = 5 // Events
+	CmdCancel    CmdType = 6 // Cancel
+	CmdServer    CmdType = 7 // ServerCmd
+)
+
+func (t CmdType) String() string {
+	switch t {
+	case CmdRegister:
+		return "register"
+	case CmdNodeState:
+		return "node_state"
+	case CmdSubmit:
+		return "submit"
+	case CmdPlan:
+		return "plan"
+	case CmdEvents:
+		return "events"
+	case CmdCancel:
+		return "cancel"
+	case CmdServer:
+		return "server"
+	}
+	return fmt.Sprintf("cmd(%d)", uint8(t))
+}
+
+// ErrDecode wraps every error decoding a log entry.
+var ErrDecode = errors.New("fsm: bad log entry")
+
+// Register registers (or re-registers) an agent with its sites and nodes;
+// its nodes come up. Nodes the agent registered before and does not list
+// now go down ("deregistered").
+type Register struct {
+	At      time.Time      `json:"at"`
+	AgentID string         `json:"agent_id"`
+	Sites   []api.Site     `json:"sites"`
+	Nodes   []api.NodeSpec `json:"nodes"`
+}
+
+// NodeState sets nodes down, draining or up: the listed nodes, or all nodes
+// of AgentID. Work on nodes that go down goes back to pending.
+type NodeState struct {
+	At      time.Time `json:"at"`
+	AgentID string    `json:"agent_id,omitempty"`
+	Nodes   []string  `json:"nodes,omitempty"`
+	State   string    `json:"state"`  // up, draining, down
+	Reason  string    `json:"reason"` // gossip, operator
+	// OnlyReason, with State up, brings up only nodes that went down for
+	// this reason (an agent that rejoins the gossip pool does not undo an
+	// operator's decision).
+	OnlyReason string `json:"only_reason,omitempty"`
+}
+
+// Submit adds workloads (group commit: one entry, many workloads). Specs
+// must be validated (ValidateSpec) and carry IDs.
+type Submit struct {
+	At        time.Time          `json:"at"`
+	Workloads []api.WorkloadSpec `json:"workloads"`
+}
+
+// Plan outcomes.
+const (
+	OutcomePlace  = "place"
+	OutcomeDefer  = "defer"
+	OutcomeWait   = "wait"   // transient rejection: pending until capacity changes
+	OutcomeReject = "reject" // permanent rejection
+)
+
+// PlanItem is the leader's decision for one workload.
+type PlanItem struct {
+	ID string `json:"id"`
+	// ReadySeq is the ready sequence number the leader read; a decision
+	// about an older incarnation of the workload's pending state is ignored.
+	ReadySeq    uint64    `json:"rs"`
+	Outcome     string    `json:"o"`
+	Node        string    `json:"n,omitempty"`
+	Late        bool      `json:"late,omitempty"`
+	NotBefore   time.Time `json:"nb,omitzero"`
+	Reason      string    `json:"r,omitempty"`
+	Explanation string    `json:"x,omitempty"`
+}
+
+// Plan commits a batch of the leader's decisions.
+type Plan struct {
+	At time.Time `json:"at"`
+	// Epoch is the FSM's capacity epoch the leader planned on (see
+	// FSM.Epochs); a "wait" decision from an older epoch is retried.
+	Epoch  uint64     `json:"epoch"`
+	Leader string     `json:"leader,omitempty"`
+	Items  []PlanItem `json:"items"`
+}
+
+// Events applies agent events.
+type Events struct {
+	At      time.Time   `json:"at"`
+	AgentID string      `json:"agent_id"`
+	Events  []api.Event `json:"events"`
+}
+
+// Cancel cancels a workload.
+type Cancel struct {
+	At time.Time `json:"at"`
+	ID string    `json:"id"`
+}
+
+// ServerCmd adds (or updates) or removes a server in the directory that
+// maps Raft server IDs to HTTP and gossip addresses.
+type ServerCmd struct {
+	Remove bool       `json:"remove,omitempty"`
+	Server api.Server `json:"server"`
+}
+
+// Encode serializes a command as a log entry.
+func Encode(t CmdType, body any) ([]byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", t, err)
+	}
+	out := make([]byte, 1+len(b))
+	out[0] = byte(t)
+	copy(out[1:], b)
+	return out, nil
+}
+
+// Decode parses a log entry into its command.
+func Decode(data []byte) (CmdType, any, error) {
+	if len(data) < 1 {
+		return 0, nil, fmt.Errorf("%w: empty", ErrDecode)
+	}
+	t := CmdType(data[0])
+	var v any
+	switch t {
+	case CmdRegister:
+		v = new(Register)
+	case CmdNodeState:
+		v = new(NodeState)
+	case CmdSubmit:
+		v = new(Submit)
+	case CmdPlan:
+		v = new(Plan)
+	case CmdEvents:
+		v = new(Events)
+	case CmdCancel:
+		v = new(Cancel)
+	case CmdServer:
+		v = new(ServerCmd)
+	default:
+		return t, nil, fmt.Errorf("%w: unknown command type %d", ErrDecode, data[0])
+	}
+	if err := json.Unmarshal(data[1:], v); err != nil {
+		return t, nil, fmt.Errorf("%w: %s: %v", ErrDecode, t, err)
+	}
+	return t, v, nil
+}

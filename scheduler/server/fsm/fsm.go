@@ -1,0 +1,498 @@
+package fsm
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/server/api"
+)
+
+// Config tunes an FSM. Every server of a cluster must use the same values
+// (they change which terminal workloads are kept).
+type Config struct {
+	// MaxTerminal is how many finished (completed, failed, cancelled,
+	// rejected) workloads are kept; older ones are forgotten, oldest first.
+	// Default 100000.
+	MaxTerminal int
+	// UnparkBudget is how many waiting workloads go back to the ready queue
+	// when a command frees capacity (completions, cancellations); nodes
+	// coming up or new nodes release all of them. Default 1024.
+	UnparkBudget int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxTerminal <= 0 {
+		c.MaxTerminal = 100000
+	}
+	if c.UnparkBudget <= 0 {
+		c.UnparkBudget = 1024
+	}
+	return c
+}
+
+// queue says which queue a pending workload is in.
+type queue uint8
+
+const (
+	qNone     queue = iota // not pending
+	qReady                 // in the ready queue
+	qWaiting               // waiting for capacity
+	qDeferred              // deferred until NotBefore
+)
+
+type wrec struct {
+	w        api.Workload
+	q        queue
+	readySeq uint64 // incarnation of the pending state the leader must name
+	parkSeq  uint64
+	node     int32 // index of the node it is live on, or -1
+	deleted  bool
+}
+
+type seqEnt struct {
+	seq uint64
+	r   *wrec
+}
+
+type nodeRec struct {
+	n    api.Node
+	site int
+	live map[*wrec]struct{}
+}
+
+type agentRec struct {
+	ID    string   `json:"id"`
+	Nodes []string `json:"nodes"`
+	Index uint64   `json:"index"`
+}
+
+// FSM is the replicated state. It is safe for concurrent use: Apply takes
+// a write lock, readers a read lock.
+type FSM struct {
+	mu  sync.RWMutex
+	cfg Config
+
+	sites   []api.Site
+	siteIdx map[string]int
+	nodes   []*nodeRec
+	nodeIdx map[string]int
+	agents  map[string]*agentRec
+	servers map[string]api.Server
+
+	work  map[string]*wrec
+	order []*wrec // by Seq; deleted records are compacted away
+
+	ready      []seqEnt
+	readyHead  int
+	parked     []seqEnt
+	parkedHead int
+	nWaiting   int
+	deferred   map[*wrec]struct{}
+	terminal   []*wrec
+	termHead   int
+
+	st *scheduler.State
+
+	index    uint64 // last applied log index
+	seq      uint64 // workload submission counter
+	readySeq uint64
+	parkSeq  uint64
+	// capEpoch changes (deterministically, inside Apply) whenever capacity
+	// may have grown or a placement was refused: a "wait" decision taken
+	// on an older epoch is retried instead of parked.
+	capEpoch uint64
+	// topoGen is local: it changes whenever the scheduler.State is rebuilt.
+	topoGen uint64
+
+	status     map[string]int
+	placements uint64 // placements committed (local counter, for metrics)
+	conflicts  uint64
+
+	watch  chan struct{} // closed on every change
+	notify chan struct{} // leader wake-up, capacity 1
+}
+
+// New returns an empty FSM.
+func New(cfg Config) *FSM {
+	f := &FSM{cfg: cfg.withDefaults()}
+	f.reset()
+	return f
+}
+
+func (f *FSM) reset() {
+	f.sites = nil
+	f.siteIdx = map[string]int{}
+	f.nodes = nil
+	f.nodeIdx = map[string]int{}
+	f.agents = map[string]*agentRec{}
+	f.servers = map[string]api.Server{}
+	f.work = map[string]*wrec{}
+	f.order = nil
+	f.ready, f.readyHead = nil, 0
+	f.parked, f.parkedHead, f.nWaiting = nil, 0, 0
+	f.deferred = map[*wrec]struct{}{}
+	f.terminal, f.termHead = nil, 0
+	f.status = map[string]int{}
+	f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = 0, 0, 0, 0, 0
+	st, _ := scheduler.NewState(&nodes.Topology{})
+	f.st = st
+	f.topoGen++
+	if f.watch == nil {
+		f.watch = make(chan struct{})
+	}
+	if f.notify == nil {
+		f.notify = make(chan struct{}, 1)
+	}
+}
+
+// Apply applies one log entry at the given index and returns the command's
+// result (see the Result types) or an error value. It never panics on bad
+// data.
+func (f *FSM) Apply(index uint64, data []byte) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	res := f.applyLocked(index, data)
+	f.changed()
+	return res
+}
+
+// ApplyBatch applies consecutive entries under one lock.
+func (f *FSM) ApplyBatch(indexes []uint64, data [][]byte) []any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]any, len(data))
+	for i := range data {
+		out[i] = f.applyLocked(indexes[i], data[i])
+	}
+	f.changed()
+	return out
+}
+
+// changed wakes long-polls and the leader.
+func (f *FSM) changed() {
+	close(f.watch)
+	f.watch = make(chan struct{})
+	select {
+	case f.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (f *FSM) applyLocked(index uint64, data []byte) (res any) {
+	if index > f.index {
+		f.index = index
+	}
+	t, cmd, err := Decode(data)
+	if err != nil {
+		return err
+	}
+	switch c := cmd.(type) {
+	case *Register:
+		return f.applyRegister(index, c)
+	case *NodeState:
+		return f.applyNodeState(index, c)
+	case *Submit:
+		return f.applySubmit(index, c)
+	case *Plan:
+		return f.applyPlan(index, c)
+	case *Events:
+		return f.applyEvents(index, c)
+	case *Cancel:
+		return f.applyCancel(index, c)
+	case *ServerCmd:
+		return f.applyServer(c)
+	}
+	return fmt.Errorf("%w: unhandled command %s", ErrDecode, t)
+}
+
+// ---- bookkeeping helpers (all with f.mu held) ----
+
+func (f *FSM) setStatus(r *wrec, s string, index uint64) {
+	if r.w.Status != "" {
+		f.status[r.w.Status]--
+	}
+	r.w.Status = s
+	f.status[s]++
+	r.w.ModifyIndex = index
+	if api.Terminal(s) {
+		f.terminal = append(f.terminal, r)
+	}
+}
+
+func (f *FSM) leaveQueue(r *wrec) {
+	switch r.q {
+	case qWaiting:
+		f.nWaiting--
+	case qDeferred:
+		delete(f.deferred, r)
+	}
+	r.q = qNone
+	r.readySeq, r.parkSeq = 0, 0
+	r.w.Waiting = false
+	r.w.NotBefore = time.Time{}
+}
+
+func (f *FSM) makeReady(r *wrec) {
+	f.leaveQueue(r)
+	f.readySeq++
+	r.readySeq = f.readySeq
+	r.q = qReady
+	f.ready = append(f.ready, seqEnt{f.readySeq, r})
+}
+
+func (f *FSM) park(r *wrec) {
+	f.leaveQueue(r)
+	f.parkSeq++
+	r.parkSeq = f.parkSeq
+	r.q = qWaiting
+	r.w.Waiting = true
+	f.nWaiting++
+	f.parked = append(f.parked, seqEnt{f.parkSeq, r})
+}
+
+func (f *FSM) deferTo(r *wrec, nb time.Time) {
+	f.leaveQueue(r)
+	f.readySeq++
+	r.readySeq = f.readySeq
+	r.q = qDeferred
+	r.w.NotBefore = nb
+	f.deferred[r] = struct{}{}
+}
+
+// unpark moves up to budget waiting workloads (oldest first) back to the
+// ready queue; budget < 0 means all.
+func (f *FSM) unpark(budget int) {
+	for f.parkedHead < len(f.parked) && budget != 0 {
+		e := f.parked[f.parkedHead]
+		f.parked[f.parkedHead] = seqEnt{}
+		f.parkedHead++
+		if e.r.q != qWaiting || e.r.parkSeq != e.seq || e.r.deleted {
+			continue
+		}
+		f.makeReady(e.r)
+		budget--
+	}
+	if f.parkedHead == len(f.parked) {
+		f.parked, f.parkedHead = f.parked[:0], 0
+	} else if f.parkedHead > 1024 && f.parkedHead > len(f.parked)/2 {
+		f.parked = append(f.parked[:0], f.parked[f.parkedHead:]...)
+		f.parkedHead = 0
+	}
+}
+
+// capacityChanged records that capacity may have grown and retries up to
+// budget waiting workloads.
+func (f *FSM) capacityChanged(budget int) {
+	f.capEpoch++
+	f.unpark(budget)
+}
+
+func (f *FSM) bumpAgent(agent string, index uint64) {
+	if a := f.agents[agent]; a != nil {
+		a.Index = index
+	}
+}
+
+// place records r as live on node ni (already allocated in f.st).
+func (f *FSM) place(r *wrec, ni int, at time.Time, late bool, index uint64) {
+	nr := f.nodes[ni]
+	f.leaveQueue(r)
+	r.node = int32(ni)
+	r.w.Node, r.w.Site, r.w.Agent = nr.n.ID, nr.n.Site, nr.n.Agent
+	r.w.PlacedAt, r.w.StartedAt, r.w.FinishedAt = at, time.Time{}, time.Time{}
+	r.w.Late = late
+	r.w.Reason, r.w.Explanation = "", ""
+	nr.live[r] = struct{}{}
+	nr.n.Workloads = len(nr.live)
+	nr.n.ModifyIndex = index
+	f.setStatus(r, api.StatusPlaced, index)
+	f.bumpAgent(nr.n.Agent, index)
+	f.placements++
+}
+
+// release frees r's resources on its node. The caller sets the new status.
+func (f *FSM) release(r *wrec, index uint64) {
+	if r.node < 0 {
+		return
+	}
+	nr := f.nodes[r.node]
+	// The state always holds live placements (invariant), so Release
+	// cannot fail; keep going if it ever does, the invariant check in
+	// tests catches it.
+	_ = f.st.Release(int(r.node), r.w.Request)
+	delete(nr.live, r)
+	nr.n.Workloads = len(nr.live)
+	nr.n.ModifyIndex = index
+	f.bumpAgent(nr.n.Agent, index)
+	r.node = -1
+}
+
+// repend sends a live workload back to the ready queue (its node went down
+// or shrank).
+func (f *FSM) repend(r *wrec, reason string, index uint64) {
+	f.release(r, index)
+	r.w.Node, r.w.Site, r.w.Agent = "", "", ""
+	r.w.PlacedAt, r.w.StartedAt = time.Time{}, time.Time{}
+	r.w.Late = false
+	r.w.Reason = reason
+	r.w.Explanation = ""
+	f.setStatus(r, api.StatusPending, index)
+	f.makeReady(r)
+}
+
+// gc forgets the oldest terminal workloads beyond MaxTerminal.
+func (f *FSM) gc() {
+	for len(f.terminal)-f.termHead > f.cfg.MaxTerminal {
+		r := f.terminal[f.termHead]
+		f.terminal[f.termHead] = nil
+		f.termHead++
+		if r.deleted || !api.Terminal(r.w.Status) {
+			continue
+		}
+		r.deleted = true
+		delete(f.work, r.w.ID)
+		f.status[r.w.Status]--
+	}
+	if f.termHead > 1024 && f.termHead > len(f.terminal)/2 {
+		f.terminal = append(f.terminal[:0], f.terminal[f.termHead:]...)
+		f.termHead = 0
+		// Compact the submission order too.
+		j := 0
+		for _, r := range f.order {
+			if !r.deleted {
+				f.order[j] = r
+				j++
+			}
+		}
+		clear(f.order[j:])
+		f.order = f.order[:j]
+	}
+}
+
+func (f *FSM) compactReady() {
+	for f.readyHead < len(f.ready) {
+		e := f.ready[f.readyHead]
+		if e.r.q == qReady && e.r.readySeq == e.seq && !e.r.deleted {
+			break
+		}
+		f.ready[f.readyHead] = seqEnt{}
+		f.readyHead++
+	}
+	if f.readyHead == len(f.ready) {
+		f.ready, f.readyHead = f.ready[:0], 0
+	} else if f.readyHead > 1024 && f.readyHead > len(f.ready)/2 {
+		f.ready = append(f.ready[:0], f.ready[f.readyHead:]...)
+		f.readyHead = 0
+	}
+}
+
+// siteOf converts a registered site to the core's type.
+func siteOf(s api.Site) nodes.Site {
+	role, _ := nodes.ParseRole(s.Role)
+	out := nodes.Site{ID: s.ID, City: s.City, Lat: s.Lat, Lon: s.Lon, Tier: role.Tier(), Role: role, PUE: s.PUE}
+	if s.Lat == 0 && s.Lon == 0 {
+		cities := nodes.ShandongCities()
+		if ci, err := nodes.LookupCity(cities, s.City); err == nil {
+			out.Lat, out.Lon, out.City = cities[ci].Lat, cities[ci].Lon, cities[ci].Code
+		}
+	}
+	return out
+}
+
+// topology builds the core's topology from the registered sites and nodes,
+// every node up (rebuild sets the real states after re-allocating).
+func (f *FSM) topology() nodes.Topology {
+	t := nodes.Topology{Sites: make([]nodes.Site, len(f.sites)), Nodes: make([]nodes.Node, len(f.nodes))}
+	for i, s := range f.sites {
+		t.Sites[i] = siteOf(s)
+	}
+	for i, nr := range f.nodes {
+		t.Nodes[i] = nodes.Node{ID: nr.n.ID, Site: nr.site, Type: nr.n.Type, Capacity: nr.n.Capacity, State: nodes.NodeUp}
+	}
+	return t
+}
+
+// errRestore marks a snapshot whose placements do not fit its nodes.
+var errRestore = errors.New("fsm: snapshot placements do not fit their nodes")
+
+// rebuild builds a new scheduler.State after the topology changed and
+// re-allocates every live placement on it, in submission order. A
+// placement that no longer fits (its node shrank) goes back to pending,
+// unless strict (restore), where that is an error.
+func (f *FSM) rebuild(index uint64, strict bool) error {
+	topo := f.topology()
+	st, err := scheduler.NewState(&topo)
+	if err != nil {
+		return fmt.Errorf("fsm: rebuild state: %w", err)
+	}
+	var misfits []*wrec
+	for _, r := range f.order {
+		if r.deleted || r.node < 0 {
+			continue
+		}
+		if err := st.Allocate(int(r.node), r.w.Request); err != nil {
+			if strict {
+				return fmt.Errorf("%w: %s on %s: %v", errRestore, r.w.ID, r.w.Node, err)
+			}
+			misfits = append(misfits, r)
+		}
+	}
+	for i, nr := range f.nodes {
+		s, _ := nodes.ParseNodeState(nr.n.State)
+		if err := st.SetNodeState(i, s); err != nil {
+			return fmt.Errorf("fsm: rebuild state: %w", err)
+		}
+	}
+	f.st = st
+	f.topoGen++
+	for _, r := range misfits {
+		// Not allocated in the new state: detach without releasing.
+		nr := f.nodes[r.node]
+		delete(nr.live, r)
+		nr.n.Workloads = len(nr.live)
+		f.bumpAgent(nr.n.Agent, index)
+		r.node = -1
+		r.w.Node, r.w.Site, r.w.Agent = "", "", ""
+		r.w.Reason = "node shrank"
+		f.setStatus(r, api.StatusPending, index)
+		f.makeReady(r)
+	}
+	return nil
+}
+
+// setNodeState changes node i's state in the records and the core state;
+// going down re-pends its work.
+func (f *FSM) setNodeState(i int, s nodes.NodeState, reason string, index uint64) (changed bool, repended int) {
+	nr := f.nodes[i]
+	if nr.n.State == s.String() {
+		if s == nodes.NodeDown && nr.n.DownReason != reason && reason != "" {
+			nr.n.DownReason = reason
+			nr.n.ModifyIndex = index
+		}
+		return false, 0
+	}
+	if s == nodes.NodeDown {
+		live := make([]*wrec, 0, len(nr.live))
+		for r := range nr.live {
+			live = append(live, r)
+		}
+		sort.Slice(live, func(a, b int) bool { return live[a].w.Seq < live[b].w.Seq })
+		for _, r := range live {
+			f.repend(r, "node "+nr.n.ID+" down", index)
+		}
+		repended = len(live)
+		nr.n.DownReason = reason
+	} else {
+		nr.n.DownReason = ""
+	}
+	nr.n.State = s.String()
+	nr.n.ModifyIndex = index
+	_ = f.st.SetNodeState(i, s)
+	f.bumpAgent(nr.n.Agent, index)
+	return true, repended
+}

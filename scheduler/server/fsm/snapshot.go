@@ -1,0 +1,314 @@
+package fsm
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler/server/api"
+)
+
+// snapshotVersion is the format version of FSM snapshots.
+const snapshotVersion = 1
+
+// maxSnapshotBytes bounds what Restore reads (defence against a corrupt
+// or hostile snapshot file).
+const maxSnapshotBytes = 4 << 30
+
+// snapData is the whole replicated state, as written to a snapshot. The
+// format is JSON: {"version":1, ...}; docs/operations.md describes it.
+type snapData struct {
+	Version   int          `json:"version"`
+	Index     uint64       `json:"index"`
+	Seq       uint64       `json:"seq"`
+	ReadySeq  uint64       `json:"ready_seq"`
+	ParkSeq   uint64       `json:"park_seq"`
+	CapEpoch  uint64       `json:"cap_epoch"`
+	Sites     []api.Site   `json:"sites"`
+	Nodes     []api.Node   `json:"nodes"`
+	Agents    []agentRec   `json:"agents"`
+	Servers   []api.Server `json:"servers"`
+	Workloads []snapWork   `json:"workloads"`
+	// Terminal lists terminal workload IDs in the order they finished
+	// (oldest first), for garbage collection.
+	Terminal []string `json:"terminal"`
+}
+
+type snapWork struct {
+	api.Workload
+	Queue    queue  `json:"q,omitempty"`
+	ReadySeq uint64 `json:"rs,omitempty"`
+	ParkSeq  uint64 `json:"ps,omitempty"`
+}
+
+// State is a point-in-time copy of the FSM, taken by Snapshot; Write
+// serializes it (concurrently with further Applies).
+type State struct{ d snapData }
+
+// Snapshot copies the state. It costs O(workloads + nodes) under the lock.
+func (f *FSM) Snapshot() *State {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	d := snapData{
+		Version: snapshotVersion, Index: f.index, Seq: f.seq, ReadySeq: f.readySeq, ParkSeq: f.parkSeq, CapEpoch: f.capEpoch,
+		Sites:     append([]api.Site{}, f.sites...),
+		Nodes:     make([]api.Node, len(f.nodes)),
+		Servers:   make([]api.Server, 0, len(f.servers)),
+		Workloads: make([]snapWork, 0, len(f.work)),
+	}
+	for i, nr := range f.nodes {
+		d.Nodes[i] = nr.n
+		d.Nodes[i].Used = nodes.Resources{}
+	}
+	ids := make([]string, 0, len(f.agents))
+	for id := range f.agents {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := f.agents[id]
+		d.Agents = append(d.Agents, agentRec{ID: a.ID, Nodes: append([]string{}, a.Nodes...), Index: a.Index})
+	}
+	for _, s := range f.servers {
+		d.Servers = append(d.Servers, s)
+	}
+	sort.Slice(d.Servers, func(a, b int) bool { return d.Servers[a].ID < d.Servers[b].ID })
+	for _, r := range f.order {
+		if r.deleted {
+			continue
+		}
+		d.Workloads = append(d.Workloads, snapWork{Workload: r.w, Queue: r.q, ReadySeq: r.readySeq, ParkSeq: r.parkSeq})
+	}
+	for _, r := range f.terminal[f.termHead:] {
+		if r != nil && !r.deleted {
+			d.Terminal = append(d.Terminal, r.w.ID)
+		}
+	}
+	return &State{d: d}
+}
+
+// Index is the log index the state was taken at.
+func (s *State) Index() uint64 { return s.d.Index }
+
+// Write serializes the state.
+func (s *State) Write(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if err := json.NewEncoder(bw).Encode(&s.d); err != nil {
+		return fmt.Errorf("write fsm snapshot: %w", err)
+	}
+	return bw.Flush()
+}
+
+// Restore replaces the FSM's state with a snapshot's. On error the FSM is
+// unchanged.
+func (f *FSM) Restore(r io.Reader) error {
+	var d snapData
+	dec := json.NewDecoder(io.LimitReader(r, maxSnapshotBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return fmt.Errorf("restore fsm snapshot: decode: %w", err)
+	}
+	if d.Version != snapshotVersion {
+		return fmt.Errorf("restore fsm snapshot: version %d, want %d", d.Version, snapshotVersion)
+	}
+	nf := New(f.cfg)
+	if err := nf.load(&d); err != nil {
+		return fmt.Errorf("restore fsm snapshot: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sites, f.siteIdx, f.nodes, f.nodeIdx, f.agents, f.servers = nf.sites, nf.siteIdx, nf.nodes, nf.nodeIdx, nf.agents, nf.servers
+	f.work, f.order, f.nWaiting, f.deferred, f.status = nf.work, nf.order, nf.nWaiting, nf.deferred, nf.status
+	f.ready, f.readyHead, f.parked, f.parkedHead, f.terminal, f.termHead = nf.ready, 0, nf.parked, 0, nf.terminal, 0
+	f.st, f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = nf.st, nf.index, nf.seq, nf.readySeq, nf.parkSeq, nf.capEpoch
+	f.topoGen++
+	f.changed()
+	return nil
+}
+
+// load fills an empty FSM from snapshot data, validating it.
+func (f *FSM) load(d *snapData) error {
+	f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = d.Index, d.Seq, d.ReadySeq, d.ParkSeq, d.CapEpoch
+	for i := range d.Sites {
+		s := d.Sites[i]
+		if err := s.Validate(fmt.Sprintf("sites[%d]", i)); err != nil {
+			return err
+		}
+		if _, dup := f.siteIdx[s.ID]; dup {
+			return fmt.Errorf("duplicate site %q", s.ID)
+		}
+		f.siteIdx[s.ID] = len(f.sites)
+		f.sites = append(f.sites, s)
+	}
+	for i := range d.Nodes {
+		n := d.Nodes[i]
+		if err := n.NodeSpec.Validate(fmt.Sprintf("nodes[%d]", i)); err != nil {
+			return err
+		}
+		si, ok := f.siteIdx[n.Site]
+		if !ok {
+			return fmt.Errorf("node %q: unknown site %q", n.ID, n.Site)
+		}
+		if _, err := nodes.ParseNodeState(n.State); err != nil {
+			return fmt.Errorf("node %q: %w", n.ID, err)
+		}
+		if _, dup := f.nodeIdx[n.ID]; dup {
+			return fmt.Errorf("duplicate node %q", n.ID)
+		}
+		n.Workloads = 0
+		f.nodeIdx[n.ID] = len(f.nodes)
+		f.nodes = append(f.nodes, &nodeRec{n: n, site: si, live: map[*wrec]struct{}{}})
+	}
+	for _, a := range d.Agents {
+		if _, dup := f.agents[a.ID]; dup {
+			return fmt.Errorf("duplicate agent %q", a.ID)
+		}
+		a := a
+		f.agents[a.ID] = &a
+	}
+	for _, s := range d.Servers {
+		f.servers[s.ID] = s
+	}
+	var ready []seqEnt
+	var prev uint64
+	for i := range d.Workloads {
+		sw := &d.Workloads[i]
+		if err := sw.WorkloadSpec.Validate(fmt.Sprintf("workloads[%d]", i)); err != nil || sw.ID == "" {
+			return fmt.Errorf("workload %d (%q): invalid spec", i, sw.ID)
+		}
+		if _, dup := f.work[sw.ID]; dup {
+			return fmt.Errorf("duplicate workload %q", sw.ID)
+		}
+		if sw.Seq <= prev {
+			return fmt.Errorf("workload %q: seq %d out of order", sw.ID, sw.Seq)
+		}
+		prev = sw.Seq
+		r := &wrec{w: sw.Workload, node: -1}
+		st := r.w.Status
+		r.w.Status = ""
+		valid := false
+		for _, s := range api.Statuses() {
+			valid = valid || s == st
+		}
+		if !valid {
+			return fmt.Errorf("workload %q: unknown status %q", sw.ID, st)
+		}
+		r.w.Status = st
+		f.status[st]++
+		if api.Live(st) {
+			ni, ok := f.nodeIdx[r.w.Node]
+			if !ok {
+				return fmt.Errorf("workload %q: unknown node %q", sw.ID, r.w.Node)
+			}
+			r.node = int32(ni)
+			f.nodes[ni].live[r] = struct{}{}
+			f.nodes[ni].n.Workloads++
+		}
+		if st == api.StatusPending {
+			switch sw.Queue {
+			case qReady:
+				r.q, r.readySeq = qReady, sw.ReadySeq
+				ready = append(ready, seqEnt{sw.ReadySeq, r})
+			case qWaiting:
+				r.q, r.parkSeq = qWaiting, sw.ParkSeq
+				f.parked = append(f.parked, seqEnt{sw.ParkSeq, r})
+				f.nWaiting++
+			case qDeferred:
+				r.q, r.readySeq = qDeferred, sw.ReadySeq
+				f.deferred[r] = struct{}{}
+			default:
+				return fmt.Errorf("workload %q: pending without a queue", sw.ID)
+			}
+		}
+		f.work[r.w.ID] = r
+		f.order = append(f.order, r)
+	}
+	sort.Slice(ready, func(a, b int) bool { return ready[a].seq < ready[b].seq })
+	sort.Slice(f.parked, func(a, b int) bool { return f.parked[a].seq < f.parked[b].seq })
+	f.ready = ready
+	for _, id := range d.Terminal {
+		r := f.work[id]
+		if r == nil || !api.Terminal(r.w.Status) {
+			return fmt.Errorf("terminal list names %q, which is not a terminal workload", id)
+		}
+		f.terminal = append(f.terminal, r)
+	}
+	return f.rebuild(f.index, true)
+}
+
+// checkLocked verifies indexes and the core state's invariants.
+func (f *FSM) checkLocked() error {
+	if err := f.st.CheckInvariants(); err != nil {
+		return err
+	}
+	if f.st.NumNodes() != len(f.nodes) {
+		return fmt.Errorf("state has %d nodes, fsm %d", f.st.NumNodes(), len(f.nodes))
+	}
+	var used = make([]nodes.Resources, len(f.nodes))
+	count := map[string]int{}
+	waiting := 0
+	for id, r := range f.work {
+		if r.w.ID != id || r.deleted {
+			return fmt.Errorf("workload index broken at %q", id)
+		}
+		count[r.w.Status]++
+		if api.Live(r.w.Status) {
+			if r.node < 0 || f.nodes[r.node].n.ID != r.w.Node {
+				return fmt.Errorf("workload %q: live on %q but node index %d", id, r.w.Node, r.node)
+			}
+			if _, ok := f.nodes[r.node].live[r]; !ok {
+				return fmt.Errorf("workload %q: missing from node %q", id, r.w.Node)
+			}
+			used[r.node] = used[r.node].Add(r.w.Request)
+		} else if r.node >= 0 {
+			return fmt.Errorf("workload %q: %s but holds node %d", id, r.w.Status, r.node)
+		}
+		if (r.w.Status == api.StatusPending) != (r.q != qNone) {
+			return fmt.Errorf("workload %q: status %s in queue %d", id, r.w.Status, r.q)
+		}
+		if r.q == qWaiting {
+			waiting++
+		}
+	}
+	if waiting != f.nWaiting {
+		return fmt.Errorf("waiting count %d, want %d", f.nWaiting, waiting)
+	}
+	for s, n := range count {
+		if f.status[s] != n {
+			return fmt.Errorf("status count %s = %d, want %d", s, f.status[s], n)
+		}
+	}
+	for i, nr := range f.nodes {
+		if got := f.st.NodeUsed(i); got != used[i] {
+			return fmt.Errorf("node %s: state has %v used, placements sum to %v", nr.n.ID, got, used[i])
+		}
+		if len(nr.live) != nr.n.Workloads {
+			return fmt.Errorf("node %s: workload count %d, live %d", nr.n.ID, nr.n.Workloads, len(nr.live))
+		}
+		if s, _ := nodes.ParseNodeState(nr.n.State); f.st.NodeState(i) != s {
+			return fmt.Errorf("node %s: state %s, core says %s", nr.n.ID, nr.n.State, f.st.NodeState(i))
+		}
+	}
+	return nil
+}
+
+// Equal reports whether two FSMs hold the same replicated state (for
+// tests: snapshot round trips, replicas after a leader change).
+func Equal(a, b *FSM) (bool, string) {
+	sa, sb := a.Snapshot(), b.Snapshot()
+	ja, _ := json.Marshal(sa.d)
+	jb, _ := json.Marshal(sb.d)
+	if string(ja) == string(jb) {
+		return true, ""
+	}
+	// Find the first differing byte for a readable message.
+	i := 0
+	for i < len(ja) && i < len(jb) && ja[i] == jb[i] {
+		i++
+	}
+	lo := max(0, i-80)
+	return false, fmt.Sprintf("differ at byte %d: %q vs %q", i, string(ja[lo:min(len(ja), i+80)]), string(jb[lo:min(len(jb), i+80)]))
+}
