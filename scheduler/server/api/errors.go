@@ -4,9 +4,9 @@ import "fmt"
 
 // Stable error codes of the API. Clients switch on Code, never on Message.
 const (
-	CodeInvalid        = "invalid"         // 400: bad body, field or query parameter (Field names it)
-	CodeUnauthorized   = "unauthorized"    // 401: missing or wrong token
-	CodeNotFound       = "not_found"       // 404
+	CodeInvalid        = "invalid"      // 400: bad body, field or query parameter (Field names it)
+	CodeUnauthorized   = "unauthorized" // 401: missing or wrong token
+	CodeNotFound       = "not_found"    // 404
 	CodeMethod         = "method_not_allowed"
 	CodeConflict       = "conflict"        // 409: e.g. same workload ID with a different spec
 	CodeTooLarge       = "body_too_large"  // 413
