@@ -1,0 +1,442 @@
+package gossip
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/suanli/suanli/nodes"
+)
+
+// Member roles.
+const (
+	RoleServer = "server"
+	RoleAgent  = "agent"
+)
+
+// Meta is what a member tells the pool about itself. Its JSON encoding
+// must fit memberlist's 512-byte metadata limit; Encode drops trailing
+// sites (setting Truncated) to make it fit.
+type Meta struct {
+	Role     string `json:"r"`
+	ID       string `json:"id"`
+	HTTPAddr string `json:"h,omitempty"`
+	RaftAddr string `json:"ra,omitempty"`
+	// Agents: the sites and tiers they host, node count and total capacity.
+	Sites     []string        `json:"s,omitempty"`
+	Tiers     []string        `json:"t,omitempty"`
+	Nodes     int             `json:"n,omitempty"`
+	Capacity  nodes.Resources `json:"c,omitzero"`
+	Truncated bool            `json:"tr,omitempty"`
+}
+
+// MaxMetaBytes is memberlist's limit on a member's metadata.
+const MaxMetaBytes = memberlist.MetaMaxSize
+
+// Encode serializes m, dropping sites from the end until it fits.
+func (m Meta) Encode() ([]byte, error) {
+	for {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("encode gossip meta: %w", err)
+		}
+		if len(b) <= MaxMetaBytes {
+			return b, nil
+		}
+		if len(m.Sites) == 0 {
+			return nil, fmt.Errorf("encode gossip meta: %d bytes exceed the %d-byte limit", len(b), MaxMetaBytes)
+		}
+		m.Sites = m.Sites[:len(m.Sites)-1]
+		m.Truncated = true
+	}
+}
+
+// DecodeMeta parses a member's metadata.
+func DecodeMeta(b []byte) (Meta, error) {
+	var m Meta
+	if len(b) == 0 {
+		return m, errors.New("gossip: empty metadata")
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("gossip: bad metadata: %w", err)
+	}
+	return m, nil
+}
+
+// Name is the member name of a role and id ("agent/a1", "server/s1").
+func Name(role, id string) string { return role + "/" + id }
+
+// Config configures a pool member.
+type Config struct {
+	// BindAddr is host:port for gossip (UDP and TCP). Port 0 lets the OS
+	// choose; Addr reports it.
+	BindAddr string
+	// AdvertiseAddr is host:port others should use, if not BindAddr.
+	AdvertiseAddr string
+	// Key enables encryption (16, 24 or 32 bytes); nil disables it.
+	Key []byte
+	// Label, if set, must match on every member (keeps clusters apart).
+	Label string
+	// Profile is "lan" (default) or "local": memberlist's timing defaults.
+	Profile string
+	// Optional overrides of the profile's failure-detection timing.
+	ProbeInterval  time.Duration
+	ProbeTimeout   time.Duration
+	SuspicionMult  int
+	GossipInterval time.Duration
+	PushPull       time.Duration
+	// Meta is this member's metadata; Meta.Role and Meta.ID are required.
+	Meta Meta
+	// LogOutput receives memberlist's log; nil discards it.
+	LogOutput io.Writer
+	// OnEvent, if set, is called for every membership change, one at a
+	// time, in order, from a goroutine of the pool (never from memberlist's
+	// own goroutines, so it may block briefly).
+	OnEvent func(Event)
+}
+
+// EventKind is the kind of a membership change.
+type EventKind uint8
+
+const (
+	// EventJoin: a member joined (or came back).
+	EventJoin EventKind = iota
+	// EventLeave: a member left or was declared dead.
+	EventLeave
+	// EventUpdate: a member's metadata changed.
+	EventUpdate
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventJoin:
+		return "join"
+	case EventLeave:
+		return "leave"
+	case EventUpdate:
+		return "update"
+	}
+	return "event(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Event is a membership change.
+type Event struct {
+	Kind   EventKind
+	Member Member
+}
+
+// Member is a pool member as this member sees it.
+type Member struct {
+	Name  string
+	Addr  string // host:port of its gossip endpoint
+	Meta  Meta
+	// State is "alive" for listed members and "dead" in leave events
+	// (memberlist does not tell a crash from a graceful leave there).
+	State string
+}
+
+// Pool is this process's membership in the gossip pool.
+type Pool struct {
+	ml   *memberlist.Memberlist
+	d    *delegate
+	conf *memberlist.Config
+
+	mu     sync.Mutex
+	queue  []Event
+	wake   chan struct{}
+	done   chan struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// ParseKey decodes a base64 gossip key of 16, 24 or 32 bytes.
+func ParseKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("gossip key: not base64: %w", err)
+	}
+	switch len(k) {
+	case 16, 24, 32:
+		return k, nil
+	}
+	return nil, fmt.Errorf("gossip key: %d bytes, want 16, 24 or 32 (AES-128/192/256)", len(k))
+}
+
+// memberlistConfig builds memberlist's configuration from cfg.
+func memberlistConfig(cfg Config) (*memberlist.Config, error) {
+	var c *memberlist.Config
+	switch cfg.Profile {
+	case "", "lan":
+		c = memberlist.DefaultLANConfig()
+	case "local":
+		c = memberlist.DefaultLocalConfig()
+	default:
+		return nil, fmt.Errorf("gossip: profile %q (allowed: lan, local)", cfg.Profile)
+	}
+	if cfg.ProbeInterval > 0 {
+		c.ProbeInterval = cfg.ProbeInterval
+	}
+	if cfg.ProbeTimeout > 0 {
+		c.ProbeTimeout = cfg.ProbeTimeout
+	}
+	if cfg.SuspicionMult > 0 {
+		c.SuspicionMult = cfg.SuspicionMult
+	}
+	if cfg.GossipInterval > 0 {
+		c.GossipInterval = cfg.GossipInterval
+	}
+	if cfg.PushPull > 0 {
+		c.PushPullInterval = cfg.PushPull
+	}
+	if c.ProbeTimeout >= c.ProbeInterval {
+		return nil, fmt.Errorf("gossip: probe timeout %v must be below the probe interval %v", c.ProbeTimeout, c.ProbeInterval)
+	}
+	if cfg.Meta.Role != RoleServer && cfg.Meta.Role != RoleAgent {
+		return nil, fmt.Errorf("gossip: meta role %q (allowed: server, agent)", cfg.Meta.Role)
+	}
+	if cfg.Meta.ID == "" {
+		return nil, errors.New("gossip: meta id is required")
+	}
+	c.Name = Name(cfg.Meta.Role, cfg.Meta.ID)
+	host, port, err := splitHostPort(cfg.BindAddr)
+	if err != nil {
+		return nil, fmt.Errorf("gossip: bind address: %w", err)
+	}
+	c.BindAddr, c.BindPort = host, port
+	c.AdvertiseAddr, c.AdvertisePort = "", 0
+	if cfg.AdvertiseAddr != "" {
+		h, p, err := splitHostPort(cfg.AdvertiseAddr)
+		if err != nil {
+			return nil, fmt.Errorf("gossip: advertise address: %w", err)
+		}
+		c.AdvertiseAddr, c.AdvertisePort = h, p
+	}
+	if cfg.Key != nil {
+		if _, err := ParseKey(base64.StdEncoding.EncodeToString(cfg.Key)); err != nil {
+			return nil, err
+		}
+		c.SecretKey = append([]byte(nil), cfg.Key...)
+	}
+	c.Label = cfg.Label
+	out := cfg.LogOutput
+	if out == nil {
+		out = io.Discard
+	}
+	c.LogOutput = nil
+	c.Logger = log.New(out, "", log.LstdFlags)
+	return c, nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.Atoi(ps)
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", ps)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, p, nil
+}
+
+// Start creates this member and starts gossiping (alone until Join).
+func Start(cfg Config) (*Pool, error) {
+	mc, err := memberlistConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := cfg.Meta.Encode()
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{conf: mc, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p.d = &delegate{meta: meta, pool: p}
+	mc.Delegate = p.d
+	mc.Events = p.d
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return nil, fmt.Errorf("gossip: start: %w", err)
+	}
+	p.ml = ml
+	p.wg.Add(1)
+	go p.dispatch(cfg.OnEvent)
+	return p, nil
+}
+
+// Join contacts the given members (host:port) and merges state with them.
+// It returns how many it reached; an error only if it reached none.
+func (p *Pool) Join(seeds []string) (int, error) {
+	n, err := p.ml.Join(seeds)
+	if err != nil && n == 0 {
+		return 0, fmt.Errorf("gossip: join %s: %w", strings.Join(seeds, ","), err)
+	}
+	return n, nil
+}
+
+// Addr is this member's advertised gossip address (host:port).
+func (p *Pool) Addr() string {
+	n := p.ml.LocalNode()
+	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+}
+
+// Name is this member's name.
+func (p *Pool) Name() string { return p.conf.Name }
+
+// NumMembers is how many live members this member sees (itself included).
+func (p *Pool) NumMembers() int { return p.ml.NumMembers() }
+
+// Members returns the members this member sees as alive or suspect,
+// sorted by name.
+func (p *Pool) Members() []Member {
+	var out []Member
+	for _, n := range p.ml.Members() {
+		out = append(out, member(n))
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// SetMeta changes this member's metadata and tells the pool.
+func (p *Pool) SetMeta(m Meta, timeout time.Duration) error {
+	b, err := m.Encode()
+	if err != nil {
+		return err
+	}
+	p.d.setMeta(b)
+	if err := p.ml.UpdateNode(timeout); err != nil {
+		return fmt.Errorf("gossip: update meta: %w", err)
+	}
+	return nil
+}
+
+// Leave tells the pool this member is leaving (others see state "left",
+// not "dead"), waiting up to timeout for the message to spread.
+func (p *Pool) Leave(timeout time.Duration) error { return p.ml.Leave(timeout) }
+
+// Shutdown stops gossiping without leaving (others will declare this
+// member dead) and stops event delivery.
+func (p *Pool) Shutdown() error {
+	err := p.ml.Shutdown()
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.done)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return err
+}
+
+func member(n *memberlist.Node) Member {
+	m := Member{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))}
+	m.Meta, _ = DecodeMeta(n.Meta)
+	// memberlist does not keep Node.State current (v0.6.0): members it
+	// lists are alive (or suspect), and a leave event means dead or left.
+	m.State = "alive"
+	return m
+}
+
+func (p *Pool) enqueue(k EventKind, n *memberlist.Node) {
+	e := Event{Kind: k, Member: member(n)}
+	if k == EventLeave {
+		e.Member.State = "dead"
+	}
+	p.mu.Lock()
+	if !p.closed {
+		p.queue = append(p.queue, e)
+	}
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch delivers queued events in order, off memberlist's goroutines.
+func (p *Pool) dispatch(fn func(Event)) {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-p.wake:
+		}
+		for {
+			p.mu.Lock()
+			q := p.queue
+			p.queue = nil
+			p.mu.Unlock()
+			if len(q) == 0 {
+				break
+			}
+			for _, e := range q {
+				if fn != nil {
+					fn(e)
+				}
+			}
+		}
+	}
+}
+
+// delegate implements memberlist.Delegate and memberlist.EventDelegate.
+type delegate struct {
+	mu   sync.Mutex
+	meta []byte
+	pool *Pool
+}
+
+func (d *delegate) setMeta(b []byte) {
+	d.mu.Lock()
+	d.meta = b
+	d.mu.Unlock()
+}
+
+func (d *delegate) NodeMeta(limit int) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.meta) > limit {
+		return nil // never happens: Encode enforces the limit
+	}
+	return append([]byte(nil), d.meta...)
+}
+func (d *delegate) NotifyMsg([]byte)                           {}
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (d *delegate) LocalState(join bool) []byte                { return nil }
+func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
+func (d *delegate) NotifyJoin(n *memberlist.Node)              { d.pool.enqueue(EventJoin, n) }
+func (d *delegate) NotifyLeave(n *memberlist.Node)             { d.pool.enqueue(EventLeave, n) }
+func (d *delegate) NotifyUpdate(n *memberlist.Node)            { d.pool.enqueue(EventUpdate, n) }
+
+// DetectionTime returns the range of time after which a crashed member is
+// declared dead, for n members: from the suspicion timeout's floor (all
+// confirmations arrive) to its ceiling (none), plus one probe interval and
+// timeout to notice the failure.
+func DetectionTime(cfg Config, n int) (min, max time.Duration, err error) {
+	mc, err := memberlistConfig(Config{Profile: cfg.Profile, ProbeInterval: cfg.ProbeInterval, ProbeTimeout: cfg.ProbeTimeout,
+		SuspicionMult: cfg.SuspicionMult, BindAddr: "127.0.0.1:0", Meta: Meta{Role: RoleServer, ID: "x"}})
+	if err != nil {
+		return 0, 0, err
+	}
+	nodeScale := math.Max(1, math.Log10(math.Max(1, float64(n))))
+	floor := time.Duration(float64(mc.SuspicionMult) * nodeScale * float64(mc.ProbeInterval))
+	ceil := time.Duration(mc.SuspicionMaxTimeoutMult) * floor
+	notice := mc.ProbeInterval + mc.ProbeTimeout
+	return notice + floor, notice + ceil, nil
+}
