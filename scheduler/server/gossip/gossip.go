@@ -138,9 +138,9 @@ type Event struct {
 
 // Member is a pool member as this member sees it.
 type Member struct {
-	Name  string
-	Addr  string // host:port of its gossip endpoint
-	Meta  Meta
+	Name string
+	Addr string // host:port of its gossip endpoint
+	Meta Meta
 	// State is "alive" for listed members and "dead" in leave events
 	// (memberlist does not tell a crash from a graceful leave there).
 	State string
