@@ -140,6 +140,9 @@ type SubmitResult struct {
 	// already submitted.
 	Result   string    `json:"result"`
 	Workload *Workload `json:"workload,omitempty"`
+	// Error is set when Result is "invalid" or "conflict" (group-committed
+	// single submissions are judged one by one).
+	Error *Error `json:"error,omitempty"`
 }
 
 // BulkSubmitResponse answers POST /v1/workloads/bulk.

@@ -3,6 +3,7 @@ package fsm
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/scheduler/server/api"
@@ -178,44 +179,61 @@ func sameSpec(a, b *api.WorkloadSpec) bool {
 		a.Priority == b.Priority && a.InputMB == b.InputMB && slices.Equal(a.Tiers, b.Tiers) && slices.Equal(a.Sites, b.Sites)
 }
 
-// applySubmit is all or nothing: if any workload is invalid or reuses an
-// ID with a different spec, nothing is applied.
+// applySubmit is all or nothing unless c.PerItem.
 func (f *FSM) applySubmit(index uint64, c *Submit) any {
 	res := &SubmitResult{Items: make([]api.SubmitResult, len(c.Workloads))}
+	if c.PerItem {
+		for i := range c.Workloads {
+			res.Items[i] = f.submitOne(index, c.At, &c.Workloads[i], fmt.Sprintf("[%d]", i))
+		}
+		return res
+	}
 	seen := make(map[string]bool, len(c.Workloads))
 	for i := range c.Workloads {
 		w := &c.Workloads[i]
 		p := fmt.Sprintf("[%d]", i)
-		if w.ID == "" {
-			return api.Invalid(p+".id", "id is required in the log")
-		}
-		if err := w.Validate(p); err != nil {
+		if err := checkSpec(w, p); err != nil {
 			return err
 		}
 		if seen[w.ID] {
 			return api.Invalid(p+".id", "duplicate id %q in one submission", w.ID)
 		}
 		seen[w.ID] = true
-		if r := f.work[w.ID]; r != nil {
-			if !sameSpec(&r.w.WorkloadSpec, w) {
-				return &api.Error{Code: api.CodeConflict, Field: p + ".id", Message: fmt.Sprintf("workload %q exists with a different spec", w.ID)}
-			}
-			res.Items[i] = api.SubmitResult{ID: w.ID, Result: "exists"}
+		if r := f.work[w.ID]; r != nil && !sameSpec(&r.w.WorkloadSpec, w) {
+			return &api.Error{Code: api.CodeConflict, Field: p + ".id", Message: fmt.Sprintf("workload %q exists with a different spec", w.ID)}
 		}
 	}
 	for i := range c.Workloads {
-		if res.Items[i].Result == "exists" {
-			continue
-		}
-		f.seq++
-		r := &wrec{node: -1, w: api.Workload{WorkloadSpec: c.Workloads[i], SubmittedAt: c.At, Seq: f.seq, CreateIndex: index}}
-		f.work[r.w.ID] = r
-		f.order = append(f.order, r)
-		f.setStatus(r, api.StatusPending, index)
-		f.makeReady(r)
-		res.Items[i] = api.SubmitResult{ID: r.w.ID, Result: "created"}
+		res.Items[i] = f.submitOne(index, c.At, &c.Workloads[i], fmt.Sprintf("[%d]", i))
 	}
 	return res
+}
+
+func checkSpec(w *api.WorkloadSpec, p string) *api.Error {
+	if w.ID == "" {
+		return api.Invalid(p+".id", "id is required in the log")
+	}
+	return w.Validate(p)
+}
+
+// submitOne creates one workload, or reports why not.
+func (f *FSM) submitOne(index uint64, at time.Time, w *api.WorkloadSpec, p string) api.SubmitResult {
+	if err := checkSpec(w, p); err != nil {
+		return api.SubmitResult{ID: w.ID, Result: "invalid", Error: err}
+	}
+	if r := f.work[w.ID]; r != nil {
+		if !sameSpec(&r.w.WorkloadSpec, w) {
+			return api.SubmitResult{ID: w.ID, Result: "conflict", Error: &api.Error{Code: api.CodeConflict, Field: p + ".id", Message: fmt.Sprintf("workload %q exists with a different spec", w.ID)}}
+		}
+		return api.SubmitResult{ID: w.ID, Result: "exists"}
+	}
+	f.seq++
+	r := &wrec{node: -1, w: api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index}}
+	f.work[r.w.ID] = r
+	f.order = append(f.order, r)
+	f.setStatus(r, api.StatusPending, index)
+	f.makeReady(r)
+	return api.SubmitResult{ID: r.w.ID, Result: "created"}
 }
 
 func (f *FSM) applyPlan(index uint64, c *Plan) any {

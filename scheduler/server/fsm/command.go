@@ -72,8 +72,15 @@ type NodeState struct {
 
 // Submit adds workloads (group commit: one entry, many workloads). Specs
 // must be validated (ValidateSpec) and carry IDs.
+//
+// With PerItem false (a bulk request from one client) the entry is all or
+// nothing. With PerItem true (single submissions of many clients grouped
+// into one entry by the server) each workload is judged on its own: an
+// invalid or conflicting one gets its own error result and the others are
+// applied.
 type Submit struct {
 	At        time.Time          `json:"at"`
+	PerItem   bool               `json:"per_item,omitempty"`
 	Workloads []api.WorkloadSpec `json:"workloads"`
 }
 

@@ -602,3 +602,23 @@ func TestListPagination(t *testing.T) {
 		t.Errorf("by node: got %v, want w03", page)
 	}
 }
+
+func TestSubmitPerItem(t *testing.T) {
+	h := setup(t)
+	h.submit(spec("w0", 1000))
+	res := h.must(CmdSubmit, &Submit{At: t0, PerItem: true, Workloads: []api.WorkloadSpec{
+		spec("a", 1), spec("w0", 2000), {ID: "bad", Origin: "JN"}, spec("w0", 1000), spec("a", 5),
+	}}).(*SubmitResult)
+	want := []string{"created", "conflict", "invalid", "exists", "conflict"}
+	for i, it := range res.Items {
+		if it.Result != want[i] {
+			t.Errorf("item %d: got %s, want %s", i, it.Result, want[i])
+		}
+		if (it.Error != nil) != (want[i] == "conflict" || want[i] == "invalid") {
+			t.Errorf("item %d: error %v", i, it.Error)
+		}
+	}
+	if got := h.status("a"); got != api.StatusPending {
+		t.Errorf("a: got %s, want pending", got)
+	}
+}

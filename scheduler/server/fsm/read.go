@@ -277,13 +277,13 @@ func (f *FSM) Deferred() []Ready {
 	return out
 }
 
-// DeferredOne returns a deferred workload if it is still deferred with
-// ready sequence number seq.
+// DeferredOne returns a deferred workload if it is still deferred (with
+// ready sequence number seq, unless seq is 0).
 func (f *FSM) DeferredOne(id string, seq uint64) (Ready, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	r := f.work[id]
-	if r == nil || r.q != qDeferred || r.readySeq != seq {
+	if r == nil || r.q != qDeferred || (seq != 0 && r.readySeq != seq) {
 		return Ready{}, false
 	}
 	return Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore}, true

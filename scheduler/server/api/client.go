@@ -1,0 +1,220 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client calls a Suanli server's HTTP API. Writes sent to a follower are
+// forwarded to the leader by the server; a 307 redirect to the leader is
+// followed as well.
+type Client struct {
+	// Base is the server's base URL, e.g. "http://127.0.0.1:7070".
+	Base  string
+	Token string
+	HTTP  *http.Client
+}
+
+// NewClient returns a client for addr ("host:port" or a URL).
+func NewClient(addr, token string) *Client {
+	base := addr
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	return &Client{Base: strings.TrimRight(base, "/"), Token: token, HTTP: &http.Client{Timeout: 90 * time.Second}}
+}
+
+// do sends a request with a JSON body (if in != nil) and decodes a JSON
+// answer into out. Non-2xx answers come back as *Error.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) (http.Header, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("X-Suanli-Token", c.Token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return resp.Header, fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
+			eb.Error.Status = resp.StatusCode
+			return resp.Header, eb.Error
+		}
+		return resp.Header, &Error{Code: CodeInternal, Status: resp.StatusCode, Message: fmt.Sprintf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.Header, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return resp.Header, nil
+}
+
+// Submit submits one workload.
+func (c *Client) Submit(ctx context.Context, w WorkloadSpec) (SubmitResult, error) {
+	var out SubmitResult
+	_, err := c.do(ctx, "POST", "/v1/workloads", w, &out)
+	return out, err
+}
+
+// SubmitBulk submits many workloads as one entry (all or nothing).
+func (c *Client) SubmitBulk(ctx context.Context, ws []WorkloadSpec) (BulkSubmitResponse, error) {
+	var out BulkSubmitResponse
+	_, err := c.do(ctx, "POST", "/v1/workloads/bulk", ws, &out)
+	return out, err
+}
+
+// Get returns one workload.
+func (c *Client) Get(ctx context.Context, id string) (Workload, error) {
+	var out Workload
+	_, err := c.do(ctx, "GET", "/v1/workloads/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// ListOptions filter and page GET /v1/workloads.
+type ListOptions struct {
+	Status, Class, Site, Node, Agent string
+	After                            string
+	Limit                            int
+	Consistent                       bool
+}
+
+// List returns a page of workloads.
+func (c *Client) List(ctx context.Context, o ListOptions) (WorkloadList, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": o.Status, "class": o.Class, "site": o.Site, "node": o.Node, "agent": o.Agent, "after": o.After} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.Consistent {
+		q.Set("consistent", "")
+	}
+	var out WorkloadList
+	path := "/v1/workloads"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	_, err := c.do(ctx, "GET", path, nil, &out)
+	return out, err
+}
+
+// Cancel cancels a workload.
+func (c *Client) Cancel(ctx context.Context, id string) (CancelResponse, error) {
+	var out CancelResponse
+	_, err := c.do(ctx, "POST", "/v1/workloads/"+url.PathEscape(id)+"/cancel", struct{}{}, &out)
+	return out, err
+}
+
+// Plan runs a dry run.
+func (c *Client) Plan(ctx context.Context, req PlanRequest) (PlanResponse, error) {
+	var out PlanResponse
+	_, err := c.do(ctx, "POST", "/v1/plan", req, &out)
+	return out, err
+}
+
+// Nodes lists sites and nodes (state, site, agent filter; "" = any).
+func (c *Client) Nodes(ctx context.Context, state, site, agent string) (NodeList, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"state": state, "site": site, "agent": agent} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	path := "/v1/nodes"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out NodeList
+	_, err := c.do(ctx, "GET", path, nil, &out)
+	return out, err
+}
+
+// SetNodeState sets a node up, draining or down (operator).
+func (c *Client) SetNodeState(ctx context.Context, id, state string) (Node, error) {
+	var out Node
+	_, err := c.do(ctx, "POST", "/v1/nodes/"+url.PathEscape(id)+"/state", map[string]string{"state": state}, &out)
+	return out, err
+}
+
+// Cluster returns the cluster status as the server sees it.
+func (c *Client) Cluster(ctx context.Context) (ClusterStatus, error) {
+	var out ClusterStatus
+	_, err := c.do(ctx, "GET", "/v1/cluster", nil, &out)
+	return out, err
+}
+
+// Health returns the server's health.
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	var out Health
+	_, err := c.do(ctx, "GET", "/v1/health", nil, &out)
+	return out, err
+}
+
+// Join asks the cluster to add a server as a voter.
+func (c *Client) Join(ctx context.Context, req JoinRequest) (ClusterStatus, error) {
+	var out ClusterStatus
+	_, err := c.do(ctx, "POST", "/v1/cluster/join", req, &out)
+	return out, err
+}
+
+// RemoveServer asks the cluster to remove a server.
+func (c *Client) RemoveServer(ctx context.Context, id string) (ClusterStatus, error) {
+	var out ClusterStatus
+	_, err := c.do(ctx, "POST", "/v1/cluster/remove", RemoveRequest{ID: id}, &out)
+	return out, err
+}
+
+// Register registers an agent's sites and nodes.
+func (c *Client) Register(ctx context.Context, req RegisterRequest) (RegisterResponse, error) {
+	var out RegisterResponse
+	_, err := c.do(ctx, "POST", "/v1/agent/register", req, &out)
+	return out, err
+}
+
+// Assignments long-polls the agent's assignments: it returns once the
+// agent's index exceeds index, or after wait.
+func (c *Client) Assignments(ctx context.Context, agent string, index uint64, wait time.Duration) (Assignments, error) {
+	var out Assignments
+	path := fmt.Sprintf("/v1/agent/%s/assignments?index=%d&wait=%s", url.PathEscape(agent), index, wait)
+	_, err := c.do(ctx, "GET", path, nil, &out)
+	return out, err
+}
+
+// Events reports workload events of an agent's nodes.
+func (c *Client) Events(ctx context.Context, agent string, evs []Event) (EventsResponse, error) {
+	var out EventsResponse
+	_, err := c.do(ctx, "POST", "/v1/agent/"+url.PathEscape(agent)+"/events", EventsRequest{Events: evs}, &out)
+	return out, err
+}

@@ -1,0 +1,515 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/server/api"
+	"github.com/suanli/suanli/scheduler/server/fsm"
+	"github.com/suanli/suanli/scheduler/server/gossip"
+)
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
+	_, lid := s.raft.LeaderWithID()
+	h := api.Health{Status: "ok", ID: s.cfg.ID, State: s.raft.State().String(), Leader: string(lid), AppliedIndex: s.fsm.Index()}
+	status := http.StatusOK
+	if lid == "" {
+		h.Status, status = "no_leader", http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, h)
+	return nil
+}
+
+func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
+	if e := s.consistent(r); e != nil {
+		return e
+	}
+	writeJSON(w, http.StatusOK, s.clusterStatus())
+	return nil
+}
+
+func (s *Server) clusterStatus() api.ClusterStatus {
+	laddr, lid := s.raft.LeaderWithID()
+	lhttp, _ := s.leaderHTTP()
+	st := api.ClusterStatus{
+		ID: s.cfg.ID, State: s.raft.State().String(), LeaderID: string(lid), LeaderAddr: string(laddr), LeaderHTTP: lhttp,
+		Term: s.raft.CurrentTerm(), LastIndex: s.raft.LastIndex(), CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.raft.AppliedIndex(),
+		Policy: s.cfg.Policy, Counts: s.fsm.Counts(),
+	}
+	alive := map[string]bool{}
+	for _, m := range s.pool.Members() {
+		alive[m.Name] = true
+		st.Members = append(st.Members, api.Member{Name: m.Name, Role: m.Meta.Role, ID: m.Meta.ID, Addr: m.Addr, HTTPAddr: m.Meta.HTTPAddr, State: m.State})
+	}
+	dir := map[string]api.Server{}
+	for _, sv := range s.fsm.Servers() {
+		dir[sv.ID] = sv
+	}
+	if cf := s.raft.GetConfiguration(); cf.Error() == nil {
+		for _, rs := range cf.Configuration().Servers {
+			sv := dir[string(rs.ID)]
+			sv.ID, sv.RaftAddr = string(rs.ID), string(rs.Address)
+			sv.Suffrage = strings.ToLower(rs.Suffrage.String())
+			sv.Leader = rs.ID == lid
+			a := alive[gossip.Name(gossip.RoleServer, sv.ID)]
+			sv.Alive = &a
+			st.Servers = append(st.Servers, sv)
+		}
+	}
+	sort.Slice(st.Servers, func(a, b int) bool { return st.Servers[a].ID < st.Servers[b].ID })
+	return st
+}
+
+func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	var req api.JoinRequest
+	if e := decodeStrict(body, &req); e != nil {
+		return e
+	}
+	if !api.ValidID(req.ID) {
+		return api.Invalid("id", "server id %q is not a valid id", req.ID)
+	}
+	for f, a := range map[string]string{"raft_addr": req.RaftAddr, "http_addr": req.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return api.Invalid(f, "%s %q: %v", f, a, err)
+		}
+	}
+	cf := s.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return s.raftError(err)
+	}
+	present := false
+	for _, sv := range cf.Configuration().Servers {
+		if sv.ID == raft.ServerID(req.ID) && sv.Address == raft.ServerAddress(req.RaftAddr) {
+			present = true
+		}
+	}
+	if !present {
+		// AddVoter replaces the address of an existing ID.
+		if err := s.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, s.cfg.ApplyTimeout).Error(); err != nil {
+			return s.raftError(err)
+		}
+	}
+	if _, _, e := s.apply(fsm.CmdServer, &fsm.ServerCmd{Server: api.Server{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, GossipAddr: req.GossipAddr}}); e != nil {
+		return e
+	}
+	s.log.Info("server joined", "id", req.ID, "raft", req.RaftAddr, "http", req.HTTPAddr)
+	writeJSON(w, http.StatusOK, s.clusterStatus())
+	return nil
+}
+
+func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	var req api.RemoveRequest
+	if e := decodeStrict(body, &req); e != nil {
+		return e
+	}
+	if !api.ValidID(req.ID) {
+		return api.Invalid("id", "server id %q is not a valid id", req.ID)
+	}
+	if err := s.raft.RemoveServer(raft.ServerID(req.ID), 0, s.cfg.ApplyTimeout).Error(); err != nil {
+		return s.raftError(err)
+	}
+	if _, _, e := s.apply(fsm.CmdServer, &fsm.ServerCmd{Remove: true, Server: api.Server{ID: req.ID}}); e != nil {
+		return e
+	}
+	writeJSON(w, http.StatusOK, s.clusterStatus())
+	return nil
+}
+
+func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	var spec api.WorkloadSpec
+	if e := decodeStrict(body, &spec); e != nil {
+		return e
+	}
+	if e := spec.Validate(""); e != nil {
+		return e
+	}
+	if spec.ID == "" {
+		spec.ID = s.cfg.NewID()
+	}
+	req := &submitReq{spec: spec, done: make(chan submitResp, 1)}
+	select {
+	case s.submitCh <- req:
+	case <-r.Context().Done():
+		return &api.Error{Code: api.CodeTimeout, Message: "request cancelled before it was enqueued; not applied"}
+	}
+	resp := <-req.done
+	if resp.err != nil {
+		return resp.err
+	}
+	if resp.res.Error != nil {
+		return resp.res.Error
+	}
+	out := resp.res
+	if wl, ok := s.fsm.Get(out.ID); ok {
+		out.Workload = &wl
+	}
+	setIndex(w, resp.index)
+	status := http.StatusCreated
+	if out.Result == "exists" {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, out)
+	return nil
+}
+
+func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	var specs []api.WorkloadSpec
+	if e := decodeStrict(body, &specs); e != nil {
+		return e
+	}
+	if len(specs) == 0 {
+		return api.Invalid("", "an array of at least one workload is required")
+	}
+	if len(specs) > api.MaxBulkSubmit {
+		return api.Invalid("", "at most %d workloads per bulk request (got %d)", api.MaxBulkSubmit, len(specs))
+	}
+	seen := make(map[string]int, len(specs))
+	for i := range specs {
+		p := fmt.Sprintf("[%d]", i)
+		if e := specs[i].Validate(p); e != nil {
+			return e
+		}
+		if specs[i].ID == "" {
+			specs[i].ID = s.cfg.NewID()
+		}
+		if j, dup := seen[specs[i].ID]; dup {
+			return api.Invalid(p+".id", "duplicate id %q (also at [%d])", specs[i].ID, j)
+		}
+		seen[specs[i].ID] = i
+	}
+	res, idx, e := s.apply(fsm.CmdSubmit, &fsm.Submit{At: s.clock.Now(), Workloads: specs})
+	if e != nil {
+		return e
+	}
+	sr := res.(*fsm.SubmitResult)
+	out := api.BulkSubmitResponse{Index: idx, Results: sr.Items}
+	for _, it := range sr.Items {
+		if it.Result == "created" {
+			out.Created++
+		} else {
+			out.Exists++
+		}
+	}
+	setIndex(w, idx)
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
+	if e := s.consistent(r); e != nil {
+		return e
+	}
+	id := r.PathValue("id")
+	wl, ok := s.fsm.Get(id)
+	if !ok {
+		return &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("no workload %q", id)}
+	}
+	setIndex(w, wl.ModifyIndex)
+	writeJSON(w, http.StatusOK, wl)
+	return nil
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
+	if e := s.consistent(r); e != nil {
+		return e
+	}
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "status", "class", "site", "node", "agent", "after", "limit", "consistent":
+		default:
+			return api.Invalid(k, "unknown query parameter %q (allowed: status, class, site, node, agent, after, limit, consistent)", k)
+		}
+	}
+	flt := fsm.ListFilter{Status: q.Get("status"), Class: q.Get("class"), Site: q.Get("site"), Node: q.Get("node"), Agent: q.Get("agent")}
+	if flt.Status != "" {
+		ok := false
+		for _, st := range api.Statuses() {
+			ok = ok || st == flt.Status
+		}
+		if !ok {
+			return api.Invalid("status", "unknown status %q (allowed: %s)", flt.Status, strings.Join(api.Statuses(), ", "))
+		}
+	}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return api.Invalid("after", "after %q must be a cursor returned as next", v)
+		}
+		flt.After = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return api.Invalid("limit", "limit %q must be an integer in [1, 1000]", v)
+		}
+		flt.Limit = n
+	}
+	page, total, next, idx := s.fsm.List(flt)
+	if page == nil {
+		page = []api.Workload{}
+	}
+	setIndex(w, idx)
+	writeJSON(w, http.StatusOK, api.WorkloadList{Index: idx, Workloads: page, Next: next, Total: total})
+	return nil
+}
+
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	id := r.PathValue("id")
+	if !api.ValidID(id) {
+		return api.Invalid("id", "workload id %q is not a valid id", id)
+	}
+	res, idx, e := s.apply(fsm.CmdCancel, &fsm.Cancel{At: s.clock.Now(), ID: id})
+	if e != nil {
+		return e
+	}
+	setIndex(w, idx)
+	writeJSON(w, http.StatusOK, api.CancelResponse{Index: idx, Workload: res.(*fsm.CancelResult).Workload})
+	return nil
+}
+
+func (s *Server) handleNodes(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
+	if e := s.consistent(r); e != nil {
+		return e
+	}
+	q := r.URL.Query()
+	if st := q.Get("state"); st != "" {
+		if _, err := nodes.ParseNodeState(st); err != nil {
+			return api.Invalid("state", "%v", err)
+		}
+	}
+	nl := s.fsm.Nodes(q.Get("state"), q.Get("site"), q.Get("agent"))
+	setIndex(w, nl.Index)
+	writeJSON(w, http.StatusOK, nl)
+	return nil
+}
+
+// nodeStateRequest is POST /v1/nodes/{id}/state.
+type nodeStateRequest struct {
+	State string `json:"state"`
+}
+
+func (s *Server) handleNodeState(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	var req nodeStateRequest
+	if e := decodeStrict(body, &req); e != nil {
+		return e
+	}
+	if _, err := nodes.ParseNodeState(req.State); err != nil {
+		return api.Invalid("state", "%v", err)
+	}
+	_, idx, e := s.apply(fsm.CmdNodeState, &fsm.NodeState{At: s.clock.Now(), Nodes: []string{r.PathValue("id")}, State: req.State, Reason: "operator"})
+	if e != nil {
+		if e.Field == "nodes[0]" {
+			e.Field = "id"
+		}
+		return e
+	}
+	nl := s.fsm.Nodes("", "", "")
+	for _, n := range nl.Nodes {
+		if n.ID == r.PathValue("id") {
+			setIndex(w, idx)
+			writeJSON(w, http.StatusOK, n)
+			return nil
+		}
+	}
+	return &api.Error{Code: api.CodeNotFound, Message: "node vanished"}
+}
+
+// handlePlan is the dry run: decide on a copy of the current state,
+// commit nothing, explain.
+func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	var req api.PlanRequest
+	if e := decodeStrict(body, &req); e != nil {
+		return e
+	}
+	if e := req.Workload.Validate("workload"); e != nil {
+		return e
+	}
+	policy := req.Policy
+	if policy == "" {
+		policy = s.cfg.Policy
+	}
+	sched, err := scheduler.New(policy, scheduler.Config{})
+	if err != nil {
+		return api.Invalid("policy", "%v", err)
+	}
+	st, sites, _, _ := s.fsm.PlanningCopy(nil, 0)
+	snap, err := newSnapshot(st, sites)
+	if err != nil {
+		return &api.Error{Code: api.CodeInternal, Message: err.Error()}
+	}
+	wl, err := toWorkload(&req.Workload, snap)
+	if err != nil {
+		return api.Invalid("workload", "%v", err)
+	}
+	ex := &scheduler.Explanation{TopK: req.TopK}
+	if ex.TopK <= 0 || ex.TopK > 50 {
+		ex.TopK = 5
+	}
+	for i, id := range req.WhyNotSites {
+		si := st.SiteIndex(id)
+		if si < 0 {
+			return api.Invalid(fmt.Sprintf("why_not_sites[%d]", i), "unknown site %q", id)
+		}
+		ex.WhyNotSites = append(ex.WhyNotSites, si)
+	}
+	for i, id := range req.WhyNotNodes {
+		ni, ok := st.NodeIndex(id)
+		if !ok {
+			return api.Invalid(fmt.Sprintf("why_not_nodes[%d]", i), "unknown node %q", id)
+		}
+		ex.WhyNotNodes = append(ex.WhyNotNodes, ni)
+	}
+	now := s.clock.Now()
+	d := sched.Decide(snap, &wl, now, nil, ex)
+	out := api.PlanResponse{Index: s.fsm.Index(), Policy: policy, Outcome: d.Outcome.String(), Late: d.Late, Score: d.Score, NotBefore: d.NotBefore}
+	if d.Outcome == scheduler.Place {
+		out.Node, out.Site = st.NodeID(d.Node), st.Site(d.Site).ID
+	}
+	if d.Outcome == scheduler.Reject {
+		out.Reason, out.Transient = d.Reason.String(), d.Reason.Transient()
+	}
+	out.Explanation = explanationOf(ex)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func explanationOf(ex *scheduler.Explanation) api.PlanExplanation {
+	pe := api.PlanExplanation{Text: ex.String(), Feasible: ex.Feasible, Removed: map[string]api.FilterCount{}, Candidates: []api.Candidate{}}
+	for f := scheduler.Filter(0); f < scheduler.NumFilters; f++ {
+		if c := ex.Removed[f]; c.Sites > 0 {
+			pe.Removed[f.String()] = api.FilterCount{Sites: c.Sites, Nodes: c.Nodes}
+		}
+	}
+	names := scheduler.ScorerNames()
+	for _, c := range ex.Candidates {
+		ac := api.Candidate{Site: c.Site, RTTMs: c.RTTMs, Total: c.Total, Late: c.Late, Terms: map[string]float64{}}
+		for k, v := range c.Terms {
+			if k < len(names) && ex.Weights[k] != 0 {
+				ac.Terms[names[k]] = v
+			}
+		}
+		pe.Candidates = append(pe.Candidates, ac)
+	}
+	for _, wn := range ex.WhyNot {
+		pe.WhyNot = append(pe.WhyNot, api.WhyNot{Site: wn.Site, Node: wn.Node, Filter: wn.Filter.String(), Reason: wn.Reason, ScoreGap: wn.ScoreGap})
+	}
+	return pe
+}
+
+// ---- agent endpoints ----
+
+func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	var req api.RegisterRequest
+	if e := decodeStrict(body, &req); e != nil {
+		return e
+	}
+	if e := req.Validate(s.fsm.HasSite); e != nil {
+		return e
+	}
+	if req.Sites == nil {
+		req.Sites = []api.Site{}
+	}
+	_, idx, e := s.apply(fsm.CmdRegister, &fsm.Register{At: s.clock.Now(), AgentID: req.AgentID, Sites: req.Sites, Nodes: req.Nodes})
+	if e != nil {
+		return e
+	}
+	setIndex(w, idx)
+	writeJSON(w, http.StatusOK, api.RegisterResponse{Index: idx, Nodes: len(req.Nodes), Sites: len(req.Sites)})
+	return nil
+}
+
+// handleAssignments is a blocking query: it answers once the agent's
+// assignment index exceeds ?index (or after ?wait, default 30 s, capped by
+// the server's MaxWait).
+func (s *Server) handleAssignments(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
+	agent := r.PathValue("id")
+	if !api.ValidID(agent) {
+		return api.Invalid("id", "agent id %q is not a valid id", agent)
+	}
+	q := r.URL.Query()
+	var min uint64
+	if v := q.Get("index"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return api.Invalid("index", "index %q must be a non-negative integer", v)
+		}
+		min = n
+	}
+	wait := 30 * time.Second
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return api.Invalid("wait", "wait %q must be a duration like 30s", v)
+		}
+		wait = d
+	}
+	if wait > s.cfg.MaxWait {
+		wait = s.cfg.MaxWait
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		ch := s.fsm.Watch()
+		idx, known := s.fsm.AgentIndex(agent)
+		if !known {
+			return &api.Error{Code: api.CodeNotFound, Field: "id", Message: fmt.Sprintf("unknown agent %q: register first", agent)}
+		}
+		if idx > min || min == 0 {
+			break
+		}
+		select {
+		case <-ch:
+			continue
+		case <-timer.C:
+		case <-r.Context().Done():
+			return nil
+		case <-s.ctx.Done():
+		}
+		break
+	}
+	idx, as, _ := s.fsm.Assignments(agent)
+	setIndex(w, idx)
+	writeJSON(w, http.StatusOK, api.Assignments{Index: idx, Assignments: as})
+	return nil
+}
+
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	agent := r.PathValue("id")
+	if !api.ValidID(agent) {
+		return api.Invalid("id", "agent id %q is not a valid id", agent)
+	}
+	var req api.EventsRequest
+	if e := decodeStrict(body, &req); e != nil {
+		return e
+	}
+	if len(req.Events) == 0 {
+		return api.Invalid("events", "at least one event is required")
+	}
+	if len(req.Events) > api.MaxEventsPerReq {
+		return api.Invalid("events", "at most %d events per request", api.MaxEventsPerReq)
+	}
+	for i := range req.Events {
+		if e := req.Events[i].Validate(fmt.Sprintf("events[%d]", i)); e != nil {
+			return e
+		}
+	}
+	if _, known := s.fsm.AgentIndex(agent); !known {
+		return &api.Error{Code: api.CodeNotFound, Field: "id", Message: fmt.Sprintf("unknown agent %q: register first", agent)}
+	}
+	res, idx, e := s.apply(fsm.CmdEvents, &fsm.Events{At: s.clock.Now(), AgentID: agent, Events: req.Events})
+	if e != nil {
+		return e
+	}
+	setIndex(w, idx)
+	writeJSON(w, http.StatusOK, api.EventsResponse{Index: idx, Results: res.(*fsm.EventsResult).Results})
+	return nil
+}

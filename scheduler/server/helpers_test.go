@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler/server/api"
+)
+
+const testToken = "s3cret-token"
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+func testLog() io.Writer {
+	if os.Getenv("SUANLI_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}
+
+// testConfig is a server config for in-process tests: loopback, OS ports,
+// fast raft and gossip timing.
+func testConfig(t testing.TB, id string) Config {
+	return Config{
+		ID: id, DataDir: t.TempDir(), RaftAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		Gossip: GossipConfig{Addr: "127.0.0.1:0", Key: testKey, Profile: "local",
+			ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond, SuspicionMult: 2},
+		Token: testToken, Raft: FastRaftTiming(), Policy: "balanced", Seed: 1,
+		ReconcileInterval: 100 * time.Millisecond, AgentGrace: 500 * time.Millisecond, MaxWait: 5 * time.Second,
+		Log: testLog(),
+	}
+}
+
+func startServer(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("start %s: %v", cfg.ID, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startCluster starts n servers: the first bootstraps, the others join it.
+func startCluster(t testing.TB, n int, tweak func(*Config)) []*Server {
+	t.Helper()
+	var out []*Server
+	for i := 0; i < n; i++ {
+		cfg := testConfig(t, fmt.Sprintf("s%d", i+1))
+		if i == 0 {
+			cfg.Bootstrap = true
+		} else {
+			cfg.Join = []string{out[0].Addrs().HTTPAddr}
+		}
+		if tweak != nil {
+			tweak(&cfg)
+		}
+		s := startServer(t, cfg)
+		out = append(out, s)
+		if i == 0 {
+			waitFor(t, "first leader", 5*time.Second, s.IsLeader)
+		}
+	}
+	waitFor(t, "all servers in the raft configuration", 10*time.Second, func() bool {
+		cf := out[0].Raft().GetConfiguration()
+		return cf.Error() == nil && len(cf.Configuration().Servers) == n
+	})
+	return out
+}
+
+func leaderOf(t testing.TB, ss []*Server) *Server {
+	t.Helper()
+	var l *Server
+	waitFor(t, "a leader", 10*time.Second, func() bool {
+		for _, s := range ss {
+			if s.IsLeader() {
+				l = s
+				return true
+			}
+		}
+		return false
+	})
+	return l
+}
+
+func client(s *Server) *api.Client { return api.NewClient(s.Addrs().HTTPAddr, testToken) }
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// registerAgent registers an agent with n 16-core nodes at site.
+func registerAgent(t testing.TB, c *api.Client, agent, site, city, role string, n int) {
+	t.Helper()
+	req := api.RegisterRequest{AgentID: agent, Sites: []api.Site{{ID: site, City: city, Role: role, PUE: 1.3}}}
+	for i := 0; i < n; i++ {
+		req.Nodes = append(req.Nodes, api.NodeSpec{ID: fmt.Sprintf("%s-%d", site, i), Site: site,
+			Capacity: nodes.Resources{CPUMilli: 16000, MemoryMiB: 65536, GPUMilli: 0}})
+	}
+	if _, err := c.Register(ctx(t), req); err != nil {
+		t.Fatalf("register %s: %v", agent, err)
+	}
+}
+
+func wspec(id string, cpu int64) api.WorkloadSpec {
+	return api.WorkloadSpec{ID: id, Origin: "JN", Request: nodes.Resources{CPUMilli: cpu, MemoryMiB: 1024}, DurationMs: 60000}
+}
+
+func waitStatus(t testing.TB, c *api.Client, id, status string) api.Workload {
+	t.Helper()
+	var w api.Workload
+	waitFor(t, id+" "+status, 10*time.Second, func() bool {
+		var err error
+		w, err = c.Get(context.Background(), id)
+		return err == nil && w.Status == status
+	})
+	return w
+}

@@ -1,0 +1,292 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/suanli/suanli/scheduler/server/api"
+)
+
+// HeaderIndex carries the FSM index of a read (and of a long-poll's answer).
+const HeaderIndex = "X-Suanli-Index"
+
+// headerForwarded marks a request a follower forwarded to the leader.
+const headerForwarded = "X-Suanli-Forwarded"
+
+// route is one endpoint of the API.
+type route struct {
+	method, path string
+	// auth: the token is required (writes, dry runs, agent endpoints).
+	auth bool
+	// write: must run on the leader (followers forward it).
+	write bool
+	// bulk: may use the larger body limit.
+	bulk bool
+	h    func(s *Server, w http.ResponseWriter, r *http.Request, body []byte) *api.Error
+}
+
+// routes is the API's route table; docs/api.md documents every entry.
+var routes = []route{
+	{method: "GET", path: "/v1/health", h: (*Server).handleHealth},
+	{method: "GET", path: "/v1/cluster", h: (*Server).handleCluster},
+	{method: "POST", path: "/v1/cluster/join", auth: true, write: true, h: (*Server).handleJoin},
+	{method: "POST", path: "/v1/cluster/remove", auth: true, write: true, h: (*Server).handleRemove},
+	{method: "POST", path: "/v1/workloads", auth: true, write: true, h: (*Server).handleSubmit},
+	{method: "POST", path: "/v1/workloads/bulk", auth: true, write: true, bulk: true, h: (*Server).handleBulk},
+	{method: "GET", path: "/v1/workloads", h: (*Server).handleList},
+	{method: "GET", path: "/v1/workloads/{id}", h: (*Server).handleGet},
+	{method: "POST", path: "/v1/workloads/{id}/cancel", auth: true, write: true, h: (*Server).handleCancel},
+	{method: "POST", path: "/v1/plan", auth: true, h: (*Server).handlePlan},
+	{method: "GET", path: "/v1/nodes", h: (*Server).handleNodes},
+	{method: "POST", path: "/v1/nodes/{id}/state", auth: true, write: true, h: (*Server).handleNodeState},
+	{method: "POST", path: "/v1/agent/register", auth: true, write: true, bulk: true, h: (*Server).handleRegister},
+	{method: "GET", path: "/v1/agent/{id}/assignments", auth: true, h: (*Server).handleAssignments},
+	{method: "POST", path: "/v1/agent/{id}/events", auth: true, write: true, bulk: true, h: (*Server).handleEvents},
+}
+
+// Handler returns the server's HTTP API (also used by tests through
+// httptest).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	byPath := map[string][]route{}
+	var order []string
+	for _, rt := range routes {
+		if _, ok := byPath[rt.path]; !ok {
+			order = append(order, rt.path)
+		}
+		byPath[rt.path] = append(byPath[rt.path], rt)
+	}
+	for _, p := range order {
+		rts := byPath[p]
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			for _, rt := range rts {
+				if rt.method == r.Method {
+					s.serve(rt, w, r)
+					return
+				}
+			}
+			var allowed []string
+			for _, rt := range rts {
+				allowed = append(allowed, rt.method)
+			}
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, &api.Error{Code: api.CodeMethod, Message: fmt.Sprintf("%s %s: method not allowed (allowed: %s)", r.Method, p, strings.Join(allowed, ", "))})
+		})
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+	})
+	return mux
+}
+
+func (s *Server) startHTTP() error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http listen on %s: %w", s.cfg.HTTPAddr, err)
+	}
+	s.httpLn = ln
+	s.httpSrv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      s.cfg.MaxWait + 30*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go func() { _ = s.httpSrv.Serve(ln) }()
+	return nil
+}
+
+// serve runs one route: body limit (413 before auth or decode), token,
+// body read, forwarding to the leader for writes, then the handler.
+func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
+	limit := s.cfg.MaxBodyBytes
+	if rt.bulk {
+		limit = s.cfg.MaxBulkBodyBytes
+	}
+	if r.ContentLength > limit {
+		writeError(w, &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, limit)})
+		return
+	}
+	if rt.auth && !s.authorized(r) {
+		writeError(w, &api.Error{Code: api.CodeUnauthorized, Message: "missing or wrong API token (X-Suanli-Token or Authorization: Bearer)"})
+		return
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeError(w, &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf("body exceeds the limit of %d bytes", limit)})
+				return
+			}
+			writeError(w, api.Invalid("", "read body: %v", err))
+			return
+		}
+	}
+	if (rt.write || r.URL.Query().Has("consistent")) && s.raft.State() != raft.Leader {
+		s.forward(w, r, body)
+		return
+	}
+	if e := rt.h(s, w, r, body); e != nil {
+		writeError(w, e)
+	}
+}
+
+// authorized compares the request's token with the configured one in
+// constant time. With --dev, every request is allowed.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.cfg.Dev {
+		return true
+	}
+	got := sha256.Sum256([]byte(requestToken(r)))
+	want := sha256.Sum256([]byte(s.cfg.Token))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1 && s.cfg.Token != ""
+}
+
+func requestToken(r *http.Request) string {
+	if t := r.Header.Get("X-Suanli-Token"); t != "" {
+		return t
+	}
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	return ""
+}
+
+// forward proxies a write (or consistent read) to the leader. A request
+// that never reached the leader is "no_leader" (safe to retry); one whose
+// answer was lost is "unknown_outcome".
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+	leader, lid := s.leaderHTTP()
+	if r.Header.Get(headerForwarded) != "" || leader == "" || lid == s.cfg.ID {
+		msg := "no leader is known; the request was not applied, retry later"
+		if lid != "" {
+			msg = fmt.Sprintf("the leader %s is not reachable from this server; the request was not applied", lid)
+		}
+		writeError(w, &api.Error{Code: api.CodeNoLeader, Message: msg, Leader: leader})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait+20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, r.Method, "http://"+leader+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		writeError(w, &api.Error{Code: api.CodeInternal, Message: err.Error()})
+		return
+	}
+	for _, h := range []string{"Content-Type", "X-Suanli-Token", "Authorization"} {
+		if v := r.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	req.Header.Set(headerForwarded, s.cfg.ID)
+	resp, err := s.fwd.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			writeError(w, &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf("leader %s at %s unreachable: %v; the request was not applied", lid, leader, err), Leader: leader})
+			return
+		}
+		writeError(w, &api.Error{Code: api.CodeUnknownOutcome, Message: fmt.Sprintf("forwarding to leader %s failed: %v; the write may or may not have been applied", lid, err), Leader: leader})
+		return
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", HeaderIndex, "Allow"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.Header().Set("X-Suanli-Leader", leader)
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *api.Error) {
+	writeJSON(w, httpStatus(e.Code), api.ErrorBody{Error: e})
+}
+
+// decodeStrict decodes a JSON body, rejecting unknown fields and trailing
+// data, and names the offending field.
+func decodeStrict(body []byte, v any) *api.Error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return api.Invalid("", "empty body: a JSON document is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return api.Invalid("", "trailing data after the JSON document")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into a field-level API error.
+func jsonError(err error) *api.Error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		return api.Invalid(field, "%s: got a JSON %s, want %s", nonEmpty(field, "body"), te.Value, te.Type)
+	case errors.As(err, &se):
+		return api.Invalid("", "malformed JSON at byte %d: %v", se.Offset, err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return api.Invalid(f, "unknown field %q", f)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return api.Invalid("", "truncated JSON body")
+	}
+	return api.Invalid("", "bad JSON body: %v", err)
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// setIndex sets the X-Suanli-Index header.
+func setIndex(w http.ResponseWriter, idx uint64) {
+	w.Header().Set(HeaderIndex, strconv.FormatUint(idx, 10))
+}
+
+// consistent implements ?consistent: the leader confirms it still leads
+// and that its FSM has applied everything committed before the read.
+func (s *Server) consistent(r *http.Request) *api.Error {
+	if !r.URL.Query().Has("consistent") {
+		return nil
+	}
+	if err := s.raft.VerifyLeader().Error(); err != nil {
+		return &api.Error{Code: api.CodeNotLeader, Message: fmt.Sprintf("consistent read: %v", err)}
+	}
+	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
+		return &api.Error{Code: api.CodeNotLeader, Message: fmt.Sprintf("consistent read: barrier: %v", err)}
+	}
+	return nil
+}

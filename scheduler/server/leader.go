@@ -1,0 +1,382 @@
+package server
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/server/api"
+	"github.com/suanli/suanli/scheduler/server/fsm"
+	"github.com/suanli/suanli/scheduler/server/gossip"
+)
+
+// cities are the origins workloads name; the latency table is built from
+// them and the registered sites.
+var cities = nodes.ShandongCities()
+
+// newSnapshot ties a planning state to a latency table over its sites.
+func newSnapshot(st *scheduler.State, sites []nodes.Site) (*scheduler.Snapshot, error) {
+	lt, err := nodes.NewLatencyTable(nodes.DefaultLatencyModel(), cities, sites)
+	if err != nil {
+		return nil, fmt.Errorf("latency table: %w", err)
+	}
+	return scheduler.NewSnapshot(st, lt, cities)
+}
+
+// toWorkload converts a spec to the core's workload on snap's topology.
+func toWorkload(s *api.WorkloadSpec, snap *scheduler.Snapshot) (scheduler.Workload, error) {
+	origin, err := nodes.LookupCity(cities, s.Origin)
+	if err != nil {
+		return scheduler.Workload{}, err
+	}
+	w := scheduler.Workload{
+		ID: s.ID, Class: s.Class, Origin: origin, Request: s.Request,
+		Duration: time.Duration(s.DurationMs) * time.Millisecond, LatencyBoundMs: s.LatencyBoundMs,
+		Deadline: s.Deadline, Priority: s.Priority, InputMB: s.InputMB,
+	}
+	for _, t := range s.Tiers {
+		tier, err := nodes.ParseTier(t)
+		if err != nil {
+			return w, err
+		}
+		w.Tiers |= nodes.TiersOf(tier)
+	}
+	if len(s.Sites) > 0 {
+		st := snap.State
+		w.Sites = scheduler.NewSiteSet(st.NumSites())
+		for _, id := range s.Sites {
+			if i := st.SiteIndex(id); i >= 0 {
+				w.Sites.Add(i)
+			}
+		}
+	}
+	return w, nil
+}
+
+// planDone is the outcome of one plan entry.
+type planDone struct {
+	res *fsm.PlanResult
+	err *api.Error
+	n   int
+}
+
+// deferral is a deferred workload the leader will decide again.
+type deferral struct {
+	at  time.Time
+	id  string
+	seq uint64
+}
+
+type deferHeap []deferral
+
+func (h deferHeap) Len() int           { return len(h) }
+func (h deferHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deferHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deferHeap) Push(x any)        { *h = append(*h, x.(deferral)) }
+func (h *deferHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// runLeader is the leader's work: make sure the FSM is current, register
+// this server in the directory, then plan and watch membership until
+// leadership ends.
+func (s *Server) runLeader(ctx context.Context) {
+	s.metrics.isLeader.Set(1)
+	defer s.metrics.isLeader.Set(0)
+	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
+		s.log.Warn("leader barrier failed", "err", err)
+		return
+	}
+	s.log.Info("leading", "term", s.raft.CurrentTerm(), "index", s.fsm.Index())
+	if sv, ok := s.fsm.Server(s.cfg.ID); !ok || sv.HTTPAddr != s.addrs.HTTPAddr || sv.GossipAddr != s.addrs.GossipAddr || sv.RaftAddr != s.addrs.RaftAddr {
+		_, _, _ = s.apply(fsm.CmdServer, &fsm.ServerCmd{Server: api.Server{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr}})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.membershipLoop(ctx)
+	}()
+	s.planLoop(ctx)
+	<-done
+}
+
+// planLoop decides ready workloads and commits the decisions.
+func (s *Server) planLoop(ctx context.Context) {
+	sched, err := scheduler.New(s.cfg.Policy, scheduler.Config{})
+	if err != nil {
+		s.log.Error("policy", "err", err)
+		return
+	}
+	rng := rand.New(rand.NewPCG(s.cfg.Seed, s.raft.CurrentTerm()))
+	var (
+		plan      *scheduler.State
+		snap      *scheduler.Snapshot
+		topo, capEp uint64
+		cursor    uint64
+		inflight  int
+		results   = make(chan planDone, s.cfg.PlanPipeline)
+		defers    deferHeap
+		buf       []fsm.Ready
+	)
+	for _, d := range s.fsm.Deferred() {
+		heap.Push(&defers, deferral{at: d.NotBefore, id: d.Spec.ID, seq: d.Seq})
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	handle := func(d planDone) bool {
+		inflight--
+		if d.err != nil {
+			s.log.Warn("plan not committed", "err", d.err)
+			return false
+		}
+		s.metrics.placements.Add(float64(d.res.Placed))
+		s.metrics.conflicts.Add(float64(d.res.Conflicts))
+		return true
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			for inflight > 0 {
+				handle(<-results)
+			}
+			return
+		default:
+		}
+		// Collect finished plans without blocking.
+		for inflight > 0 {
+			select {
+			case d := <-results:
+				if !handle(d) {
+					for inflight > 0 {
+						handle(<-results)
+					}
+					return
+				}
+				continue
+			default:
+			}
+			break
+		}
+		curTopo, curCap := s.fsm.Epochs()
+		if plan == nil || curTopo != topo || curCap != capEp {
+			if inflight > 0 {
+				// Let in-flight plans land before refreshing the copy.
+				if !handle(<-results) {
+					for inflight > 0 {
+						handle(<-results)
+					}
+					return
+				}
+				continue
+			}
+			st, sites, t, c := s.fsm.PlanningCopy(plan, topo)
+			if sites != nil {
+				sn, err := newSnapshot(st, sites)
+				if err != nil {
+					s.log.Error("planning snapshot", "err", err)
+					return
+				}
+				snap = sn
+			}
+			plan, topo, capEp = st, t, c
+		}
+		if inflight >= s.cfg.PlanPipeline {
+			if !handle(<-results) {
+				for inflight > 0 {
+					handle(<-results)
+				}
+				return
+			}
+			continue
+		}
+		now := s.clock.Now()
+		buf = s.fsm.ReadyAfter(cursor, s.cfg.PlanBatch, buf[:0])
+		if n := len(buf); n > 0 {
+			cursor = buf[n-1].Seq
+		}
+		for len(defers) > 0 && !defers[0].at.After(now) && len(buf) < 2*s.cfg.PlanBatch {
+			d := heap.Pop(&defers).(deferral)
+			if r, ok := s.fsm.DeferredOne(d.id, d.seq); ok {
+				if r.NotBefore.After(now) {
+					heap.Push(&defers, deferral{at: r.NotBefore, id: d.id})
+					continue
+				}
+				buf = append(buf, r)
+			}
+		}
+		if len(buf) == 0 {
+			// Nothing to do: wait for the FSM, a plan, a deferral or the end.
+			if len(defers) > 0 {
+				timer.Reset(max(defers[0].at.Sub(now), time.Millisecond))
+			}
+			select {
+			case <-ctx.Done():
+			case <-s.fsm.Notify():
+			case d := <-results:
+				if !handle(d) {
+					for inflight > 0 {
+						handle(<-results)
+					}
+					return
+				}
+			case <-timer.C:
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+			continue
+		}
+		p := &fsm.Plan{At: now, Epoch: capEp, Leader: s.cfg.ID, Items: make([]fsm.PlanItem, 0, len(buf))}
+		for i := range buf {
+			it := s.decide(sched, snap, &buf[i], now, rng)
+			if it.Outcome == fsm.OutcomeDefer {
+				heap.Push(&defers, deferral{at: it.NotBefore, id: it.ID})
+			}
+			p.Items = append(p.Items, it)
+		}
+		data, err := fsm.Encode(fsm.CmdPlan, p)
+		if err != nil {
+			s.log.Error("encode plan", "err", err)
+			return
+		}
+		inflight++
+		start := time.Now()
+		f := s.raft.Apply(data, s.cfg.ApplyTimeout)
+		n := len(p.Items)
+		go func() {
+			if err := f.Error(); err != nil {
+				results <- planDone{err: s.raftError(err), n: n}
+				return
+			}
+			s.metrics.commitLatency.WithLabelValues("plan").Observe(time.Since(start).Seconds())
+			res, _ := f.Response().(*fsm.PlanResult)
+			if res == nil {
+				res = &fsm.PlanResult{}
+			}
+			results <- planDone{res: res, n: n}
+		}()
+	}
+}
+
+// decide runs the core on one workload and turns the decision into a plan
+// item, applying a placement to the planning copy.
+func (s *Server) decide(sched *scheduler.Scheduler, snap *scheduler.Snapshot, r *fsm.Ready, now time.Time, rng *rand.Rand) fsm.PlanItem {
+	it := fsm.PlanItem{ID: r.Spec.ID, ReadySeq: r.Seq}
+	w, err := toWorkload(&r.Spec, snap)
+	if err != nil {
+		it.Outcome, it.Reason, it.Explanation = fsm.OutcomeReject, "invalid", err.Error()
+		return it
+	}
+	d := sched.Decide(snap, &w, now, rng, nil)
+	switch d.Outcome {
+	case scheduler.Place:
+		if err := snap.State.Allocate(d.Node, w.Request); err != nil {
+			it.Outcome, it.Reason = fsm.OutcomeWait, "capacity"
+			return it
+		}
+		it.Outcome, it.Node, it.Late = fsm.OutcomePlace, snap.State.NodeID(d.Node), d.Late
+	case scheduler.Defer:
+		it.Outcome, it.NotBefore = fsm.OutcomeDefer, d.NotBefore
+		it.Reason = "deferred to a better window"
+	default:
+		// Explain rejections (the cost is paid only here).
+		ex := &scheduler.Explanation{TopK: 3}
+		sched.Decide(snap, &w, now, nil, ex)
+		it.Reason, it.Explanation = d.Reason.String(), ex.String()
+		if d.Reason.Transient() {
+			it.Outcome = fsm.OutcomeWait
+		} else {
+			it.Outcome = fsm.OutcomeReject
+		}
+	}
+	return it
+}
+
+// membershipLoop marks agents' nodes down when the gossip pool loses
+// them and up when they return.
+func (s *Server) membershipLoop(ctx context.Context) {
+	ticker := time.NewTicker(s.cfg.ReconcileInterval)
+	defer ticker.Stop()
+	missingSince := map[string]time.Time{}
+	s.reconcile(missingSince)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-s.memberCh:
+			if e.Member.Meta.Role != gossip.RoleAgent {
+				continue
+			}
+			id := e.Member.Meta.ID
+			if _, known := s.fsm.AgentIndex(id); !known {
+				continue
+			}
+			switch e.Kind {
+			case gossip.EventLeave:
+				s.setAgent(id, "down")
+			case gossip.EventJoin:
+				delete(missingSince, id)
+				s.setAgent(id, "up")
+			}
+		case <-ticker.C:
+			s.reconcile(missingSince)
+		}
+	}
+}
+
+// reconcile compares the FSM's agents with the pool's live members.
+func (s *Server) reconcile(missingSince map[string]time.Time) {
+	alive := map[string]bool{}
+	for _, m := range s.pool.Members() {
+		if m.Meta.Role == gossip.RoleAgent {
+			alive[m.Meta.ID] = true
+		}
+	}
+	now := s.clock.Now()
+	for id, c := range s.fsm.AgentNodeStates("gossip") {
+		up, gossipDown := c[0], c[1]
+		if alive[id] {
+			delete(missingSince, id)
+			if gossipDown > 0 {
+				s.setAgent(id, "up")
+			}
+			continue
+		}
+		if up == 0 {
+			continue
+		}
+		since, ok := missingSince[id]
+		if !ok {
+			missingSince[id] = now
+			continue
+		}
+		if now.Sub(since) >= s.cfg.AgentGrace {
+			s.setAgent(id, "down")
+		}
+	}
+}
+
+func (s *Server) setAgent(id, state string) {
+	cmd := &fsm.NodeState{At: s.clock.Now(), AgentID: id, State: state, Reason: "gossip"}
+	if state == "up" {
+		cmd.OnlyReason = "gossip"
+	}
+	res, _, e := s.apply(fsm.CmdNodeState, cmd)
+	if e != nil {
+		s.log.Warn("membership change not committed", "agent", id, "state", state, "err", e)
+		return
+	}
+	if r, ok := res.(*fsm.NodeStateResult); ok && r.Changed > 0 {
+		s.log.Info("agent membership", "agent", id, "state", state, "nodes", r.Changed, "requeued", r.Repended)
+	}
+}

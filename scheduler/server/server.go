@@ -1,0 +1,455 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	// The optimizer registers itself as a policy ("optimizer").
+	_ "github.com/suanli/suanli/scheduler/optimize"
+	"github.com/suanli/suanli/scheduler/server/api"
+	"github.com/suanli/suanli/scheduler/server/fsm"
+	"github.com/suanli/suanli/scheduler/server/gossip"
+)
+
+// Addrs are the addresses a running server listens on (the real ports
+// when the configuration asked for port 0). They are written to
+// <data-dir>/addrs.json at start.
+type Addrs struct {
+	ID         string `json:"id"`
+	HTTPAddr   string `json:"http_addr"`
+	RaftAddr   string `json:"raft_addr"`
+	GossipAddr string `json:"gossip_addr"`
+}
+
+// Server is a running Suanli server.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	clock Clock
+
+	fsm   *fsm.FSM
+	raft  *raft.Raft
+	trans *raft.NetworkTransport
+	store *raftboltdb.BoltStore
+	pool  *gossip.Pool
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+	addrs   Addrs
+	metrics *metrics
+	fwd     *http.Client
+
+	submitCh chan *submitReq
+	memberCh chan gossip.Event
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	leaderNotify chan bool
+	hadState     bool
+
+	leaderMu     sync.Mutex
+	leaderCancel context.CancelFunc
+	leaderDone   chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New starts a server: it opens the data directory, starts Raft, the
+// gossip member and the HTTP API, bootstraps or joins as configured, and
+// returns once all listeners are up. Close stops it.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logOut := cfg.Log
+	if logOut == nil {
+		logOut = os.Stderr
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      slog.New(slog.NewTextHandler(logOut, nil)).With("server", cfg.ID),
+		clock:    cfg.Clock,
+		fsm:      fsm.New(cfg.FSM),
+		submitCh: make(chan *submitReq, 4096),
+		memberCh: make(chan gossip.Event, 1024),
+		fwd:      &http.Client{Timeout: cfg.MaxWait + 30*time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+	}
+	if s.cfg.NewID == nil {
+		s.cfg.NewID = randomID
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.metrics = newMetrics(s)
+	if err := s.startRaft(logOut); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.startGossip(logOut); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.startHTTP(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.addrs = Addrs{ID: cfg.ID, HTTPAddr: s.httpLn.Addr().String(), RaftAddr: string(s.trans.LocalAddr()), GossipAddr: s.pool.Addr()}
+	if err := writeAddrs(cfg.DataDir, s.addrs); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.wg.Add(3)
+	go s.watchLeadership()
+	go s.submitBatcher()
+	go s.joinLoop()
+	return s, nil
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "w-" + hex.EncodeToString(b[:])
+}
+
+func writeAddrs(dir string, a Addrs) error {
+	b, _ := json.MarshalIndent(a, "", "  ")
+	tmp := filepath.Join(dir, "addrs.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write addrs: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "addrs.json")); err != nil {
+		return fmt.Errorf("write addrs: %w", err)
+	}
+	return nil
+}
+
+// ReadAddrs reads the addrs.json a server wrote into its data directory.
+func ReadAddrs(dataDir string) (Addrs, error) {
+	var a Addrs
+	b, err := os.ReadFile(filepath.Join(dataDir, "addrs.json"))
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("read %s: %w", filepath.Join(dataDir, "addrs.json"), err)
+	}
+	return a, nil
+}
+
+func (s *Server) startRaft(logOut io.Writer) error {
+	dir := filepath.Join(s.cfg.DataDir, "raft")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), NoSync: s.cfg.NoSync})
+	if err != nil {
+		return fmt.Errorf("open raft log %s: %w", filepath.Join(dir, "raft.db"), err)
+	}
+	s.store = store
+	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logOut, Level: hclog.LevelFromString(s.cfg.RaftLogLevel)})
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hl.Named("snapshots"))
+	if err != nil {
+		return fmt.Errorf("open snapshot store: %w", err)
+	}
+	trans, err := raft.NewTCPTransportWithLogger(s.cfg.RaftAddr, nil, 3, 10*time.Second, hl.Named("transport"))
+	if err != nil {
+		return fmt.Errorf("raft transport on %s: %w", s.cfg.RaftAddr, err)
+	}
+	s.trans = trans
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(s.cfg.ID)
+	rc.Logger = hl
+	t := s.cfg.Raft
+	rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout, rc.CommitTimeout = t.HeartbeatTimeout, t.ElectionTimeout, t.LeaderLeaseTimeout, t.CommitTimeout
+	if t.SnapshotInterval > 0 {
+		rc.SnapshotInterval = t.SnapshotInterval
+	}
+	if t.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = t.SnapshotThreshold
+	}
+	if t.TrailingLogs > 0 {
+		rc.TrailingLogs = t.TrailingLogs
+	}
+	rc.MaxAppendEntries = 256
+	rc.BatchApplyCh = true
+	notify := make(chan bool, 16)
+	rc.NotifyCh = notify
+	if err := raft.ValidateConfig(rc); err != nil {
+		return fmt.Errorf("raft config: %w", err)
+	}
+	existing, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		return fmt.Errorf("raft state: %w", err)
+	}
+	r, err := raft.NewRaft(rc, fsm.Raft{F: s.fsm}, store, store, snaps, trans)
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	s.raft = r
+	s.leaderNotify = notify
+	if s.cfg.Bootstrap && !existing {
+		cfg := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
+		if err := r.BootstrapCluster(cfg).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	s.hadState = existing
+	return nil
+}
+
+func (s *Server) startGossip(logOut io.Writer) error {
+	g := s.cfg.Gossip
+	p, err := gossip.Start(gossip.Config{
+		BindAddr: g.Addr, Key: g.Key, Profile: g.Profile, ProbeInterval: g.ProbeInterval, ProbeTimeout: g.ProbeTimeout,
+		SuspicionMult: g.SuspicionMult,
+		Meta:          gossip.Meta{Role: gossip.RoleServer, ID: s.cfg.ID, RaftAddr: string(s.trans.LocalAddr())},
+		LogOutput:     filterWriter{w: logOut},
+		OnEvent:       s.onMemberEvent,
+	})
+	if err != nil {
+		return err
+	}
+	s.pool = p
+	return nil
+}
+
+// filterWriter passes on memberlist's warnings and errors, not its debug chatter.
+type filterWriter struct{ w io.Writer }
+
+func (f filterWriter) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), "[DEBUG]") || strings.Contains(string(b), "[INFO]") {
+		return len(b), nil
+	}
+	return f.w.Write(b)
+}
+
+func (s *Server) onMemberEvent(e gossip.Event) {
+	select {
+	case s.memberCh <- e:
+	default:
+		// The leader's periodic reconcile catches up.
+	}
+}
+
+// Addrs returns the server's actual listen addresses.
+func (s *Server) Addrs() Addrs { return s.addrs }
+
+// FSM returns the server's state machine (read-only use).
+func (s *Server) FSM() *fsm.FSM { return s.fsm }
+
+// Raft returns the server's Raft node.
+func (s *Server) Raft() *raft.Raft { return s.raft }
+
+// IsLeader reports whether this server is the Raft leader.
+func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Close stops the server: the HTTP API, the leader loop, gossip (leaving
+// the pool gracefully) and Raft, then closes the log store.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.httpSrv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = s.httpSrv.Shutdown(ctx)
+			cancel()
+		}
+		s.cancel()
+		s.stopLeader()
+		var errs []error
+		if s.raft != nil {
+			if err := s.raft.Shutdown().Error(); err != nil {
+				errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
+			}
+		}
+		if s.pool != nil {
+			_ = s.pool.Leave(500 * time.Millisecond)
+			_ = s.pool.Shutdown()
+		}
+		s.wg.Wait()
+		if s.trans != nil {
+			_ = s.trans.Close()
+		}
+		if s.store != nil {
+			if err := s.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close raft log: %w", err))
+			}
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// Kill stops the server abruptly, as a crash would (no graceful leave, no
+// leadership hand-off), for tests.
+func (s *Server) Kill() {
+	s.closeOnce.Do(func() {
+		if s.httpSrv != nil {
+			_ = s.httpSrv.Close()
+		}
+		s.cancel()
+		if s.pool != nil {
+			_ = s.pool.Shutdown()
+		}
+		if s.raft != nil {
+			_ = s.raft.Shutdown().Error()
+		}
+		s.stopLeader()
+		s.wg.Wait()
+		if s.trans != nil {
+			_ = s.trans.Close()
+		}
+		if s.store != nil {
+			_ = s.store.Close()
+		}
+	})
+}
+
+// watchLeadership starts the leader loop when this server becomes leader
+// and stops it when it stops being leader.
+func (s *Server) watchLeadership() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case isLeader := <-s.leaderNotify:
+			s.metrics.leaderChanges.Inc()
+			if isLeader {
+				s.startLeader()
+			} else {
+				s.stopLeader()
+			}
+		}
+	}
+}
+
+func (s *Server) startLeader() {
+	s.leaderMu.Lock()
+	defer s.leaderMu.Unlock()
+	if s.leaderCancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	done := make(chan struct{})
+	s.leaderCancel, s.leaderDone = cancel, done
+	go func() {
+		defer close(done)
+		s.runLeader(ctx)
+	}()
+}
+
+func (s *Server) stopLeader() {
+	s.leaderMu.Lock()
+	cancel, done := s.leaderCancel, s.leaderDone
+	s.leaderCancel, s.leaderDone = nil, nil
+	s.leaderMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// leaderHTTP returns the leader's HTTP address, if known.
+func (s *Server) leaderHTTP() (addr, id string) {
+	_, lid := s.raft.LeaderWithID()
+	if lid == "" {
+		return "", ""
+	}
+	if string(lid) == s.cfg.ID {
+		return s.addrs.HTTPAddr, string(lid)
+	}
+	if sv, ok := s.fsm.Server(string(lid)); ok && sv.HTTPAddr != "" {
+		return sv.HTTPAddr, string(lid)
+	}
+	for _, m := range s.pool.Members() {
+		if m.Meta.Role == gossip.RoleServer && m.Meta.ID == string(lid) && m.Meta.HTTPAddr != "" {
+			return m.Meta.HTTPAddr, string(lid)
+		}
+	}
+	return "", string(lid)
+}
+
+// joinLoop makes a new server a member: it asks the --join servers to add
+// it as a voter (retrying until one succeeds), and joins the gossip pool.
+func (s *Server) joinLoop() {
+	defer s.wg.Done()
+	// Tell the pool our HTTP address now that we know it.
+	_ = s.pool.SetMeta(gossip.Meta{Role: gossip.RoleServer, ID: s.cfg.ID, HTTPAddr: s.addrs.HTTPAddr, RaftAddr: s.addrs.RaftAddr}, time.Second)
+	seeds := append([]string(nil), s.cfg.Gossip.Join...)
+	needRaftJoin := len(s.cfg.Join) > 0 && !s.hadState
+	backoff := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		if needRaftJoin {
+			for _, a := range s.cfg.Join {
+				st, err := s.askJoin(a)
+				if err != nil {
+					if attempt%20 == 0 {
+						s.log.Warn("join failed, retrying", "via", a, "err", err)
+					}
+					continue
+				}
+				needRaftJoin = false
+				for _, sv := range st {
+					if sv.GossipAddr != "" && sv.ID != s.cfg.ID {
+						seeds = append(seeds, sv.GossipAddr)
+					}
+				}
+				break
+			}
+		}
+		// Gossip: join the seeds, or the servers of the directory.
+		if s.pool.NumMembers() < 2 {
+			cand := append([]string(nil), seeds...)
+			for _, sv := range s.fsm.Servers() {
+				if sv.ID != s.cfg.ID && sv.GossipAddr != "" {
+					cand = append(cand, sv.GossipAddr)
+				}
+			}
+			if len(cand) > 0 {
+				_, _ = s.pool.Join(cand)
+			}
+		}
+		if !needRaftJoin && (s.pool.NumMembers() >= 2 || (len(seeds) == 0 && len(s.fsm.Servers()) <= 1 && attempt > 50)) {
+			return
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < 2*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// askJoin posts a join request to a server (forwarded to the leader).
+func (s *Server) askJoin(httpAddr string) ([]api.Server, error) {
+	c := api.NewClient(httpAddr, s.cfg.Token)
+	c.HTTP.Timeout = 10 * time.Second
+	ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
+	defer cancel()
+	st, err := c.Join(ctx, api.JoinRequest{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr})
+	if err != nil {
+		return nil, err
+	}
+	return st.Servers, nil
+}
