@@ -116,14 +116,14 @@ func (s *Server) planLoop(ctx context.Context) {
 	}
 	rng := rand.New(rand.NewPCG(s.cfg.Seed, s.raft.CurrentTerm()))
 	var (
-		plan      *scheduler.State
-		snap      *scheduler.Snapshot
+		plan        *scheduler.State
+		snap        *scheduler.Snapshot
 		topo, capEp uint64
-		cursor    uint64
-		inflight  int
-		results   = make(chan planDone, s.cfg.PlanPipeline)
-		defers    deferHeap
-		buf       []fsm.Ready
+		cursor      uint64
+		inflight    int
+		results     = make(chan planDone, s.cfg.PlanPipeline)
+		defers      deferHeap
+		buf         []fsm.Ready
 	)
 	for _, d := range s.fsm.Deferred() {
 		heap.Push(&defers, deferral{at: d.NotBefore, id: d.Spec.ID, seq: d.Seq})

@@ -202,6 +202,9 @@ func memberlistConfig(cfg Config) (*memberlist.Config, error) {
 	if cfg.PushPull > 0 {
 		c.PushPullInterval = cfg.PushPull
 	}
+	// A member that restarts on another port (agents and tests use port
+	// 0) may take its name back once its old incarnation is dead.
+	c.DeadNodeReclaimTime = 2 * c.ProbeInterval
 	if c.ProbeTimeout >= c.ProbeInterval {
 		return nil, fmt.Errorf("gossip: probe timeout %v must be below the probe interval %v", c.ProbeTimeout, c.ProbeInterval)
 	}

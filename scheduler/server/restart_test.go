@@ -1,0 +1,130 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/suanli/suanli/scheduler/server/api"
+	"github.com/suanli/suanli/scheduler/server/fsm"
+	"github.com/suanli/suanli/scheduler/server/gossip"
+)
+
+// TestRestartFromSnapshot: a server with a low snapshot threshold takes
+// snapshots, stops, and restarts from its data directory (snapshot plus
+// log tail) with an equal state.
+func TestRestartFromSnapshot(t *testing.T) {
+	cfg := testConfig(t, "s1")
+	cfg.Bootstrap = true
+	cfg.Raft.SnapshotThreshold = 16
+	cfg.Raft.TrailingLogs = 4
+	cfg.Raft.SnapshotInterval = 50 * time.Millisecond
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "leader", 5*time.Second, s.IsLeader)
+	c := client(s)
+	registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 2)
+	for i := 0; i < 60; i++ {
+		if _, err := c.Submit(ctx(t), wspec(fmt.Sprintf("w%02d", i), 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "placements", 10*time.Second, func() bool { return s.FSM().Counts().Workloads[api.StatusPlaced] == 32 })
+	if err := s.Raft().Snapshot().Error(); err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	// More entries after the snapshot: replayed from the log tail.
+	if _, err := c.Cancel(ctx(t), "w59"); err != nil {
+		t.Fatal(err)
+	}
+	before := fsm.New(fsm.Config{})
+	snapOf(t, s.FSM(), before)
+	addrs := s.Addrs()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Bootstrap = true // must be harmless on existing state
+	// Same addresses: the restarted leader has nothing to re-register, so
+	// its state must equal the one before, entry for entry.
+	cfg.RaftAddr, cfg.HTTPAddr, cfg.Gossip.Addr = addrs.RaftAddr, addrs.HTTPAddr, addrs.GossipAddr
+	s2 := startServer(t, cfg)
+	waitFor(t, "leader after restart", 5*time.Second, s2.IsLeader)
+	waitFor(t, "state restored", 5*time.Second, func() bool { return s2.FSM().Index() >= before.Index() })
+	if ok, diff := fsm.Equal(before, s2.FSM()); !ok {
+		t.Fatalf("restarted state differs: %s", diff)
+	}
+	if err := s2.FSM().CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	// And it keeps working.
+	if _, err := client(s2).Submit(ctx(t), wspec("after", 1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapOf copies src's state into dst through a snapshot.
+func snapOf(t *testing.T, src, dst *fsm.FSM) {
+	t.Helper()
+	r, w := pipe()
+	go func() { _ = src.Snapshot().Write(w); w.Close() }()
+	if err := dst.Restore(r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAgentDeathReplacesWork: an agent in the gossip pool dies; the leader
+// marks its nodes down and its work is placed on another agent's nodes;
+// when it returns, its nodes come back up.
+func TestAgentDeathReplacesWork(t *testing.T) {
+	ss := startCluster(t, 3, nil)
+	l := leaderOf(t, ss)
+	waitFor(t, "servers gossiping", 10*time.Second, func() bool { return l.pool.NumMembers() == 3 })
+	c := client(l)
+	startAgent := func(id string) *gossip.Pool {
+		p, err := gossip.Start(gossip.Config{BindAddr: "127.0.0.1:0", Key: testKey, Profile: "local",
+			ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond, SuspicionMult: 2,
+			Meta: gossip.Meta{Role: gossip.RoleAgent, ID: id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Join([]string{ss[1].Addrs().GossipAddr}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a1 := startAgent("a1")
+	a2 := startAgent("a2")
+	defer a2.Shutdown()
+	registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 1)
+	registerAgent(t, c, "a2", "x-hz", "HZ", "edge", 1)
+	// Near Jinan: placed on a1's node first.
+	if _, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil {
+		t.Fatal(err)
+	}
+	if w := waitStatus(t, c, "w1", api.StatusPlaced); w.Agent != "a1" {
+		t.Fatalf("w1: got agent %s, want a1", w.Agent)
+	}
+	_ = a1.Shutdown() // crash: no graceful leave
+	waitFor(t, "w1 re-placed on a2", 10*time.Second, func() bool {
+		w, err := c.Get(ctx(t), "w1")
+		return err == nil && w.Status == api.StatusPlaced && w.Agent == "a2"
+	})
+	n, _ := c.Nodes(ctx(t), "", "jn-core", "")
+	if n.Nodes[0].State != "down" || n.Nodes[0].DownReason != "gossip" {
+		t.Errorf("a1's node: got %s (%s), want down (gossip)", n.Nodes[0].State, n.Nodes[0].DownReason)
+	}
+	// Its name can be taken back on a new port once the old incarnation
+	// has been dead for the reclaim time (2 probe intervals).
+	time.Sleep(500 * time.Millisecond)
+	a1 = startAgent("a1")
+	defer a1.Shutdown()
+	waitFor(t, "a1's node up again", 10*time.Second, func() bool {
+		n, err := c.Nodes(ctx(t), "up", "jn-core", "")
+		return err == nil && len(n.Nodes) == 1
+	})
+}
+
+func pipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
