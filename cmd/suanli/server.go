@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/suanli/suanli/scheduler/server"
+	"github.com/suanli/suanli/scheduler/server/gossip"
+)
+
+func init() { subcommands = append(subcommands, newServerCmd) }
+
+func newServerCmd() *cobra.Command {
+	var (
+		cfg        server.Config
+		join       string
+		gossipJoin string
+		gossipKey  string
+		timing     string
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a Raft-replicated scheduler server",
+		Long: `Run one server of the replicated Suanli scheduler. Start the first server with
+--bootstrap, the others with --join <http addr of any server>. Writes need the
+API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Token == "" {
+				cfg.Token = os.Getenv("SUANLI_TOKEN")
+			}
+			if gossipKey == "" {
+				gossipKey = os.Getenv("SUANLI_GOSSIP_KEY")
+			}
+			key, err := gossip.ParseKey(gossipKey)
+			if err != nil {
+				return badInput(fmt.Errorf("--gossip-key: %w", err))
+			}
+			cfg.Gossip.Key = key
+			cfg.Join = splitList(join)
+			cfg.Gossip.Join = splitList(gossipJoin)
+			threshold := cfg.Raft.SnapshotThreshold
+			switch timing {
+			case "default":
+				cfg.Raft = server.DefaultRaftTiming()
+			case "fast":
+				cfg.Raft = server.FastRaftTiming()
+			default:
+				return badInput(fmt.Errorf("--raft-timing %q (allowed: default, fast)", timing))
+			}
+			if threshold > 0 {
+				cfg.Raft.SnapshotThreshold = threshold
+			}
+			if err := os.MkdirAll(cfg.DataDir, 0o700); cfg.DataDir != "" && err != nil {
+				return fmt.Errorf("data dir: %w", err)
+			}
+			cfg.Log = cmd.ErrOrStderr()
+			s, err := server.New(cfg)
+			if err != nil {
+				if strings.HasPrefix(err.Error(), "--") || strings.Contains(err.Error(), "\n--") || strings.Contains(err.Error(), "no API token") {
+					return badInput(err)
+				}
+				return err
+			}
+			a := s.Addrs()
+			fmt.Fprintf(cmd.OutOrStdout(), "suanli server %s: http=%s raft=%s gossip=%s (written to %s/addrs.json)\n", a.ID, a.HTTPAddr, a.RaftAddr, a.GossipAddr, cfg.DataDir)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			<-ctx.Done()
+			fmt.Fprintf(cmd.ErrOrStderr(), "suanli server %s: shutting down\n", a.ID)
+			done := make(chan error, 1)
+			go func() { done <- s.Close() }()
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(30 * time.Second):
+				return fmt.Errorf("shutdown took longer than 30s")
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.ID, "id", "", "server ID, unique in the cluster (required)")
+	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the Raft log (raft/raft.db), snapshots (raft/snapshots) and addrs.json (required)")
+	f.StringVar(&cfg.RaftAddr, "raft-addr", "127.0.0.1:7000", "host:port for Raft traffic between servers")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:7070", "host:port of the HTTP API (port 0: any free port, see addrs.json)")
+	f.StringVar(&cfg.Gossip.Addr, "gossip-addr", "127.0.0.1:7946", "host:port of the gossip (memberlist) endpoint")
+	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "form a new cluster with this server as its only voter (first server only)")
+	f.StringVar(&join, "join", "", "comma-separated HTTP addresses of existing servers to join through")
+	f.StringVar(&gossipJoin, "gossip-join", "", "comma-separated gossip addresses to join (besides those learned from --join)")
+	f.StringVar(&gossipKey, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes (or SUANLI_GOSSIP_KEY)")
+	f.StringVar(&cfg.Gossip.Profile, "gossip-profile", "lan", "failure-detection timing: lan (memberlist LAN defaults) or local")
+	f.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe-interval", 0, "override the probe interval (0: profile default)")
+	f.StringVar(&cfg.Policy, "policy", "balanced", "scheduling policy (see suanli policies)")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the policies' random choices")
+	f.StringVar(&cfg.Token, "token", "", "API token required for writes and agent endpoints (or SUANLI_TOKEN)")
+	f.BoolVar(&cfg.Dev, "dev", false, "development mode: accept writes without a token")
+	f.StringVar(&timing, "raft-timing", "default", "raft timing: default (1 s election timeout) or fast (100 ms, one machine)")
+	f.Uint64Var(&cfg.Raft.SnapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (0: 8192)")
+	f.DurationVar(&cfg.AgentGrace, "agent-grace", 30*time.Second, "how long an agent may be missing from the gossip pool before its nodes go down")
+	f.StringVar(&cfg.RaftLogLevel, "raft-log-level", "warn", "raft log level (trace, debug, info, warn, error)")
+	return cmd
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

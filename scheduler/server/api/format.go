@@ -1,0 +1,156 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteJSON writes v as indented JSON.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// FormatWorkloads writes workloads as a table.
+func FormatWorkloads(w io.Writer, ws []Workload) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tCLASS\tORIGIN\tCPU_M\tMEM_MIB\tGPU_M\tSITE\tNODE\tREASON")
+	for _, x := range ws {
+		reason := x.Reason
+		if x.Waiting {
+			reason = "waiting: " + reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", x.ID, x.Status, dash(x.Class), x.Origin,
+			x.Request.CPUMilli, x.Request.MemoryMiB, x.Request.GPUMilli, dash(x.Site), dash(x.Node), dash(reason))
+	}
+	return tw.Flush()
+}
+
+// FormatWorkload writes one workload in detail.
+func FormatWorkload(w io.Writer, x Workload) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "id:          %s\n", x.ID)
+	fmt.Fprintf(&b, "status:      %s\n", x.Status)
+	fmt.Fprintf(&b, "class:       %s\n", dash(x.Class))
+	fmt.Fprintf(&b, "origin:      %s\n", x.Origin)
+	fmt.Fprintf(&b, "request:     cpu=%dm mem=%dMi gpu=%dm for %dms\n", x.Request.CPUMilli, x.Request.MemoryMiB, x.Request.GPUMilli, x.DurationMs)
+	if x.LatencyBoundMs > 0 {
+		fmt.Fprintf(&b, "latency:     <= %g ms\n", x.LatencyBoundMs)
+	}
+	if !x.Deadline.IsZero() {
+		fmt.Fprintf(&b, "deadline:    %s\n", ts(x.Deadline))
+	}
+	if x.Node != "" {
+		fmt.Fprintf(&b, "placed:      node %s at site %s (agent %s) at %s", x.Node, x.Site, x.Agent, ts(x.PlacedAt))
+		if x.Late {
+			b.WriteString(", late")
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "submitted:   %s\n", ts(x.SubmittedAt))
+	if !x.StartedAt.IsZero() {
+		fmt.Fprintf(&b, "started:     %s\n", ts(x.StartedAt))
+	}
+	if !x.FinishedAt.IsZero() {
+		fmt.Fprintf(&b, "finished:    %s\n", ts(x.FinishedAt))
+	}
+	if !x.NotBefore.IsZero() {
+		fmt.Fprintf(&b, "not before:  %s\n", ts(x.NotBefore))
+	}
+	fmt.Fprintf(&b, "attempts:    %d\n", x.Attempts)
+	if x.Reason != "" {
+		fmt.Fprintf(&b, "reason:      %s", x.Reason)
+		if x.Waiting {
+			b.WriteString(" (waiting for capacity to change)")
+		}
+		b.WriteString("\n")
+	}
+	if x.Explanation != "" {
+		fmt.Fprintf(&b, "explanation:\n  %s\n", strings.ReplaceAll(strings.TrimRight(x.Explanation, "\n"), "\n", "\n  "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// FormatNodes writes nodes as a table.
+func FormatNodes(w io.Writer, nl NodeList) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSITE\tAGENT\tSTATE\tCPU_M(used/cap)\tMEM_MIB(used/cap)\tGPU_M(used/cap)\tWORKLOADS")
+	for _, n := range nl.Nodes {
+		st := n.State
+		if n.DownReason != "" {
+			st += " (" + n.DownReason + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d/%d\t%d/%d\t%d\n", n.ID, n.Site, n.Agent, st,
+			n.Used.CPUMilli, n.Capacity.CPUMilli, n.Used.MemoryMiB, n.Capacity.MemoryMiB, n.Used.GPUMilli, n.Capacity.GPUMilli, n.Workloads)
+	}
+	return tw.Flush()
+}
+
+// FormatCluster writes a cluster status.
+func FormatCluster(w io.Writer, c ClusterStatus) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "this server:\t%s (%s)\n", c.ID, c.State)
+	fmt.Fprintf(tw, "leader:\t%s raft=%s http=%s\n", dash(c.LeaderID), dash(c.LeaderAddr), dash(c.LeaderHTTP))
+	fmt.Fprintf(tw, "raft:\tterm %d, last index %d, commit %d, applied %d\n", c.Term, c.LastIndex, c.CommitIndex, c.AppliedIndex)
+	fmt.Fprintf(tw, "policy:\t%s\n", c.Policy)
+	var ws []string
+	for _, s := range Statuses() {
+		ws = append(ws, fmt.Sprintf("%s=%d", s, c.Counts.Workloads[s]))
+	}
+	fmt.Fprintf(tw, "workloads:\t%s\n", strings.Join(ws, " "))
+	fmt.Fprintf(tw, "nodes:\tup=%d draining=%d down=%d (%d agents, %d sites)\n", c.Counts.Nodes["up"], c.Counts.Nodes["draining"], c.Counts.Nodes["down"], c.Counts.Agents, c.Counts.Sites)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSERVER\tSUFFRAGE\tLEADER\tGOSSIP\tRAFT\tHTTP")
+	for _, s := range c.Servers {
+		alive := "unknown"
+		if s.Alive != nil {
+			alive = map[bool]string{true: "alive", false: "gone"}[*s.Alive]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", s.ID, s.Suffrage, s.Leader, alive, s.RaftAddr, dash(s.HTTPAddr))
+	}
+	return tw.Flush()
+}
+
+// FormatPlan writes a dry run's answer.
+func FormatPlan(w io.Writer, p PlanResponse) error {
+	var b strings.Builder
+	switch p.Outcome {
+	case "place":
+		fmt.Fprintf(&b, "would place on node %s at site %s (policy %s, score %.3f)\n", p.Node, p.Site, p.Policy, p.Score)
+	case "defer":
+		fmt.Fprintf(&b, "would defer until %s (policy %s)\n", ts(p.NotBefore), p.Policy)
+	default:
+		kind := "permanently"
+		if p.Transient {
+			kind = "for now (would wait for capacity)"
+		}
+		fmt.Fprintf(&b, "would reject %s: %s (policy %s)\n", kind, p.Reason, p.Policy)
+	}
+	b.WriteString(p.Explanation.Text)
+	b.WriteString("(dry run: nothing was committed)\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
