@@ -52,7 +52,7 @@ func newBenchCluster() (*benchCluster, error) {
 			ID: fmt.Sprintf("s%d", i+1), DataDir: fmt.Sprintf("%s/s%d", root, i+1),
 			RaftAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 			Gossip: server.GossipConfig{Addr: "127.0.0.1:0", Profile: "local"},
-			Token:  benchToken, Raft: server.FastRaftTiming(), Policy: "balanced", Seed: 1, Log: io.Discard,
+			Token:  benchToken, Raft: server.DefaultRaftTiming(), Policy: "balanced", Seed: 1, Log: io.Discard,
 		}
 		cfg.Raft.SnapshotThreshold = 1 << 20 // measure the write path, not snapshots
 		if i == 0 {
@@ -69,7 +69,7 @@ func newBenchCluster() (*benchCluster, error) {
 		}
 		bc.servers = append(bc.servers, s)
 		if i == 0 {
-			if err := waitUntil(5*time.Second, s.IsLeader); err != nil {
+			if err := waitUntil(10*time.Second, s.IsLeader); err != nil {
 				return nil, err
 			}
 		}
@@ -185,8 +185,8 @@ func BenchmarkClusterPlacements(b *testing.B) {
 			toPlaced = append(toPlaced, time.Since(ts[len(toPlaced)]))
 		}
 		mu.Unlock()
-		if time.Since(start) > 10*time.Minute {
-			b.Fatal("placements did not finish")
+		if time.Since(start) > time.Minute {
+			b.Fatalf("placements did not finish: %d of %d placed; leader %s: %+v", bc.placed()-base, batches*batch, bc.leader.Raft().State(), bc.leader.FSM().Counts().Workloads)
 		}
 	}
 	elapsed := time.Since(start)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/scheduler"
 	"github.com/suanli/suanli/scheduler/server/api"
@@ -90,9 +91,19 @@ func (h *deferHeap) Pop() any {
 func (s *Server) runLeader(ctx context.Context) {
 	s.metrics.isLeader.Set(1)
 	defer s.metrics.isLeader.Set(0)
-	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
+	// Wait until the FSM has applied everything earlier leaders committed;
+	// retry while still leading (a barrier can time out under load).
+	for {
+		err := s.raft.Barrier(s.cfg.ApplyTimeout).Error()
+		if err == nil {
+			break
+		}
 		s.log.Warn("leader barrier failed", "err", err)
-		return
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	s.log.Info("leading", "term", s.raft.CurrentTerm(), "index", s.fsm.Index())
 	if sv, ok := s.fsm.Server(s.cfg.ID); !ok || sv.HTTPAddr != s.addrs.HTTPAddr || sv.GossipAddr != s.addrs.GossipAddr || sv.RaftAddr != s.addrs.RaftAddr {
@@ -130,11 +141,21 @@ func (s *Server) planLoop(ctx context.Context) {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	failed := false
 	handle := func(d planDone) bool {
 		inflight--
 		if d.err != nil {
-			s.log.Warn("plan not committed", "err", d.err)
-			return false
+			s.log.Warn("plan not committed", "err", d.err, "items", d.n)
+			if s.raft.State() != raft.Leader {
+				return false
+			}
+			// Still leading (e.g. an enqueue timeout): start over from the
+			// FSM once the pipeline is empty; decisions that did land are
+			// recognised by their ready sequence numbers.
+			failed = true
+		}
+		if d.res == nil {
+			return true
 		}
 		s.metrics.placements.Add(float64(d.res.Placed))
 		s.metrics.conflicts.Add(float64(d.res.Conflicts))
@@ -163,6 +184,14 @@ func (s *Server) planLoop(ctx context.Context) {
 			default:
 			}
 			break
+		}
+		if failed && inflight == 0 {
+			failed, plan, cursor = false, nil, 0
+			select {
+			case <-ctx.Done():
+				continue
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 		curTopo, curCap := s.fsm.Epochs()
 		if plan == nil || curTopo != topo || curCap != capEp {
