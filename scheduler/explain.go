@@ -140,17 +140,17 @@ func (ex *Explanation) removed(st *State, site int, f Filter, rtt float64) {
 	}
 }
 
-func (ex *Explanation) candidates(s *Scheduler, snap *Snapshot, w *Workload, cands []cand) {
+func (ex *Explanation) candidates(s *Scheduler, snap *Snapshot, w *Workload, cands []cand, row []float64) {
 	ex.Feasible = len(cands)
 	list := make([]Candidate, 0, len(cands))
 	for _, c := range cands {
-		ex.verdicts[c.site] = siteVerdict{filter: FilterNone, rtt: c.rtt, seen: true}
+		ex.verdicts[c.site] = siteVerdict{filter: FilterNone, rtt: row[c.site], seen: true}
 		if c.late {
 			ex.Removed[FilterDeadline].Sites++
 			ex.Removed[FilterDeadline].Nodes += len(snap.State.sites[c.site].nodes)
 		}
-		cd := Candidate{Site: snap.State.sites[c.site].info.ID, RTTMs: c.rtt, Total: c.total, Late: c.late}
-		snap.siteTerms(w, int(c.site), c.rtt, &cd.raw)
+		cd := Candidate{Site: snap.State.sites[c.site].info.ID, RTTMs: row[c.site], Total: c.total, Late: c.late}
+		snap.siteTerms(w, int(c.site), row[c.site], &cd.raw)
 		for k := range cd.raw {
 			cd.Terms[k] = s.weights[k] * cd.raw[k]
 		}

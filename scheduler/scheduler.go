@@ -29,7 +29,6 @@ type Scheduler struct {
 type cand struct {
 	site     int32
 	late     bool
-	rtt      float64
 	total    float64
 	transfer time.Duration
 }
@@ -144,7 +143,7 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 			}
 			continue
 		}
-		c := cand{site: int32(site), rtt: rtt}
+		c := cand{site: int32(site)}
 		if hasDeadline {
 			c.transfer = snap.transferTime(w, site)
 			if c.transfer > slack {
@@ -170,14 +169,14 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 				cands[j] = c
 				j++
 			} else if ex != nil {
-				ex.removed(st, int(c.site), FilterDeadline, c.rtt)
+				ex.removed(st, int(c.site), FilterDeadline, row[c.site])
 			}
 		}
 		cands = cands[:j]
 	}
 	s.cands = cands
 	if ex != nil {
-		ex.candidates(s, snap, w, cands)
+		ex.candidates(s, snap, w, cands, row)
 	}
 
 	if s.spec.window != windowNone && hasDeadline && onTime > 0 && len(snap.ForecastWindow()) > 0 {
@@ -204,7 +203,7 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 		// single node fits after all.
 		note(FilterCapacity)
 		if ex != nil {
-			ex.removed(st, int(c.site), FilterCapacity, c.rtt)
+			ex.removed(st, int(c.site), FilterCapacity, row[c.site])
 		}
 		cands[ci] = cands[len(cands)-1]
 		cands = cands[:len(cands)-1]

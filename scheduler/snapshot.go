@@ -44,7 +44,7 @@ type Snapshot struct {
 	// starts in a site's own city needs no transfer.
 	SiteCity []int
 	// BandwidthGbps is the data-transfer bandwidth into each site; 0 means
-	// transfers take no time.
+	// transfers take no time. Call Refresh after changing it.
 	BandwidthGbps []float64
 	// Energy holds the energy signals per site.
 	Energy []SiteEnergy
@@ -53,6 +53,7 @@ type Snapshot struct {
 	ForecastStep  time.Duration
 
 	// derived by Refresh
+	secPerMB     []float64 // seconds to move one MB into each site (8 / (Gbit/s × 1000)), 0 = instant
 	maxRTTMs     float64
 	maxCostKey   float64 // max over sites of price × PUE
 	maxCarbonKey float64 // max over sites of carbon × PUE
@@ -92,6 +93,15 @@ func NewSnapshot(st *State, lt *nodes.LatencyTable, cities []nodes.City) (*Snaps
 // changing Energy or the latency table.
 func (s *Snapshot) Refresh() {
 	s.maxRTTMs, s.maxCostKey, s.maxCarbonKey = 0, 0, 0
+	if len(s.secPerMB) != len(s.BandwidthGbps) {
+		s.secPerMB = make([]float64, len(s.BandwidthGbps))
+	}
+	for i, bw := range s.BandwidthGbps {
+		s.secPerMB[i] = 0
+		if bw > 0 {
+			s.secPerMB[i] = 8 / (bw * 1000)
+		}
+	}
 	for o := 0; o < s.Latency.Origins(); o++ {
 		for _, v := range s.Latency.Row(o) {
 			if v > s.maxRTTMs {
@@ -120,15 +130,10 @@ func (s *Snapshot) Refresh() {
 
 // transferTime is how long moving w's input to site takes.
 func (s *Snapshot) transferTime(w *Workload, site int) time.Duration {
-	if w.InputMB <= 0 || s.SiteCity[site] == w.Origin {
+	if w.InputMB <= 0 || s.SiteCity[site] == w.Origin || site >= len(s.secPerMB) {
 		return 0
 	}
-	bw := s.BandwidthGbps[site]
-	if bw <= 0 {
-		return 0
-	}
-	// MB → Mbit, Gbit/s → Mbit/s.
-	return time.Duration(w.InputMB * 8 / (bw * 1000) * float64(time.Second))
+	return time.Duration(w.InputMB * s.secPerMB[site] * float64(time.Second))
 }
 
 // workloadKW is the facility power in kW that w adds at site.
