@@ -1,0 +1,127 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+)
+
+func TestEngineTotalOrder(t *testing.T) {
+	var e Engine
+	// Scheduled out of order; same time resolves by prio, then by schedule order.
+	e.Schedule(10, 1, 1, 0, 0)
+	e.Schedule(5, 2, 2, 1, 0)
+	e.Schedule(10, 0, 3, 2, 0)
+	e.Schedule(5, 2, 4, 3, 0)
+	e.Schedule(10, 1, 5, 4, 0)
+	var got []int32
+	for {
+		ev, ok := e.Next()
+		if !ok {
+			break
+		}
+		got = append(got, ev.Arg)
+	}
+	want := []int32{1, 3, 2, 0, 4}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+func TestEngineRandomMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var e Engine
+	var all []Event
+	for i := 0; i < 5000; i++ {
+		at := int64(rng.IntN(200))
+		prio := uint8(rng.IntN(3))
+		e.Schedule(at, prio, 0, int32(i), 0)
+		all = append(all, Event{At: at, Prio: prio, Seq: uint64(i + 1), Arg: int32(i)})
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].less(&all[b]) })
+	for i, w := range all {
+		got, ok := e.Next()
+		if !ok || got.Arg != w.Arg {
+			t.Fatalf("event %d: got arg %d, want %d", i, got.Arg, w.Arg)
+		}
+	}
+	if _, ok := e.Next(); ok {
+		t.Fatal("heap not empty")
+	}
+}
+
+func TestEnginePastEventsRunNow(t *testing.T) {
+	var e Engine
+	e.Schedule(100, 0, 0, 0, 0)
+	e.Next()
+	e.Schedule(50, 0, 0, 1, 0)
+	ev, _ := e.Next()
+	if ev.At != 100 || e.Now() != 100 {
+		t.Fatalf("got at %d now %d, want 100", ev.At, e.Now())
+	}
+}
+
+func TestStreamsIndependentOfOthers(t *testing.T) {
+	a := Stream(7, "arrivals/ctrl").Uint64()
+	// Creating other streams in between changes nothing.
+	_ = Stream(7, "arrivals/video").Uint64()
+	b := Stream(7, "arrivals/ctrl").Uint64()
+	if a != b {
+		t.Fatalf("got %d then %d for the same stream", a, b)
+	}
+	if Stream(7, "arrivals/video").Uint64() == a || Stream(8, "arrivals/ctrl").Uint64() == a {
+		t.Fatal("different names or seeds gave the same draw")
+	}
+}
+
+func TestHistQuantiles(t *testing.T) {
+	h := NewHist(0.01, 30)
+	for i := 1; i <= 10000; i++ {
+		h.Add(float64(i) / 10)
+	}
+	for _, c := range []struct{ q, want float64 }{{0.5, 500}, {0.95, 950}, {0.99, 990}, {1, 1000}} {
+		got := h.Quantile(c.q)
+		if math.Abs(got-c.want)/c.want > 0.016 {
+			t.Errorf("q%.2f: got %g, want %g ±1.6%%", c.q, got, c.want)
+		}
+	}
+	if h.Count() != 10000 || math.Abs(h.Mean()-500.05) > 1e-9 {
+		t.Errorf("got count %d mean %g", h.Count(), h.Mean())
+	}
+	var e Hist
+	e = *NewHist(1, 4)
+	if e.Quantile(0.5) != 0 {
+		t.Errorf("empty: got %g, want 0", e.Quantile(0.5))
+	}
+	e.Add(0)
+	e.Add(1e9)
+	if got := e.Quantile(1); got != 1e9 {
+		t.Errorf("overflow: got %g, want 1e9", got)
+	}
+	if got := e.Quantile(0.5); got != 0 {
+		t.Errorf("underflow: got %g, want 0", got)
+	}
+}
+
+func BenchmarkEngine(b *testing.B) {
+	// Steady state: 100,000 pending events; each op pops one and schedules one.
+	const pending = 100_000
+	e := NewEngine(pending + 1)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := 0; i < pending; i++ {
+		e.Schedule(int64(rng.IntN(1_000_000_000)), 0, 1, int32(i), 0)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev, _ := e.Next()
+		e.Schedule(ev.At+int64(rng.IntN(1_000_000_000)), ev.Prio, ev.Kind, ev.Arg, ev.Gen)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
