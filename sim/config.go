@@ -1,0 +1,479 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler"
+)
+
+// Config is everything one simulation run needs, in the simulator's own
+// terms. FromScenario builds it from a loaded scenario file; tests build it
+// directly.
+type Config struct {
+	// Name names the scenario in outputs.
+	Name string
+	// Seed derives every random stream of the run.
+	Seed uint64
+	// Start is the virtual time at which the run starts (its location sets
+	// the hour of day and weekday of arrival shapes and tariffs).
+	Start time.Time
+	// Horizon is how long the run lasts.
+	Horizon time.Duration
+	// Interval is the energy accounting step (default 15 minutes).
+	Interval time.Duration
+	// ForecastStep and ForecastSteps shape the forecast the core sees
+	// (defaults 1 h and 48).
+	ForecastStep  time.Duration
+	ForecastSteps int
+
+	Topology nodes.Topology
+	Cities   []nodes.City
+	Latency  nodes.LatencyModel
+	// Jitter is added to the RTT of every placed workload: latency =
+	// RTT + ComputeMs + E·(JitterBaseMs + JitterFraction·RTT), E ~ Exp(1)
+	// drawn per workload.
+	JitterBaseMs   float64
+	JitterFraction float64
+	// BandwidthGbps is the input-transfer bandwidth into each site (by site
+	// index; empty or 0 = transfers are instant).
+	BandwidthGbps []float64
+
+	// NodePower gives the power curve of each node type (Node.Type).
+	NodePower map[string]PowerCurve
+	// NewEnergy returns a fresh energy model for the site with the given
+	// index. Every run gets its own models (they carry state, such as a
+	// battery's charge), so policies can run in parallel.
+	NewEnergy func(site int) (EnergyModel, error)
+
+	Classes []Class
+	Events  []ScenarioEvent
+	// Policies are the policies compared when none are asked for.
+	Policies []string
+}
+
+// PowerCurve is the IT power of one node as a function of its utilisation
+// u in [0,1] (the larger of its CPU and GPU allocated shares):
+// IdleKW + (PeakKW − IdleKW)·f(u), with f piecewise linear through Points
+// at u = 0, 1/(n−1), …, 1 (nil: f(u) = u). A node that is down draws 0.
+type PowerCurve struct {
+	IdleKW, PeakKW float64
+	Points         []float64
+}
+
+// at returns the node's power in kW at utilisation u.
+func (c *PowerCurve) at(u float64) float64 {
+	if u <= 0 {
+		return c.IdleKW
+	}
+	if u > 1 {
+		u = 1
+	}
+	f := u
+	if n := len(c.Points); n >= 2 {
+		x := u * float64(n-1)
+		i := int(x)
+		if i >= n-1 {
+			f = c.Points[n-1]
+		} else {
+			fr := x - float64(i)
+			f = c.Points[i] + fr*(c.Points[i+1]-c.Points[i])
+		}
+	}
+	return c.IdleKW + (c.PeakKW-c.IdleKW)*f
+}
+
+// Balance is one site's energy account of one interval. Energies are in
+// kWh over the interval; the identities the runner checks are
+//
+//	FacilityKWh = RenewableDirectKWh + BatteryDischargeKWh + GridKWh
+//	SolarKWh + WindKWh = RenewableDirectKWh + BatteryChargeKWh + CurtailedKWh
+type Balance struct {
+	ITKWh               float64
+	FacilityKWh         float64
+	SolarKWh            float64
+	WindKWh             float64
+	RenewableDirectKWh  float64 // generation used by the load at once
+	BatteryChargeKWh    float64 // generation put into the battery (before losses)
+	BatteryDischargeKWh float64 // energy the battery delivered to the load
+	CurtailedKWh        float64
+	GridKWh             float64
+	SoCKWh              float64 // battery state of charge at the end
+	PriceCNYPerKWh      float64 // grid price (mean over the interval)
+	CarbonKgPerKWh      float64 // grid carbon intensity (mean over the interval)
+	CostCNY             float64 // GridKWh × price
+	CarbonKg            float64 // GridKWh × carbon intensity
+}
+
+// RenewableUsedKWh is the renewable energy that reached the load: directly
+// or through the battery (which only ever stores renewable energy).
+func (b *Balance) RenewableUsedKWh() float64 { return b.RenewableDirectKWh + b.BatteryDischargeKWh }
+
+// Check verifies the two balance identities to within rel relative error.
+func (b *Balance) Check(rel float64) error {
+	close := func(a, c float64) bool {
+		return math.Abs(a-c) <= rel*math.Max(1, math.Max(math.Abs(a), math.Abs(c)))
+	}
+	if s := b.RenewableDirectKWh + b.BatteryDischargeKWh + b.GridKWh; !close(b.FacilityKWh, s) {
+		return fmt.Errorf("facility %.12g kWh != renewable %.12g + battery %.12g + grid %.12g", b.FacilityKWh, b.RenewableDirectKWh, b.BatteryDischargeKWh, b.GridKWh)
+	}
+	if s := b.RenewableDirectKWh + b.BatteryChargeKWh + b.CurtailedKWh; !close(b.SolarKWh+b.WindKWh, s) {
+		return fmt.Errorf("generation %.12g kWh != used %.12g + charged %.12g + curtailed %.12g", b.SolarKWh+b.WindKWh, b.RenewableDirectKWh, b.BatteryChargeKWh, b.CurtailedKWh)
+	}
+	for _, v := range []float64{b.FacilityKWh, b.SolarKWh, b.WindKWh, b.RenewableDirectKWh, b.BatteryChargeKWh, b.BatteryDischargeKWh, b.CurtailedKWh, b.GridKWh} {
+		if v < -rel*math.Max(1, b.FacilityKWh) || math.IsNaN(v) {
+			return fmt.Errorf("negative or NaN energy %g kWh in %+v", v, *b)
+		}
+	}
+	return nil
+}
+
+// EnergyModel is one site's energy system (PUE, on-site generation,
+// battery, tariff, grid carbon) as the runner drives it. It is called once
+// per interval and site, never per event.
+type EnergyModel interface {
+	// Step accounts [start, start+dur): the site's IT equipment used
+	// itKWh; renewable generation is scaled by renewableScale (1 normally,
+	// lower during a drought event). It advances the model (battery).
+	Step(start time.Time, dur time.Duration, itKWh, renewableScale float64) Balance
+	// Forecast fills dst[i] with the expected signal over
+	// [start+i·step, start+(i+1)·step) if the site keeps drawing itKW of
+	// IT power, with generation scaled by renewableScale. It does not
+	// change the model.
+	Forecast(start time.Time, step time.Duration, itKW, renewableScale float64, dst []scheduler.Signal)
+	// PUE is the facility's power usage effectiveness at itKW of IT load.
+	PUE(at time.Time, itKW float64) float64
+}
+
+// ClassKind says how a class's work behaves.
+type ClassKind uint8
+
+const (
+	// Service work runs for its lifetime and has no deadline; it waits in
+	// the queue for at most Patience.
+	Service ClassKind = iota
+	// Batch work has a deadline (usually) and may be deferred by window
+	// policies and the optimizer.
+	Batch
+)
+
+// Class is a workload class: its arrival process and its work.
+type Class struct {
+	Name string
+	Kind ClassKind
+	// RatePerHour is the mean province-wide arrival rate before shaping.
+	RatePerHour float64
+	// OriginWeights weighs the cities (by origin index) work comes from;
+	// nil means all cities equally.
+	OriginWeights []float64
+	// HourShape and WeekdayShape multiply the rate by hour of day (0–23)
+	// and weekday (Sunday = 0); nil means flat.
+	HourShape    []float64
+	WeekdayShape []float64
+	// Bursts: bursts start as a Poisson process of BurstsPerDay; each
+	// multiplies the rate by BurstFactor for BurstDuration.
+	BurstsPerDay  float64
+	BurstFactor   float64
+	BurstDuration time.Duration
+
+	// CPUMilli, MemoryMiB and GPUMilli size one workload; Duration is its
+	// run time (service lifetime) in hours; Slack, if set, gives its
+	// deadline in hours after arrival; InputMB its input data.
+	CPUMilli, MemoryMiB, GPUMilli Dist
+	DurationHours                 Dist
+	SlackHours                    *Dist
+	InputMB                       Dist
+
+	// LatencyBoundMs is the end-to-end bound (0 = none); ComputeMs is the
+	// part of it spent computing, so the core is asked for sites with RTT
+	// ≤ LatencyBoundMs − ComputeMs.
+	LatencyBoundMs float64
+	ComputeMs      float64
+	Priority       int
+	// Tiers restricts tiers (0 = any); Sites restricts sites by index (nil
+	// = any); SameCity restricts the work to sites in its origin city.
+	Tiers    nodes.TierSet
+	Sites    []int
+	SameCity bool
+	// Patience is how long work without a deadline may wait for capacity
+	// (default 15 minutes).
+	Patience time.Duration
+	// Checkpoint is how often running batch work saves progress; work
+	// interrupted by an outage resumes from its last checkpoint (0: it
+	// restarts from the beginning). Services always resume for their
+	// remaining lifetime.
+	Checkpoint time.Duration
+}
+
+// DistKind is the family of a distribution.
+type DistKind uint8
+
+const (
+	// Const is always A.
+	Const DistKind = iota
+	// Uniform is uniform on [A, B).
+	Uniform
+	// LogNormal has median A and log-space standard deviation B.
+	LogNormal
+	// LogUniform is log-uniform on [A, B).
+	LogUniform
+	// Exponential has mean A.
+	Exponential
+	// Choice picks one of Values with the probabilities Weights.
+	Choice
+)
+
+// Dist is a distribution of a non-negative quantity. Samples are clamped
+// to [Min, Max] (when Max > 0) and rounded to a multiple of Step (when
+// Step > 0).
+type Dist struct {
+	Kind     DistKind
+	A, B     float64
+	Values   []float64
+	Weights  []float64
+	Min, Max float64
+	Step     float64
+}
+
+// ConstDist returns the constant distribution v.
+func ConstDist(v float64) Dist { return Dist{Kind: Const, A: v} }
+
+// Sample draws one value.
+func (d *Dist) Sample(r *rand.Rand) float64 {
+	var v float64
+	switch d.Kind {
+	case Const:
+		v = d.A
+	case Uniform:
+		v = d.A + (d.B-d.A)*r.Float64()
+	case LogNormal:
+		v = d.A * math.Exp(d.B*r.NormFloat64())
+	case LogUniform:
+		v = math.Exp(math.Log(d.A) + (math.Log(d.B)-math.Log(d.A))*r.Float64())
+	case Exponential:
+		v = d.A * r.ExpFloat64()
+	case Choice:
+		total := 0.0
+		for _, w := range d.Weights {
+			total += w
+		}
+		x := r.Float64() * total
+		v = d.Values[len(d.Values)-1]
+		for i, w := range d.Weights {
+			if x < w {
+				v = d.Values[i]
+				break
+			}
+			x -= w
+		}
+	}
+	if d.Step > 0 {
+		v = math.Round(v/d.Step) * d.Step
+	}
+	if v < d.Min {
+		v = d.Min
+	}
+	if d.Max > 0 && v > d.Max {
+		v = d.Max
+	}
+	if v < 0 {
+		v = 0
+	}
+	return v
+}
+
+func (d *Dist) validate() error {
+	switch d.Kind {
+	case Const, Exponential:
+		if !(d.A >= 0) {
+			return fmt.Errorf("parameter %g must be >= 0", d.A)
+		}
+	case Uniform:
+		if !(d.A >= 0 && d.B >= d.A) {
+			return fmt.Errorf("uniform [%g,%g) must have 0 <= min <= max", d.A, d.B)
+		}
+	case LogNormal:
+		if !(d.A > 0 && d.B >= 0) {
+			return fmt.Errorf("lognormal median %g must be > 0 and sigma %g >= 0", d.A, d.B)
+		}
+	case LogUniform:
+		if !(d.A > 0 && d.B >= d.A) {
+			return fmt.Errorf("log-uniform [%g,%g) must have 0 < min <= max", d.A, d.B)
+		}
+	case Choice:
+		if len(d.Values) == 0 || len(d.Values) != len(d.Weights) {
+			return fmt.Errorf("choice needs as many weights as values (got %d values, %d weights)", len(d.Values), len(d.Weights))
+		}
+		for _, w := range d.Weights {
+			if !(w >= 0) {
+				return fmt.Errorf("choice weight %g must be >= 0", w)
+			}
+		}
+	default:
+		return fmt.Errorf("unknown distribution kind %d", d.Kind)
+	}
+	if d.Max > 0 && d.Max < d.Min {
+		return fmt.Errorf("max %g < min %g", d.Max, d.Min)
+	}
+	return nil
+}
+
+// EventKind is the type of a scenario event.
+type EventKind uint8
+
+const (
+	// SiteOutage takes every node of Site down for the window.
+	SiteOutage EventKind = iota
+	// NodeOutage takes Fraction of Site's nodes (chosen at random) down.
+	NodeOutage
+	// DemandSurge multiplies the arrival rate of Class ("" = every class)
+	// by Factor.
+	DemandSurge
+	// RenewableDrought scales solar and wind generation of Site (−1 =
+	// every site) by Factor.
+	RenewableDrought
+)
+
+var eventKindNames = []string{"site-outage", "node-outage", "demand-surge", "renewable-drought"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) {
+		return eventKindNames[k]
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
+// ScenarioEvent is something that happens to the province during a run,
+// over [At, At+Duration).
+type ScenarioEvent struct {
+	Kind     EventKind
+	Name     string
+	At       time.Duration // since Start
+	Duration time.Duration
+	Site     int     // site index (−1 = all, for droughts)
+	Class    string  // demand surge: class name, "" = all
+	Factor   float64 // surge multiplier, drought generation scale
+	Fraction float64 // node outage: share of the site's nodes
+}
+
+// Validate checks the config is complete and consistent.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(f string, a ...any) { errs = append(errs, fmt.Errorf(f, a...)) }
+	if c.Horizon <= 0 {
+		add("horizon %v must be > 0", c.Horizon)
+	}
+	if c.Interval <= 0 {
+		add("interval %v must be > 0", c.Interval)
+	}
+	if c.ForecastStep <= 0 || c.ForecastSteps < 1 {
+		add("forecast step %v and steps %d must be > 0", c.ForecastStep, c.ForecastSteps)
+	}
+	if err := c.Topology.Validate(); err != nil {
+		add("topology: %w", err)
+	}
+	if len(c.Topology.Sites) == 0 || len(c.Topology.Nodes) == 0 {
+		add("topology needs at least one site and one node")
+	}
+	if len(c.Cities) == 0 {
+		add("no cities")
+	}
+	if c.NewEnergy == nil {
+		add("no energy models (NewEnergy is nil)")
+	}
+	for i, n := range c.Topology.Nodes {
+		pc, ok := c.NodePower[n.Type]
+		if !ok {
+			add("node %s: no power curve for node type %q", n.ID, n.Type)
+			break
+		}
+		if !(pc.IdleKW >= 0 && pc.PeakKW >= pc.IdleKW) {
+			add("node type %q: power idle %g kW, peak %g kW must satisfy 0 <= idle <= peak", n.Type, pc.IdleKW, pc.PeakKW)
+		}
+		_ = i
+	}
+	if len(c.Classes) == 0 {
+		add("no workload classes")
+	}
+	seen := map[string]bool{}
+	for i := range c.Classes {
+		k := &c.Classes[i]
+		if k.Name == "" || seen[k.Name] {
+			add("class %d: empty or duplicate name %q", i, k.Name)
+		}
+		seen[k.Name] = true
+		if !(k.RatePerHour >= 0) {
+			add("class %s: rate %g must be >= 0", k.Name, k.RatePerHour)
+		}
+		if k.OriginWeights != nil && len(k.OriginWeights) != len(c.Cities) {
+			add("class %s: %d origin weights for %d cities", k.Name, len(k.OriginWeights), len(c.Cities))
+		}
+		if k.HourShape != nil && len(k.HourShape) != 24 {
+			add("class %s: hour shape needs 24 values, got %d", k.Name, len(k.HourShape))
+		}
+		if k.WeekdayShape != nil && len(k.WeekdayShape) != 7 {
+			add("class %s: weekday shape needs 7 values, got %d", k.Name, len(k.WeekdayShape))
+		}
+		for name, d := range map[string]*Dist{"cpu_milli": &k.CPUMilli, "memory_mib": &k.MemoryMiB, "gpu_milli": &k.GPUMilli, "duration": &k.DurationHours, "input_mb": &k.InputMB} {
+			if err := d.validate(); err != nil {
+				add("class %s: %s: %w", k.Name, name, err)
+			}
+		}
+		if k.SlackHours != nil {
+			if err := k.SlackHours.validate(); err != nil {
+				add("class %s: slack: %w", k.Name, err)
+			}
+		}
+		for _, s := range k.Sites {
+			if s < 0 || s >= len(c.Topology.Sites) {
+				add("class %s: site index %d out of range", k.Name, s)
+			}
+		}
+	}
+	for i, e := range c.Events {
+		if e.At < 0 || e.Duration <= 0 {
+			add("event %d (%s): at %v must be >= 0 and duration %v > 0", i, e.Kind, e.At, e.Duration)
+		}
+		switch e.Kind {
+		case SiteOutage, NodeOutage:
+			if e.Site < 0 || e.Site >= len(c.Topology.Sites) {
+				add("event %d (%s): site index %d out of range", i, e.Kind, e.Site)
+			}
+		case RenewableDrought:
+			if e.Site < -1 || e.Site >= len(c.Topology.Sites) {
+				add("event %d (%s): site index %d out of range", i, e.Kind, e.Site)
+			}
+		}
+		if e.Class != "" && !seen[e.Class] {
+			add("event %d (%s): unknown class %q", i, e.Kind, e.Class)
+		}
+	}
+	for _, p := range c.Policies {
+		if _, err := scheduler.LookupPolicy(p); err != nil {
+			add("%w", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills zero durations with their defaults.
+func (c *Config) withDefaults() {
+	if c.Interval == 0 {
+		c.Interval = 15 * time.Minute
+	}
+	if c.ForecastStep == 0 {
+		c.ForecastStep = time.Hour
+	}
+	if c.ForecastSteps == 0 {
+		c.ForecastSteps = 48
+	}
+	for i := range c.Classes {
+		if c.Classes[i].Patience == 0 {
+			c.Classes[i].Patience = 15 * time.Minute
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package sim
+
+import (
+	"math"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler"
+)
+
+// testEnergy is a small, exact energy model for tests: constant PUE, a
+// solar bell 06–18 h, a battery, a two-level tariff and constant carbon.
+type testEnergy struct {
+	pue                 float64
+	solarPeakKW         float64
+	capKWh, rateKW, eff float64
+	soc                 float64
+	carbon              float64
+	peakPrice, offPrice float64
+	loc                 *time.Location
+}
+
+func (m *testEnergy) solarKW(t time.Time) float64 {
+	h := float64(t.In(m.loc).Hour()) + float64(t.In(m.loc).Minute())/60
+	if h < 6 || h >= 18 {
+		return 0
+	}
+	return m.solarPeakKW * math.Sin(math.Pi*(h-6)/12)
+}
+
+func (m *testEnergy) price(t time.Time) float64 {
+	if h := t.In(m.loc).Hour(); h >= 8 && h < 22 {
+		return m.peakPrice
+	}
+	return m.offPrice
+}
+
+func (m *testEnergy) Step(start time.Time, dur time.Duration, itKWh, scale float64) Balance {
+	hrs := dur.Hours()
+	b := Balance{ITKWh: itKWh, FacilityKWh: itKWh * m.pue}
+	b.SolarKWh = m.solarKW(start) * hrs * scale
+	b.RenewableDirectKWh = math.Min(b.SolarKWh, b.FacilityKWh)
+	surplus := b.SolarKWh - b.RenewableDirectKWh
+	b.BatteryChargeKWh = math.Min(surplus, math.Min((m.capKWh-m.soc)/m.eff, m.rateKW*hrs))
+	m.soc += b.BatteryChargeKWh * m.eff
+	b.CurtailedKWh = surplus - b.BatteryChargeKWh
+	deficit := b.FacilityKWh - b.RenewableDirectKWh
+	b.BatteryDischargeKWh = math.Min(deficit, math.Min(m.soc, m.rateKW*hrs))
+	m.soc -= b.BatteryDischargeKWh
+	b.GridKWh = deficit - b.BatteryDischargeKWh
+	b.SoCKWh = m.soc
+	b.PriceCNYPerKWh = m.price(start)
+	b.CarbonKgPerKWh = m.carbon
+	b.CostCNY = b.GridKWh * b.PriceCNYPerKWh
+	b.CarbonKg = b.GridKWh * b.CarbonKgPerKWh
+	return b
+}
+
+func (m *testEnergy) Forecast(start time.Time, step time.Duration, itKW, scale float64, dst []scheduler.Signal) {
+	for i := range dst {
+		t := start.Add(time.Duration(i) * step)
+		head := math.Max(0, m.solarKW(t)*scale-itKW*m.pue)
+		if m.soc > 0 {
+			head += m.rateKW
+		}
+		dst[i] = scheduler.Signal{PriceCNYPerKWh: m.price(t), CarbonKgPerKWh: m.carbon, RenewableHeadroomKW: head}
+	}
+}
+
+func (m *testEnergy) PUE(time.Time, float64) float64 { return m.pue }
+
+// testConfig is a small province: the synthetic 28-site topology with n
+// nodes, three classes, two days.
+func testConfig(n int, seed uint64) *Config {
+	loc := time.FixedZone("CST", 8*3600)
+	topo := nodes.Synthetic(n)
+	c := &Config{
+		Name:           "test",
+		Seed:           seed,
+		Start:          time.Date(2024, 4, 1, 0, 0, 0, 0, loc),
+		Horizon:        48 * time.Hour,
+		Interval:       15 * time.Minute,
+		ForecastStep:   time.Hour,
+		ForecastSteps:  24,
+		Topology:       topo,
+		Cities:         nodes.ShandongCities(),
+		Latency:        nodes.DefaultLatencyModel(),
+		JitterBaseMs:   0.2,
+		JitterFraction: 0.1,
+		NodePower: map[string]PowerCurve{
+			"cpu-64": {IdleKW: 0.15, PeakKW: 0.5},
+			"gpu-8":  {IdleKW: 1.2, PeakKW: 6.5, Points: []float64{0, 0.3, 0.5, 0.65, 0.75, 0.82, 0.88, 0.92, 0.95, 0.98, 1}},
+		},
+		Policies: []string{"first-fit", "greenest", "carbon-window"},
+	}
+	c.NewEnergy = func(i int) (EnergyModel, error) {
+		return &testEnergy{pue: topo.Sites[i].PUE, solarPeakKW: float64(5 + 3*(i%4)), capKWh: 20, rateKW: 10, eff: 0.9, carbon: 0.6 + 0.01*float64(i%5), peakPrice: 0.95, offPrice: 0.28, loc: loc}, nil
+	}
+	shift := make([]float64, 24)
+	for h := range shift {
+		shift[h] = 0.3
+		if h >= 8 {
+			shift[h] = 1.5
+		}
+	}
+	slack := Dist{Kind: Uniform, A: 6, B: 24}
+	c.Classes = []Class{
+		{Name: "vision", Kind: Service, RatePerHour: 60, HourShape: shift, WeekdayShape: []float64{0.6, 1, 1, 1, 1, 1, 0.6},
+			CPUMilli: ConstDist(2000), MemoryMiB: ConstDist(4096), GPUMilli: ConstDist(250),
+			DurationHours: ConstDist(8), LatencyBoundMs: 50, ComputeMs: 20, InputMB: ConstDist(0)},
+		{Name: "ctrl", Kind: Service, RatePerHour: 30, SameCity: true, Tiers: nodes.TiersOf(nodes.TierEdge),
+			CPUMilli: ConstDist(1000), MemoryMiB: ConstDist(1024), GPUMilli: ConstDist(0),
+			DurationHours: ConstDist(8), LatencyBoundMs: 2, ComputeMs: 0.5, InputMB: ConstDist(0)},
+		{Name: "analytics", Kind: Batch, RatePerHour: 20, BurstsPerDay: 2, BurstFactor: 4, BurstDuration: time.Hour,
+			CPUMilli: Dist{Kind: LogUniform, A: 4000, B: 32000, Step: 1000}, MemoryMiB: ConstDist(16384), GPUMilli: ConstDist(0),
+			DurationHours: Dist{Kind: LogNormal, A: 2, B: 0.7, Max: 12}, SlackHours: &slack, InputMB: Dist{Kind: Uniform, A: 1e4, B: 5e5},
+			Checkpoint: 30 * time.Minute},
+	}
+	c.BandwidthGbps = make([]float64, len(topo.Sites))
+	for i := range c.BandwidthGbps {
+		c.BandwidthGbps[i] = 10
+	}
+	return c
+}

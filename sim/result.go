@@ -1,0 +1,253 @@
+package sim
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+)
+
+// IntervalRow is one accounting interval of a run.
+type IntervalRow struct {
+	Start, End time.Duration // since the run's start
+	Sites      []SiteRow
+	// Waiting is the work waiting province-wide at the interval's end:
+	// queued for capacity or deferred to a later time.
+	Waiting int
+}
+
+// SiteRow is one site's figures over one interval.
+type SiteRow struct {
+	Balance
+	// CPUUtil and GPUUtil are the time-weighted allocated shares of the
+	// site's up CPU and GPU capacity.
+	CPUUtil, GPUUtil float64
+	// Waiting is the deferred work whose expected site is this one.
+	Waiting int
+}
+
+// EventRecord is a scenario event as it happened in a run.
+type EventRecord struct {
+	Kind       string  `json:"kind"`
+	Name       string  `json:"name,omitempty"`
+	StartHours float64 `json:"start_h"`
+	EndHours   float64 `json:"end_h"`
+}
+
+// ClassResult is the outcome of one workload class.
+type ClassResult struct {
+	Name              string
+	Submitted         int64
+	Placed            int64
+	Completed         int64
+	Rejected          int64
+	InFlight          int64
+	LatencyViolations int64
+	DeadlineMisses    int64
+	latency           *Hist
+}
+
+// Latency returns the class's latency histogram (ms, at first placement).
+func (c *ClassResult) Latency() *Hist { return c.latency }
+
+type tierAcc struct{ cpuNs, cpuCapNs, gpuNs, gpuCapNs float64 }
+
+// Result is what one policy's run produced.
+type Result struct {
+	Policy   string
+	Scenario string
+	Seed     uint64
+	Horizon  time.Duration
+
+	Submitted, Placed, Completed, Rejected, InFlight int64
+	LatencyViolations, DeadlineMisses                int64
+	// Deferrals counts Defer decisions; Interrupted counts running work
+	// stopped by outages; Decisions counts calls to the core.
+	Deferrals, Interrupted, Decisions int64
+	// EventsProcessed is how many engine events the run handled.
+	EventsProcessed uint64
+
+	// Energy totals over the run, in kWh, summed over sites.
+	Energy Balance
+	// SiteEnergy holds the same totals per site.
+	SiteEnergy []Balance
+	// Intervals holds the per-interval, per-site records.
+	Intervals []IntervalRow
+	Events    []EventRecord
+	Classes   []ClassResult
+	// Utilization per tier (by nodes.Tier): time-weighted allocated share
+	// of up CPU and GPU capacity.
+	CPUUtil, GPUUtil [nodes.NumTiers]float64
+	// MeanWaitHours is the mean wait from arrival to first start of the
+	// work that ran.
+	MeanWaitHours float64
+	// RejectReasons counts rejections by reason (a core filter, or
+	// "expired" for work whose patience or deadline ran out waiting).
+	RejectReasons map[string]int64
+
+	classes       []ClassResult
+	tiers         [nodes.NumTiers]tierAcc
+	latency       *Hist
+	decisionNs    *Hist
+	rejectReasons map[string]int64
+	waitHours     float64
+	siteNames     []string
+}
+
+// Latency returns the latency histogram of all placed work (ms).
+func (r *Result) Latency() *Hist { return r.latency }
+
+// DecisionNs returns the histogram of wall-clock decision times (ns); it
+// is empty unless Options.Clock was set.
+func (r *Result) DecisionNs() *Hist { return r.decisionNs }
+
+// SiteNames are the site ids, by index.
+func (r *Result) SiteNames() []string { return r.siteNames }
+
+func newLatencyHist() *Hist { return NewHist(0.01, 20) } // 10 µs … 10 s
+
+func newResult(c *Config, policy string) *Result {
+	r := &Result{
+		Policy:        policy,
+		Scenario:      c.Name,
+		Seed:          c.Seed,
+		Horizon:       c.Horizon,
+		classes:       make([]ClassResult, len(c.Classes)),
+		latency:       newLatencyHist(),
+		decisionNs:    NewHist(10, 30),
+		rejectReasons: map[string]int64{},
+		SiteEnergy:    make([]Balance, len(c.Topology.Sites)),
+	}
+	for i := range r.classes {
+		r.classes[i].Name = c.Classes[i].Name
+		r.classes[i].latency = newLatencyHist()
+	}
+	for _, s := range c.Topology.Sites {
+		r.siteNames = append(r.siteNames, s.ID)
+	}
+	return r
+}
+
+func addBalance(t, b *Balance) {
+	t.ITKWh += b.ITKWh
+	t.FacilityKWh += b.FacilityKWh
+	t.SolarKWh += b.SolarKWh
+	t.WindKWh += b.WindKWh
+	t.RenewableDirectKWh += b.RenewableDirectKWh
+	t.BatteryChargeKWh += b.BatteryChargeKWh
+	t.BatteryDischargeKWh += b.BatteryDischargeKWh
+	t.CurtailedKWh += b.CurtailedKWh
+	t.GridKWh += b.GridKWh
+	t.CostCNY += b.CostCNY
+	t.CarbonKg += b.CarbonKg
+}
+
+func (r *Result) addBalance(site int, b *Balance) {
+	addBalance(&r.Energy, b)
+	s := &r.SiteEnergy[site]
+	addBalance(s, b)
+	s.SoCKWh = b.SoCKWh
+}
+
+func (r *Result) finalize(events uint64) {
+	r.EventsProcessed = events
+	for t := range r.tiers {
+		a := &r.tiers[t]
+		if a.cpuCapNs > 0 {
+			r.CPUUtil[t] = a.cpuNs / a.cpuCapNs
+		}
+		if a.gpuCapNs > 0 {
+			r.GPUUtil[t] = a.gpuNs / a.gpuCapNs
+		}
+	}
+	if r.Placed > 0 {
+		r.MeanWaitHours = r.waitHours / float64(r.Placed)
+	}
+	if r.Energy.GridKWh > 0 {
+		r.Energy.PriceCNYPerKWh = r.Energy.CostCNY / r.Energy.GridKWh
+		r.Energy.CarbonKgPerKWh = r.Energy.CarbonKg / r.Energy.GridKWh
+	}
+	r.Classes = r.classes
+	r.RejectReasons = r.rejectReasons
+}
+
+// RenewableShare is renewable energy used over facility energy (0 when no
+// energy was used).
+func (r *Result) RenewableShare() float64 {
+	if r.Energy.FacilityKWh <= 0 {
+		return 0
+	}
+	return r.Energy.RenewableUsedKWh() / r.Energy.FacilityKWh
+}
+
+// PUE is facility energy over IT energy over the whole run.
+func (r *Result) PUE() float64 {
+	if r.Energy.ITKWh <= 0 {
+		return 0
+	}
+	return r.Energy.FacilityKWh / r.Energy.ITKWh
+}
+
+// traceRec writes one trace line for a record that leaves the run (or is
+// still in it at the horizon).
+func (r *Runner) traceRec(slot int32, outcome, detail string) {
+	if r.trace == nil {
+		return
+	}
+	rec := &r.recs[slot]
+	c := &r.cfg.Classes[rec.class]
+	b := r.tbuf[:0]
+	b = append(b, r.policy...)
+	b = append(b, ',')
+	b = append(b, c.Name...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, rec.seq, 10)
+	b = append(b, ',')
+	b = append(b, c.Name...)
+	b = append(b, ',')
+	b = append(b, r.cfg.Cities[rec.origin].Code...)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, float64(rec.arrival)/1e9, 'f', 3, 64)
+	b = append(b, ',')
+	if rec.placed {
+		b = strconv.AppendFloat(b, float64(rec.started)/1e9, 'f', 3, 64)
+	}
+	b = append(b, ',')
+	if outcome == "completed" {
+		b = strconv.AppendFloat(b, float64(rec.end)/1e9, 'f', 3, 64)
+	}
+	b = append(b, ',')
+	if rec.placed && rec.site >= 0 {
+		b = append(b, r.cfg.Topology.Sites[rec.site].ID...)
+	}
+	b = append(b, ',')
+	if rec.placed && rec.node >= 0 {
+		b = append(b, r.cfg.Topology.Nodes[rec.node].ID...)
+	}
+	b = append(b, ',')
+	b = append(b, outcome...)
+	b = append(b, ',')
+	b = append(b, detail...)
+	b = append(b, ',')
+	if rec.placed {
+		b = strconv.AppendFloat(b, rec.latency, 'f', 3, 64)
+	}
+	b = append(b, ',')
+	if rec.deadline > 0 {
+		b = strconv.AppendFloat(b, float64(rec.deadline)/1e9, 'f', 3, 64)
+	}
+	b = append(b, ',')
+	b = strconv.AppendBool(b, rec.late)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, uint64(rec.attempts), 10)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, uint64(rec.interr), 10)
+	b = append(b, '\n')
+	r.tbuf = b
+	if _, err := r.trace.Write(b); err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+// TraceHeader is the header line of trace.csv.
+const TraceHeader = "policy,id,class,origin,arrival_s,start_s,end_s,site,node,outcome,detail,latency_ms,deadline_s,late,decisions,interruptions\n"

@@ -1,0 +1,946 @@
+package sim
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler"
+	_ "github.com/suanli/suanli/scheduler/optimize" // registers the "optimizer" policy
+)
+
+// Options tune one run without changing its results (except CheckInvariants,
+// which can only stop a run with an error).
+type Options struct {
+	// Trace, if set, receives one CSV line per workload (see docs/outputs.md),
+	// without a header; WriteTraceHeader writes it.
+	Trace io.Writer
+	// Clock, if set, returns a monotonic time in ns; decision times are
+	// measured with it (the only figures that differ between runs).
+	Clock func() int64
+	// Progress, if set, is called after every interval with the virtual
+	// time done and the horizon.
+	Progress func(done, horizon time.Duration)
+	// CheckInvariants checks, at the end of every interval, the core's
+	// State invariants (no node above capacity) and every site's energy
+	// balance; a violation stops the run with an error. For tests.
+	CheckInvariants bool
+	// Scheduler configures the policy.
+	Scheduler scheduler.Config
+}
+
+// event kinds, with their priorities at equal times.
+const (
+	kInterval Kind = iota
+	kEventStart
+	kEventEnd
+	kComplete
+	kArrival
+	kRedecide
+	kExpire
+	kRetry
+)
+
+var kindPrio = [...]uint8{kInterval: 0, kEventStart: 1, kEventEnd: 1, kComplete: 2, kArrival: 3, kRedecide: 4, kExpire: 5, kRetry: 6}
+
+// workload record states
+const (
+	wFree uint8 = iota
+	wDeferred
+	wQueued
+	wRunning
+)
+
+// wrec is one workload the runner knows about (arrived and not finished).
+// Slots are reused through a free list.
+type wrec struct {
+	arrival  int64 // ns
+	deadline int64 // ns, 0 = none
+	expire   int64 // while waiting: give up at this time
+	duration int64 // ns still to run
+	total    int64 // ns of work in all
+	started  int64 // ns of the current start (running)
+	end      int64 // ns of the planned completion (running)
+	seq      int64 // per-class arrival number
+	req      nodes.Resources
+	inputMB  float64
+	jitterE  float64
+	latency  float64 // ms, at first placement
+	node     int32
+	site     int32 // running: its site; deferred: the expected site
+	qprev    int32
+	qnext    int32
+	nprev    int32
+	nnext    int32
+	gen      uint32
+	class    int16
+	origin   int16
+	state    uint8
+	placed   bool // has run at least once
+	late     bool
+	interr   uint16 // interruptions
+	attempts uint16 // decisions
+}
+
+// siteAcc integrates a site's IT power and allocations over time.
+type siteAcc struct {
+	last                     int64
+	kw                       float64 // IT power now
+	cpu, gpu                 float64 // allocated on up nodes (cores, GPUs)
+	cpuCap, gpuCap           float64 // up capacity
+	kwNs, cpuNs, gpuNs       float64 // integrals since the interval start
+	cpuCapNs, gpuCapNs       float64
+	scale                    float64 // renewable generation scale (droughts)
+	waiting                  int     // deferred work expected here
+	tier                     nodes.Tier
+	marginalCore, marginalGP float64
+}
+
+func (a *siteAcc) advance(now int64) {
+	if dt := float64(now - a.last); dt > 0 {
+		a.kwNs += a.kw * dt
+		a.cpuNs += a.cpu * dt
+		a.gpuNs += a.gpu * dt
+		a.cpuCapNs += a.cpuCap * dt
+		a.gpuCapNs += a.gpuCap * dt
+	}
+	a.last = now
+}
+
+// Runner runs one policy through a Config.
+type Runner struct {
+	cfg    *Config
+	policy string
+	opt    Options
+
+	eng   Engine
+	st    *scheduler.State
+	snap  *scheduler.Snapshot
+	sched *scheduler.Scheduler
+	rng   *rand.Rand
+	w     scheduler.Workload
+	gens  []*classGen
+	start time.Time
+	hor   int64
+
+	recs     []wrec
+	freeList []int32
+
+	// per node
+	nodeHead  []int32 // running workloads (intrusive list)
+	nodeCurve []*PowerCurve
+	nodeKW    []float64
+	nodeCPU   []float64 // capacity in cores
+	nodeGPU   []float64
+	nodeDown  []uint16 // active outages covering the node
+
+	sites    []siteAcc
+	siteSets [][]*scheduler.SiteSet // per class, per origin (nil = none)
+	eventRng *rand.Rand
+	outNodes [][]int32 // per scenario event: the nodes it took down
+
+	qHead, qTail int32
+	qLen         int
+	deferred     int // records waiting for their NotBefore
+	retryPending bool
+
+	intervalStart int64
+	fc            [][]scheduler.Signal
+
+	energy []EnergyModel
+
+	res   *Result
+	trace *bufio.Writer
+	tbuf  []byte
+	err   error
+}
+
+// NewRunner prepares a run of cfg under policy. cfg must not change while
+// the runner uses it; it is not modified.
+func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
+	c := *cfg
+	c.withDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("sim config: %w", err)
+	}
+	sched, err := scheduler.New(policy, opt.Scheduler)
+	if err != nil {
+		return nil, err
+	}
+	topo := c.Topology
+	st, err := scheduler.NewState(&topo)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	lt, err := nodes.NewLatencyTable(c.Latency, c.Cities, c.Topology.Sites)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	snap, err := scheduler.NewSnapshot(st, lt, c.Cities)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	for i := range snap.BandwidthGbps {
+		if i < len(c.BandwidthGbps) {
+			snap.BandwidthGbps[i] = c.BandwidthGbps[i]
+		}
+	}
+	r := &Runner{
+		cfg: &c, policy: policy, opt: opt,
+		st: st, snap: snap, sched: sched,
+		rng:      Stream(c.Seed, "scheduler"),
+		eventRng: Stream(c.Seed, "events"),
+		start:    c.Start,
+		hor:      int64(c.Horizon),
+		qHead:    -1, qTail: -1,
+	}
+	r.eng.heap = make([]Event, 0, 1024)
+	r.energy = make([]EnergyModel, len(c.Topology.Sites))
+	for i := range r.energy {
+		m, err := c.NewEnergy(i)
+		if err != nil {
+			return nil, fmt.Errorf("sim: energy model of site %s: %w", c.Topology.Sites[i].ID, err)
+		}
+		r.energy[i] = m
+	}
+	r.res = newResult(&c, policy)
+	if opt.Trace != nil {
+		r.trace = bufio.NewWriterSize(opt.Trace, 1<<16)
+	}
+	nn := len(c.Topology.Nodes)
+	r.nodeHead = make([]int32, nn)
+	r.nodeCurve = make([]*PowerCurve, nn)
+	r.nodeKW = make([]float64, nn)
+	r.nodeCPU = make([]float64, nn)
+	r.nodeGPU = make([]float64, nn)
+	r.nodeDown = make([]uint16, nn)
+	curves := make(map[string]*PowerCurve, len(c.NodePower))
+	for k, v := range c.NodePower {
+		v := v
+		curves[k] = &v
+	}
+	r.sites = make([]siteAcc, len(c.Topology.Sites))
+	for i := range r.sites {
+		r.sites[i].scale = 1
+		r.sites[i].tier = c.Topology.Sites[i].Tier
+	}
+	// Marginal W per core and per GPU of each site: (peak − idle) over
+	// capacity, averaged over its nodes weighted by capacity.
+	mCore := make([]float64, len(r.sites))
+	mCoreN := make([]float64, len(r.sites))
+	mGPU := make([]float64, len(r.sites))
+	mGPUN := make([]float64, len(r.sites))
+	for i, n := range c.Topology.Nodes {
+		r.nodeHead[i] = -1
+		pc := curves[n.Type]
+		r.nodeCurve[i] = pc
+		r.nodeCPU[i] = float64(n.Capacity.CPUMilli) / 1000
+		r.nodeGPU[i] = float64(n.Capacity.GPUMilli) / 1000
+		a := &r.sites[n.Site]
+		dyn := (pc.PeakKW - pc.IdleKW) * 1000
+		if r.nodeGPU[i] > 0 {
+			mGPU[n.Site] += dyn
+			mGPUN[n.Site] += r.nodeGPU[i]
+		} else if r.nodeCPU[i] > 0 {
+			mCore[n.Site] += dyn
+			mCoreN[n.Site] += r.nodeCPU[i]
+		}
+		if n.State == nodes.NodeUp {
+			r.nodeKW[i] = pc.at(0)
+			a.kw += r.nodeKW[i]
+			a.cpuCap += r.nodeCPU[i]
+			a.gpuCap += r.nodeGPU[i]
+		}
+	}
+	for s := range r.sites {
+		e := &snap.Energy[s]
+		if mCoreN[s] > 0 {
+			e.MarginalWPerCore = mCore[s] / mCoreN[s]
+		}
+		if mGPUN[s] > 0 {
+			e.MarginalWPerGPU = mGPU[s] / mGPUN[s]
+		}
+	}
+	// Site restrictions per class (and per origin for same-city classes).
+	r.siteSets = make([][]*scheduler.SiteSet, len(c.Classes))
+	for ci := range c.Classes {
+		k := &c.Classes[ci]
+		if k.Sites == nil && !k.SameCity {
+			continue
+		}
+		var base *scheduler.SiteSet
+		if k.Sites != nil {
+			base = scheduler.NewSiteSet(len(r.sites), k.Sites...)
+		}
+		sets := make([]*scheduler.SiteSet, len(c.Cities))
+		for o := range sets {
+			if !k.SameCity {
+				sets[o] = base
+				continue
+			}
+			s := scheduler.NewSiteSet(len(r.sites))
+			for si, site := range c.Topology.Sites {
+				if site.City == c.Cities[o].Code && (base == nil || base.Has(si)) {
+					s.Add(si)
+				}
+			}
+			sets[o] = s
+		}
+		r.siteSets[ci] = sets
+	}
+	r.gens = make([]*classGen, len(c.Classes))
+	for ci := range c.Classes {
+		r.gens[ci] = newClassGen(&c, ci)
+		if g := r.gens[ci]; g.next < r.hor {
+			r.schedule(g.next, kArrival, int32(ci), 0)
+		}
+	}
+	r.outNodes = make([][]int32, len(c.Events))
+	for i, ev := range c.Events {
+		if int64(ev.At) < r.hor {
+			r.schedule(int64(ev.At), kEventStart, int32(i), 0)
+		}
+	}
+	r.fc = make([][]scheduler.Signal, len(r.sites))
+	for s := range r.fc {
+		r.fc[s] = make([]scheduler.Signal, c.ForecastSteps)
+	}
+	r.refreshSignals(0)
+	r.schedule(min(int64(c.Interval), r.hor), kInterval, 0, 0)
+	return r, nil
+}
+
+func (r *Runner) schedule(at int64, k Kind, arg int32, gen uint32) {
+	r.eng.Schedule(at, kindPrio[k], k, arg, gen)
+}
+
+func (r *Runner) now() time.Time { return r.start.Add(time.Duration(r.eng.Now())) }
+
+// Run runs to the horizon and returns the result.
+func (r *Runner) Run() (*Result, error) {
+	if err := r.RunUntil(r.hor); err != nil {
+		return nil, err
+	}
+	return r.finish()
+}
+
+// RunUntil processes every event before virtual time t (ns since Start).
+// The interval boundary at the horizon runs too.
+func (r *Runner) RunUntil(t int64) error {
+	for r.err == nil {
+		ev, ok := r.eng.Peek()
+		if !ok || ev.At > r.hor || (ev.At >= t && !(ev.At == r.hor && t == r.hor && ev.Kind == kInterval)) {
+			break
+		}
+		r.eng.Next()
+		r.dispatch(ev)
+	}
+	return r.err
+}
+
+func (r *Runner) dispatch(ev Event) {
+	switch ev.Kind {
+	case kArrival:
+		r.arrive(int(ev.Arg))
+	case kComplete:
+		if rec := &r.recs[ev.Arg]; rec.gen == ev.Gen && rec.state == wRunning {
+			r.complete(ev.Arg)
+		}
+	case kRedecide:
+		if rec := &r.recs[ev.Arg]; rec.gen == ev.Gen && rec.state == wDeferred {
+			if rec.site >= 0 {
+				r.sites[rec.site].waiting--
+			}
+			r.deferred--
+			rec.state = wFree // transiently: decided afresh
+			r.decide(ev.Arg, false)
+		}
+	case kExpire:
+		if rec := &r.recs[ev.Arg]; rec.gen == ev.Gen && rec.state == wQueued {
+			r.dequeue(ev.Arg)
+			r.giveUp(ev.Arg)
+		}
+	case kRetry:
+		r.retryPending = false
+		r.retry(8, 64)
+	case kInterval:
+		r.interval()
+	case kEventStart:
+		r.eventStart(int(ev.Arg))
+	case kEventEnd:
+		r.eventEnd(int(ev.Arg))
+	}
+}
+
+// alloc returns a free record slot.
+func (r *Runner) alloc() int32 {
+	if n := len(r.freeList); n > 0 {
+		s := r.freeList[n-1]
+		r.freeList = r.freeList[:n-1]
+		return s
+	}
+	r.recs = append(r.recs, wrec{})
+	return int32(len(r.recs) - 1)
+}
+
+func (r *Runner) release(slot int32) {
+	rec := &r.recs[slot]
+	gen := rec.gen + 1
+	*rec = wrec{gen: gen}
+	r.freeList = append(r.freeList, slot)
+}
+
+func (r *Runner) arrive(ci int) {
+	g := r.gens[ci]
+	now := r.eng.Now()
+	slot := r.alloc()
+	rec := &r.recs[slot]
+	gen := rec.gen
+	*rec = wrec{gen: gen, class: int16(ci), node: -1, site: -1, qprev: -1, qnext: -1, nprev: -1, nnext: -1}
+	g.fill(rec, now)
+	r.res.Submitted++
+	r.res.classes[ci].Submitted++
+	if rec.deadline > 0 {
+		rec.expire = rec.deadline
+	} else {
+		rec.expire = now + int64(g.cls.Patience)
+	}
+	if g.next = g.after(now); g.next < r.hor {
+		r.schedule(g.next, kArrival, int32(ci), 0)
+	}
+	r.decide(slot, false)
+}
+
+// workload fills r.w for the record.
+func (r *Runner) workload(rec *wrec) *scheduler.Workload {
+	c := &r.cfg.Classes[rec.class]
+	w := &r.w
+	w.ID = ""
+	if rec.deadline > 0 || r.trace != nil {
+		w.ID = c.Name + "-" + strconv.FormatInt(rec.seq, 10)
+	}
+	w.Class = c.Name
+	w.Origin = int(rec.origin)
+	w.Request = rec.req
+	w.Duration = time.Duration(rec.duration)
+	w.LatencyBoundMs = 0
+	if c.LatencyBoundMs > 0 {
+		w.LatencyBoundMs = math.Max(c.LatencyBoundMs-c.ComputeMs, 1e-9)
+	}
+	w.Deadline = time.Time{}
+	if rec.deadline > 0 {
+		w.Deadline = r.start.Add(time.Duration(rec.deadline))
+	}
+	w.Priority = c.Priority
+	w.InputMB = rec.inputMB
+	w.Tiers = c.Tiers
+	w.Sites = nil
+	if sets := r.siteSets[rec.class]; sets != nil {
+		w.Sites = sets[rec.origin]
+	}
+	return w
+}
+
+// decide asks the core about a record that is not queued and applies the
+// decision. queued reports whether it already waits in the queue (then a
+// transient rejection leaves it there).
+func (r *Runner) decide(slot int32, queued bool) bool {
+	rec := &r.recs[slot]
+	now := r.eng.Now()
+	w := r.workload(rec)
+	var t0 int64
+	if r.opt.Clock != nil {
+		t0 = r.opt.Clock()
+	}
+	d := r.sched.Decide(r.snap, w, r.now(), r.rng, nil)
+	if r.opt.Clock != nil {
+		r.res.decisionNs.Add(float64(r.opt.Clock() - t0))
+	}
+	rec.attempts++
+	r.res.Decisions++
+	switch d.Outcome {
+	case scheduler.Place:
+		if err := r.st.Allocate(d.Node, rec.req); err != nil {
+			// The core's decision does not fit the state: a bug in the
+			// core; stop rather than oversubscribe.
+			r.err = fmt.Errorf("sim: policy %s placed %s on node %d: %w", r.policy, w.ID, d.Node, err)
+			return false
+		}
+		if queued {
+			r.dequeue(slot)
+		}
+		r.start1(slot, d)
+		return true
+	case scheduler.Defer:
+		if queued {
+			r.dequeue(slot)
+		}
+		at := d.NotBefore.Sub(r.start).Nanoseconds()
+		if at <= now {
+			at = now + int64(time.Minute) // never spin at one instant
+		}
+		rec.state = wDeferred
+		rec.site = int32(d.Site)
+		if d.Site >= 0 {
+			r.sites[d.Site].waiting++
+		}
+		r.res.Deferrals++
+		r.deferred++
+		rec.gen++
+		r.schedule(at, kRedecide, slot, rec.gen)
+		return true
+	default:
+		if d.Reason.Transient() && now < rec.expire {
+			if !queued {
+				r.enqueue(slot)
+			}
+			return false
+		}
+		if queued {
+			r.dequeue(slot)
+		}
+		r.reject(slot, d.Reason.String())
+		return false
+	}
+}
+
+// start1 starts a placed workload.
+func (r *Runner) start1(slot int32, d scheduler.Decision) {
+	rec := &r.recs[slot]
+	now := r.eng.Now()
+	c := &r.cfg.Classes[rec.class]
+	rec.state = wRunning
+	rec.node = int32(d.Node)
+	rec.site = int32(d.Site)
+	rec.started = now
+	rec.end = now + int64(d.TransferTime) + rec.duration
+	if d.Late {
+		rec.late = true
+	}
+	// node list
+	rec.nprev = -1
+	rec.nnext = r.nodeHead[d.Node]
+	if rec.nnext >= 0 {
+		r.recs[rec.nnext].nprev = slot
+	}
+	r.nodeHead[d.Node] = slot
+	r.nodeChanged(d.Node, float64(rec.req.CPUMilli)/1000, float64(rec.req.GPUMilli)/1000)
+	if !rec.placed {
+		rec.placed = true
+		r.res.Placed++
+		cr := &r.res.classes[rec.class]
+		cr.Placed++
+		rtt := r.snap.Latency.RTTMs(int(rec.origin), d.Site)
+		lat := rtt + c.ComputeMs + rec.jitterE*(r.cfg.JitterBaseMs+r.cfg.JitterFraction*rtt)
+		rec.latency = lat
+		r.res.latency.Add(lat)
+		cr.latency.Add(lat)
+		if c.LatencyBoundMs > 0 && lat > c.LatencyBoundMs {
+			r.res.LatencyViolations++
+			cr.LatencyViolations++
+		}
+		if wait := now - rec.arrival; wait > 0 {
+			r.res.waitHours += float64(wait) / float64(hourNs)
+		}
+	}
+	rec.gen++
+	r.schedule(rec.end, kComplete, slot, rec.gen)
+}
+
+// nodeChanged updates node n's power and its site's allocation by
+// (dcpu, dgpu) at the current time.
+func (r *Runner) nodeChanged(n int, dcpu, dgpu float64) {
+	a := &r.sites[r.st.NodeSite(n)]
+	a.advance(r.eng.Now())
+	if r.nodeDown[n] > 0 {
+		return // a down node draws nothing and its work is not counted
+	}
+	a.cpu += dcpu
+	a.gpu += dgpu
+	used := r.st.NodeUsed(n)
+	u := 0.0
+	if c := r.nodeCPU[n]; c > 0 {
+		u = float64(used.CPUMilli) / 1000 / c
+	}
+	if g := r.nodeGPU[n]; g > 0 {
+		u = math.Max(u, float64(used.GPUMilli)/1000/g)
+	}
+	kw := r.nodeCurve[n].at(u)
+	a.kw += kw - r.nodeKW[n]
+	r.nodeKW[n] = kw
+}
+
+// unlinkNode removes a running record from its node's list.
+func (r *Runner) unlinkNode(slot int32) {
+	rec := &r.recs[slot]
+	if rec.nprev >= 0 {
+		r.recs[rec.nprev].nnext = rec.nnext
+	} else {
+		r.nodeHead[rec.node] = rec.nnext
+	}
+	if rec.nnext >= 0 {
+		r.recs[rec.nnext].nprev = rec.nprev
+	}
+	rec.nprev, rec.nnext = -1, -1
+}
+
+func (r *Runner) complete(slot int32) {
+	rec := &r.recs[slot]
+	n := int(rec.node)
+	if err := r.st.Release(n, rec.req); err != nil {
+		r.err = fmt.Errorf("sim: release: %w", err)
+		return
+	}
+	r.unlinkNode(slot)
+	r.nodeChanged(n, -float64(rec.req.CPUMilli)/1000, -float64(rec.req.GPUMilli)/1000)
+	r.res.Completed++
+	cr := &r.res.classes[rec.class]
+	cr.Completed++
+	if rec.deadline > 0 && rec.end > rec.deadline {
+		r.res.DeadlineMisses++
+		cr.DeadlineMisses++
+	}
+	r.traceRec(slot, "completed", "")
+	r.release(slot)
+	r.capacityFreed()
+}
+
+func (r *Runner) capacityFreed() {
+	if r.qLen > 0 && !r.retryPending {
+		r.retryPending = true
+		r.schedule(r.eng.Now(), kRetry, 0, 0)
+	}
+}
+
+func (r *Runner) reject(slot int32, reason string) {
+	rec := &r.recs[slot]
+	r.res.Rejected++
+	cr := &r.res.classes[rec.class]
+	cr.Rejected++
+	r.res.rejectReasons[reason]++
+	r.traceRec(slot, "rejected", reason)
+	r.release(slot)
+}
+
+// giveUp rejects waiting work whose patience or deadline ran out.
+func (r *Runner) giveUp(slot int32) {
+	rec := &r.recs[slot]
+	if rec.deadline > 0 {
+		r.res.DeadlineMisses++
+		r.res.classes[rec.class].DeadlineMisses++
+	}
+	r.reject(slot, "expired")
+}
+
+func (r *Runner) enqueue(slot int32) {
+	rec := &r.recs[slot]
+	rec.state = wQueued
+	rec.qnext = -1
+	rec.qprev = r.qTail
+	if r.qTail >= 0 {
+		r.recs[r.qTail].qnext = slot
+	} else {
+		r.qHead = slot
+	}
+	r.qTail = slot
+	r.qLen++
+	rec.gen++
+	r.schedule(rec.expire, kExpire, slot, rec.gen)
+}
+
+func (r *Runner) dequeue(slot int32) {
+	rec := &r.recs[slot]
+	if rec.qprev >= 0 {
+		r.recs[rec.qprev].qnext = rec.qnext
+	} else {
+		r.qHead = rec.qnext
+	}
+	if rec.qnext >= 0 {
+		r.recs[rec.qnext].qprev = rec.qprev
+	} else {
+		r.qTail = rec.qprev
+	}
+	rec.qprev, rec.qnext = -1, -1
+	rec.state = wFree
+	r.qLen--
+}
+
+// retry re-decides queued work in arrival order, stopping after
+// maxFail consecutive transient rejections or maxTry decisions (≤0: no
+// limit).
+func (r *Runner) retry(maxFail, maxTry int) {
+	fails, tries := 0, 0
+	for slot := r.qHead; slot >= 0 && r.err == nil; {
+		next := r.recs[slot].qnext
+		if r.decide(slot, true) {
+			fails = 0
+		} else {
+			fails++
+		}
+		tries++
+		if (maxFail > 0 && fails >= maxFail) || (maxTry > 0 && tries >= maxTry) {
+			return
+		}
+		slot = next
+	}
+}
+
+// interrupt stops running work on node n (going down) and places it again
+// with what is left of it: a service its remaining lifetime, batch work
+// from its last checkpoint (or from the start without checkpoints).
+func (r *Runner) interrupt(n int) {
+	for slot := r.nodeHead[n]; slot >= 0; slot = r.nodeHead[n] {
+		rec := &r.recs[slot]
+		c := &r.cfg.Classes[rec.class]
+		now := r.eng.Now()
+		if err := r.st.Release(n, rec.req); err != nil {
+			r.err = fmt.Errorf("sim: release: %w", err)
+			return
+		}
+		r.unlinkNode(slot)
+		ran := now - rec.started
+		switch {
+		case c.Kind == Service:
+			rec.duration = max(rec.end-now, 0)
+		case c.Checkpoint > 0:
+			done := ran / int64(c.Checkpoint) * int64(c.Checkpoint)
+			rec.duration = max(rec.duration-done, 0)
+		}
+		rec.interr++
+		r.res.Interrupted++
+		rec.state = wFree
+		rec.gen++
+		if rec.deadline == 0 {
+			rec.expire = now + int64(c.Patience)
+		}
+		r.decide(slot, false)
+	}
+}
+
+func (r *Runner) setNodeDown(n int, down bool) {
+	a := &r.sites[r.st.NodeSite(n)]
+	a.advance(r.eng.Now())
+	if down {
+		r.nodeDown[n]++
+		if r.nodeDown[n] > 1 {
+			return
+		}
+		_ = r.st.SetNodeState(n, nodes.NodeDown)
+		a.kw -= r.nodeKW[n]
+		r.nodeKW[n] = 0
+		used := r.st.NodeUsed(n)
+		a.cpu -= float64(used.CPUMilli) / 1000
+		a.gpu -= float64(used.GPUMilli) / 1000
+		a.cpuCap -= r.nodeCPU[n]
+		a.gpuCap -= r.nodeGPU[n]
+		return
+	}
+	if r.nodeDown[n] == 0 {
+		return
+	}
+	r.nodeDown[n]--
+	if r.nodeDown[n] > 0 {
+		return
+	}
+	_ = r.st.SetNodeState(n, nodes.NodeUp)
+	a.cpuCap += r.nodeCPU[n]
+	a.gpuCap += r.nodeGPU[n]
+	r.nodeChanged(n, 0, 0)
+}
+
+func (r *Runner) eventStart(i int) {
+	ev := &r.cfg.Events[i]
+	end := min(int64(ev.At+ev.Duration), r.hor)
+	r.res.Events = append(r.res.Events, EventRecord{Kind: ev.Kind.String(), Name: ev.Name, StartHours: ev.At.Hours(), EndHours: float64(end) / float64(hourNs)})
+	switch ev.Kind {
+	case SiteOutage, NodeOutage:
+		ids := r.st.SiteNodes(ev.Site)
+		var chosen []int32
+		if ev.Kind == SiteOutage {
+			chosen = append(chosen, ids...)
+		} else {
+			k := int(math.Round(ev.Fraction * float64(len(ids))))
+			perm := r.eventRng.Perm(len(ids))
+			for _, p := range perm[:min(k, len(ids))] {
+				chosen = append(chosen, ids[p])
+			}
+		}
+		r.outNodes[i] = chosen
+		// All down first, so re-placed work does not land on them.
+		for _, n := range chosen {
+			r.setNodeDown(int(n), true)
+		}
+		for _, n := range chosen {
+			r.interrupt(int(n))
+		}
+	case RenewableDrought:
+		r.applyDroughts()
+	}
+	r.schedule(end, kEventEnd, int32(i), 0)
+}
+
+func (r *Runner) eventEnd(i int) {
+	ev := &r.cfg.Events[i]
+	switch ev.Kind {
+	case SiteOutage, NodeOutage:
+		for _, n := range r.outNodes[i] {
+			r.setNodeDown(int(n), false)
+		}
+		r.outNodes[i] = nil
+		r.capacityFreed()
+	case RenewableDrought:
+		r.applyDroughts()
+	}
+}
+
+// applyDroughts recomputes every site's generation scale from the droughts
+// active now.
+func (r *Runner) applyDroughts() {
+	now := r.eng.Now()
+	for s := range r.sites {
+		r.sites[s].scale = 1
+	}
+	for _, ev := range r.cfg.Events {
+		if ev.Kind != RenewableDrought || int64(ev.At) > now || now >= int64(ev.At+ev.Duration) {
+			continue
+		}
+		for s := range r.sites {
+			if ev.Site < 0 || ev.Site == s {
+				r.sites[s].scale *= ev.Factor
+			}
+		}
+	}
+}
+
+// interval closes the accounting interval ending now.
+func (r *Runner) interval() {
+	now := r.eng.Now()
+	from := r.intervalStart
+	start := r.start.Add(time.Duration(from))
+	dur := time.Duration(now - from)
+	row := IntervalRow{Start: time.Duration(from), End: time.Duration(now), Sites: make([]SiteRow, len(r.sites)), Waiting: r.qLen + r.deferred}
+	for s := range r.sites {
+		a := &r.sites[s]
+		a.advance(now)
+		itKWh := a.kwNs / 3.6e12
+		b := r.energy[s].Step(start, dur, itKWh, a.scale)
+		if r.opt.CheckInvariants {
+			if err := b.Check(1e-9); err != nil {
+				r.err = fmt.Errorf("sim: site %s, interval at %v: energy balance: %w", r.cfg.Topology.Sites[s].ID, time.Duration(from), err)
+				return
+			}
+			if math.Abs(b.ITKWh-itKWh) > 1e-9*math.Max(1, itKWh) {
+				r.err = fmt.Errorf("sim: site %s: model reports IT %g kWh, runner integrated %g", r.cfg.Topology.Sites[s].ID, b.ITKWh, itKWh)
+				return
+			}
+		}
+		sr := &row.Sites[s]
+		sr.Balance = b
+		if a.cpuCapNs > 0 {
+			sr.CPUUtil = a.cpuNs / a.cpuCapNs
+		}
+		if a.gpuCapNs > 0 {
+			sr.GPUUtil = a.gpuNs / a.gpuCapNs
+		}
+		sr.Waiting = a.waiting
+		t := &r.res.tiers[a.tier]
+		t.cpuNs += a.cpuNs
+		t.cpuCapNs += a.cpuCapNs
+		t.gpuNs += a.gpuNs
+		t.gpuCapNs += a.gpuCapNs
+		r.res.addBalance(s, &b)
+		a.kwNs, a.cpuNs, a.gpuNs, a.cpuCapNs, a.gpuCapNs = 0, 0, 0, 0, 0
+	}
+	r.res.Intervals = append(r.res.Intervals, row)
+	if r.opt.CheckInvariants {
+		if err := r.st.CheckInvariants(); err != nil {
+			r.err = fmt.Errorf("sim: at %v: %w", time.Duration(now), err)
+			return
+		}
+	}
+	r.intervalStart = now
+	if now < r.hor {
+		r.refreshSignals(now)
+		r.schedule(min(now+int64(r.cfg.Interval), r.hor), kInterval, 0, 0)
+		// Queued work is retried at every interval too (signals and
+		// capacity may have changed).
+		if r.qLen > 0 {
+			r.retry(0, 0)
+		}
+	}
+	if r.opt.Progress != nil {
+		r.opt.Progress(time.Duration(now), time.Duration(r.hor))
+	}
+}
+
+// refreshSignals asks every site's energy model for the signals now and
+// forecast, at the current load, and refreshes the snapshot.
+func (r *Runner) refreshSignals(now int64) {
+	at := r.start.Add(time.Duration(now))
+	for s := range r.sites {
+		a := &r.sites[s]
+		m := r.energy[s]
+		f := r.fc[s]
+		m.Forecast(at, r.cfg.ForecastStep, a.kw, a.scale, f)
+		e := &r.snap.Energy[s]
+		e.Now = f[0]
+		e.Forecast = f
+		e.PUE = m.PUE(at, a.kw)
+	}
+	r.snap.ForecastStart = at
+	r.snap.ForecastStep = r.cfg.ForecastStep
+	r.snap.Refresh()
+}
+
+// finish closes the run at the horizon: counts work in flight, writes its
+// trace rows and computes the summary figures.
+func (r *Runner) finish() (*Result, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	for slot := range r.recs {
+		rec := &r.recs[slot]
+		switch rec.state {
+		case wRunning, wQueued, wDeferred:
+			r.res.InFlight++
+			r.res.classes[rec.class].InFlight++
+			r.traceRec(int32(slot), "in-flight", stateName(rec.state))
+		}
+	}
+	if r.trace != nil {
+		if err := r.trace.Flush(); err != nil {
+			return nil, fmt.Errorf("sim: write trace: %w", err)
+		}
+	}
+	r.res.Events = append([]EventRecord{}, r.res.Events...)
+	r.res.finalize(r.eng.Processed)
+	if got := r.res.Completed + r.res.Rejected + r.res.InFlight; got != r.res.Submitted {
+		return nil, errors.New("sim: workload conservation violated: " + strconv.FormatInt(got, 10) + " != " + strconv.FormatInt(r.res.Submitted, 10))
+	}
+	return r.res, nil
+}
+
+func stateName(s uint8) string {
+	switch s {
+	case wRunning:
+		return "running"
+	case wQueued:
+		return "queued"
+	case wDeferred:
+		return "deferred"
+	}
+	return "free"
+}
+
+// State and Snapshot expose the run's live state (for explain).
+func (r *Runner) State() *scheduler.State       { return r.st }
+func (r *Runner) Snapshot() *scheduler.Snapshot { return r.snap }
+
+// Now is the virtual time the runner has reached.
+func (r *Runner) Now() time.Time { return r.now() }
