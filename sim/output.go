@@ -1,0 +1,362 @@
+package sim
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+)
+
+// Targets of Shandong's 2023 policy the outputs compare against.
+const (
+	TargetRenewableShare = 0.25
+	TargetPUE            = 1.25
+)
+
+// Meta describes the scenario a set of runs came from.
+type Meta struct {
+	Scenario       string
+	ScenarioSHA256 string
+	Seed           uint64
+	Horizon        time.Duration
+	Start          time.Time
+	Interval       time.Duration
+	Sites, Nodes   int
+	Classes        []string
+}
+
+// Summary is summary.json.
+type Summary struct {
+	Scenario       string          `json:"scenario"`
+	ScenarioSHA256 string          `json:"scenario_sha256"`
+	Seed           uint64          `json:"seed"`
+	HorizonHours   float64         `json:"horizon_hours"`
+	Start          string          `json:"start"`
+	IntervalMin    float64         `json:"interval_minutes"`
+	Sites          int             `json:"sites"`
+	Nodes          int             `json:"nodes"`
+	Policies       []PolicySummary `json:"policies"`
+}
+
+// PolicySummary is one policy's part of summary.json.
+type PolicySummary struct {
+	Policy         string              `json:"policy"`
+	Workloads      WorkloadCounts      `json:"workloads"`
+	EnergyMWh      EnergyMWh           `json:"energy_mwh"`
+	RenewableShare float64             `json:"renewable_share"`
+	PUE            float64             `json:"pue"`
+	CostCNY        float64             `json:"cost_cny"`
+	CarbonT        float64             `json:"carbon_t"`
+	LatencyMs      Percentiles         `json:"latency_ms"`
+	Utilization    map[string]TierUtil `json:"utilization"`
+	Targets        Targets             `json:"targets"`
+	Events         []EventRecord       `json:"events"`
+	Classes        []ClassSummary      `json:"classes"`
+	RejectReasons  map[string]int64    `json:"reject_reasons"`
+	MeanWaitHours  float64             `json:"mean_wait_hours"`
+	EngineEvents   uint64              `json:"engine_events"`
+	Timing         Timing              `json:"timing"`
+}
+
+// WorkloadCounts counts workloads; Submitted = Completed + Rejected + InFlight.
+type WorkloadCounts struct {
+	Submitted         int64 `json:"submitted"`
+	Placed            int64 `json:"placed"`
+	Completed         int64 `json:"completed"`
+	Rejected          int64 `json:"rejected"`
+	InFlight          int64 `json:"in_flight"`
+	LatencyViolations int64 `json:"latency_violations"`
+	DeadlineMisses    int64 `json:"deadline_misses"`
+	Deferrals         int64 `json:"deferrals"`
+	Interrupted       int64 `json:"interrupted"`
+	Decisions         int64 `json:"decisions"`
+}
+
+// EnergyMWh are the run's energy totals over all sites.
+type EnergyMWh struct {
+	IT                 float64 `json:"it"`
+	Facility           float64 `json:"facility"`
+	RenewableGenerated float64 `json:"renewable_generated"`
+	RenewableUsed      float64 `json:"renewable_used"`
+	Curtailed          float64 `json:"curtailed"`
+	BatteryCharge      float64 `json:"battery_charge"`
+	BatteryDischarge   float64 `json:"battery_discharge"`
+	Grid               float64 `json:"grid"`
+}
+
+// Percentiles of a distribution.
+type Percentiles struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+}
+
+// TierUtil is a tier's time-weighted allocated share of up capacity.
+type TierUtil struct {
+	CPU float64 `json:"cpu"`
+	GPU float64 `json:"gpu"`
+}
+
+// Targets says whether the run met the policy targets.
+type Targets struct {
+	RenewableShareMin25pct bool `json:"renewable_share_min_25pct"`
+	PUEMax125              bool `json:"pue_max_1_25"`
+}
+
+// ClassSummary is one class's counts and latency.
+type ClassSummary struct {
+	Class             string      `json:"class"`
+	Submitted         int64       `json:"submitted"`
+	Placed            int64       `json:"placed"`
+	Completed         int64       `json:"completed"`
+	Rejected          int64       `json:"rejected"`
+	InFlight          int64       `json:"in_flight"`
+	LatencyViolations int64       `json:"latency_violations"`
+	DeadlineMisses    int64       `json:"deadline_misses"`
+	LatencyMs         Percentiles `json:"latency_ms"`
+}
+
+// Timing is the only part of the summary that differs between two runs
+// of the same scenario and seed.
+type Timing struct {
+	WallSeconds float64     `json:"wall_seconds"`
+	DecisionNs  Percentiles `json:"decision_ns"`
+}
+
+func percentiles(h *Hist) Percentiles {
+	return Percentiles{P50: h.Quantile(0.50), P95: h.Quantile(0.95), P99: h.Quantile(0.99)}
+}
+
+// NewSummary assembles summary.json from runs.
+func NewSummary(m Meta, runs []Run) *Summary {
+	s := &Summary{
+		Scenario:       m.Scenario,
+		ScenarioSHA256: m.ScenarioSHA256,
+		Seed:           m.Seed,
+		HorizonHours:   m.Horizon.Hours(),
+		Start:          m.Start.Format(time.RFC3339),
+		IntervalMin:    m.Interval.Minutes(),
+		Sites:          m.Sites,
+		Nodes:          m.Nodes,
+	}
+	for _, r := range runs {
+		e := &r.Energy
+		p := PolicySummary{
+			Policy: r.Policy,
+			Workloads: WorkloadCounts{
+				Submitted: r.Submitted, Placed: r.Placed, Completed: r.Completed, Rejected: r.Rejected, InFlight: r.InFlight,
+				LatencyViolations: r.LatencyViolations, DeadlineMisses: r.DeadlineMisses,
+				Deferrals: r.Deferrals, Interrupted: r.Interrupted, Decisions: r.Decisions,
+			},
+			EnergyMWh: EnergyMWh{
+				IT: e.ITKWh / 1000, Facility: e.FacilityKWh / 1000,
+				RenewableGenerated: (e.SolarKWh + e.WindKWh) / 1000, RenewableUsed: e.RenewableUsedKWh() / 1000,
+				Curtailed: e.CurtailedKWh / 1000, BatteryCharge: e.BatteryChargeKWh / 1000,
+				BatteryDischarge: e.BatteryDischargeKWh / 1000, Grid: e.GridKWh / 1000,
+			},
+			RenewableShare: r.RenewableShare(),
+			PUE:            r.PUE(),
+			CostCNY:        e.CostCNY,
+			CarbonT:        e.CarbonKg / 1000,
+			LatencyMs:      percentiles(r.latency),
+			Utilization:    map[string]TierUtil{},
+			Events:         r.Events,
+			RejectReasons:  r.RejectReasons,
+			MeanWaitHours:  r.MeanWaitHours,
+			EngineEvents:   r.EventsProcessed,
+			Timing:         Timing{WallSeconds: r.WallSeconds, DecisionNs: percentiles(r.decisionNs)},
+		}
+		if p.Events == nil {
+			p.Events = []EventRecord{}
+		}
+		p.Targets.RenewableShareMin25pct = p.RenewableShare >= TargetRenewableShare
+		p.Targets.PUEMax125 = p.PUE > 0 && p.PUE <= TargetPUE
+		for t := nodes.Tier(0); t < nodes.NumTiers; t++ {
+			p.Utilization[t.String()] = TierUtil{CPU: r.CPUUtil[t], GPU: r.GPUUtil[t]}
+		}
+		for i := range r.Classes {
+			c := &r.Classes[i]
+			p.Classes = append(p.Classes, ClassSummary{
+				Class: c.Name, Submitted: c.Submitted, Placed: c.Placed, Completed: c.Completed, Rejected: c.Rejected,
+				InFlight: c.InFlight, LatencyViolations: c.LatencyViolations, DeadlineMisses: c.DeadlineMisses,
+				LatencyMs: percentiles(c.latency),
+			})
+		}
+		s.Policies = append(s.Policies, p)
+	}
+	return s
+}
+
+// WriteJSON writes the summary as indented JSON.
+func (s *Summary) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// TimeseriesHeader is the header line of timeseries.csv.
+const TimeseriesHeader = "policy,time,hour,site,tier,it_kw,facility_kw,pue,solar_kw,wind_kw,renewable_used_kw,battery_charge_kw,battery_discharge_kw,battery_soc_kwh,grid_kw,curtailed_kw,price_cny_per_kwh,carbon_kg_per_kwh,cost_cny,carbon_kg,cpu_util,gpu_util,queue_length\n"
+
+// WriteTimeseries writes timeseries.csv: per policy, interval and site a
+// row of mean powers over the interval (kW) and the interval's figures,
+// then a row for the whole province (site "province").
+func WriteTimeseries(w io.Writer, start time.Time, runs []Run, tiers []nodes.Tier) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.WriteString(TimeseriesHeader)
+	var b []byte
+	for _, r := range runs {
+		for _, iv := range r.Intervals {
+			hrs := (iv.End - iv.Start).Hours()
+			ts := start.Add(iv.Start).Format(time.RFC3339)
+			var tot Balance
+			var cpu, gpu float64
+			for s := range iv.Sites {
+				row := &iv.Sites[s]
+				addBalance(&tot, &row.Balance)
+				b = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), r.siteNames[s], tiers[s].String(), &row.Balance, hrs, row.CPUUtil, row.GPUUtil, row.Waiting)
+				bw.Write(b)
+				cpu += row.CPUUtil
+				gpu += row.GPUUtil
+			}
+			if tot.GridKWh > 0 {
+				tot.PriceCNYPerKWh = tot.CostCNY / tot.GridKWh
+				tot.CarbonKgPerKWh = tot.CarbonKg / tot.GridKWh
+			}
+			for s := range iv.Sites {
+				tot.SoCKWh += iv.Sites[s].SoCKWh
+			}
+			n := float64(len(iv.Sites))
+			b = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), "province", "all", &tot, hrs, cpu/n, gpu/n, iv.Waiting)
+			bw.Write(b)
+		}
+	}
+	return bw.Flush()
+}
+
+func appendRow(b []byte, policy, ts string, hour float64, site, tier string, x *Balance, hrs, cpu, gpu float64, queue int) []byte {
+	f := func(v float64) {
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, v, 'f', 4, 64)
+	}
+	kw := func(kwh float64) float64 {
+		if hrs <= 0 {
+			return 0
+		}
+		return kwh / hrs
+	}
+	b = append(b, policy...)
+	b = append(b, ',')
+	b = append(b, ts...)
+	f(hour)
+	b = append(b, ',')
+	b = append(b, site...)
+	b = append(b, ',')
+	b = append(b, tier...)
+	pue := 0.0
+	if x.ITKWh > 0 {
+		pue = x.FacilityKWh / x.ITKWh
+	}
+	f(kw(x.ITKWh))
+	f(kw(x.FacilityKWh))
+	f(pue)
+	f(kw(x.SolarKWh))
+	f(kw(x.WindKWh))
+	f(kw(x.RenewableUsedKWh()))
+	f(kw(x.BatteryChargeKWh))
+	f(kw(x.BatteryDischargeKWh))
+	f(x.SoCKWh)
+	f(kw(x.GridKWh))
+	f(kw(x.CurtailedKWh))
+	f(x.PriceCNYPerKWh)
+	f(x.CarbonKgPerKWh)
+	f(x.CostCNY)
+	f(x.CarbonKg)
+	f(cpu)
+	f(gpu)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(queue), 10)
+	return append(b, '\n')
+}
+
+// WriteTable prints the comparison table planners read first.
+func WriteTable(w io.Writer, s *Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "policy\trenewable\t≥25%\tPUE\t≤1.25\tcost CNY\tcarbon t\tp95 ms\tlat viol\tddl miss\trejected\tin flight\tutil core\tutil cluster\tutil edge\t")
+	for _, p := range s.Policies {
+		fmt.Fprintf(tw, "%s\t%.1f%%\t%s\t%.3f\t%s\t%s\t%.1f\t%.2f\t%d\t%d\t%d\t%d\t%.0f%%\t%.0f%%\t%.0f%%\t\n",
+			p.Policy, 100*p.RenewableShare, yesNo(p.Targets.RenewableShareMin25pct), p.PUE, yesNo(p.Targets.PUEMax125),
+			groupThousands(p.CostCNY), p.CarbonT, p.LatencyMs.P95, p.Workloads.LatencyViolations, p.Workloads.DeadlineMisses,
+			p.Workloads.Rejected, p.Workloads.InFlight,
+			100*p.Utilization["core"].CPU, 100*p.Utilization["cluster"].CPU, 100*p.Utilization["edge"].CPU)
+	}
+	return tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func groupThousands(v float64) string {
+	s := strconv.FormatInt(int64(math.Round(v)), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+// WriteOutputs writes summary.json, timeseries.csv and report.html into dir.
+func WriteOutputs(dir string, cfg *Config, m Meta, runs []Run) (*Summary, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("sim: outputs: %w", err)
+	}
+	s := NewSummary(m, runs)
+	tiers := make([]nodes.Tier, len(cfg.Topology.Sites))
+	for i, site := range cfg.Topology.Sites {
+		tiers[i] = site.Tier
+	}
+	write := func(name string, fn func(io.Writer) error) error {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("sim: outputs: %w", err)
+		}
+		if err := fn(f); err != nil {
+			f.Close()
+			return fmt.Errorf("sim: write %s: %w", name, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("sim: write %s: %w", name, err)
+		}
+		return nil
+	}
+	if err := write("summary.json", s.WriteJSON); err != nil {
+		return nil, err
+	}
+	if err := write("timeseries.csv", func(w io.Writer) error { return WriteTimeseries(w, m.Start, runs, tiers) }); err != nil {
+		return nil, err
+	}
+	if err := write("report.html", func(w io.Writer) error { return WriteReport(w, cfg, m, s, runs) }); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

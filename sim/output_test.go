@@ -1,0 +1,224 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func testMeta(c *Config) Meta {
+	m := Meta{Scenario: c.Name, ScenarioSHA256: "0000", Seed: c.Seed, Horizon: c.Horizon, Start: c.Start, Interval: c.Interval, Sites: len(c.Topology.Sites), Nodes: len(c.Topology.Nodes)}
+	for _, k := range c.Classes {
+		m.Classes = append(m.Classes, k.Name)
+	}
+	return m
+}
+
+// runOutputs runs cfg's policies and writes the outputs into a fresh dir.
+func runOutputs(t *testing.T, cfg *Config, trace bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	var clock int64
+	opt := RunOptions{CheckInvariants: true, Clock: func() int64 { clock += 1000; return clock }}
+	if trace {
+		opt.TraceDir = dir
+	}
+	runs, err := RunPolicies(cfg, nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteOutputs(dir, cfg, testMeta(cfg), runs); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// stripTiming removes every "timing" object from a summary.
+func stripTiming(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	for i := range s.Policies {
+		s.Policies[i].Timing = Timing{}
+	}
+	var out bytes.Buffer
+	if err := s.WriteJSON(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestSameSeedSameOutputs(t *testing.T) {
+	cfg := testConfig(300, 42)
+	cfg.Events = []ScenarioEvent{{Kind: SiteOutage, At: 5 * time.Hour, Duration: 2 * time.Hour, Site: 2}}
+	a := runOutputs(t, cfg, true)
+	b := runOutputs(t, testConfigWithEvents(cfg), true)
+	for _, name := range []string{"timeseries.csv", "trace.csv", "report.html"} {
+		x, _ := os.ReadFile(filepath.Join(a, name))
+		y, _ := os.ReadFile(filepath.Join(b, name))
+		if len(x) == 0 || !bytes.Equal(x, y) {
+			t.Errorf("%s differs between two runs of the same seed (%d vs %d bytes)", name, len(x), len(y))
+		}
+	}
+	x, _ := os.ReadFile(filepath.Join(a, "summary.json"))
+	y, _ := os.ReadFile(filepath.Join(b, "summary.json"))
+	if !bytes.Equal(stripTiming(t, x), stripTiming(t, y)) {
+		t.Error("summary.json differs (apart from timing) between two runs of the same seed")
+	}
+	// A different seed gives a different stream.
+	c2 := testConfigWithEvents(cfg)
+	c2.Seed = 43
+	z, _ := os.ReadFile(filepath.Join(runOutputs(t, c2, false), "timeseries.csv"))
+	xs, _ := os.ReadFile(filepath.Join(a, "timeseries.csv"))
+	if bytes.Equal(xs, z) {
+		t.Error("seeds 42 and 43 gave identical timeseries")
+	}
+}
+
+func testConfigWithEvents(c *Config) *Config {
+	d := testConfig(300, c.Seed)
+	d.Events = append([]ScenarioEvent(nil), c.Events...)
+	return d
+}
+
+func TestAddingAClassKeepsOtherArrivals(t *testing.T) {
+	arrivals := func(cfg *Config, class string) []int64 {
+		for i := range cfg.Classes {
+			if cfg.Classes[i].Name == class {
+				g := newClassGen(cfg, i)
+				var out []int64
+				for t := g.next; t < g.horizon && len(out) < 200; t = g.after(t) {
+					out = append(out, t)
+				}
+				return out
+			}
+		}
+		return nil
+	}
+	a := testConfig(100, 5)
+	b := testConfig(100, 5)
+	b.Classes = append([]Class{{Name: "extra", RatePerHour: 100, CPUMilli: ConstDist(1000), DurationHours: ConstDist(1)}}, b.Classes...)
+	x, y := arrivals(a, "analytics"), arrivals(b, "analytics")
+	if len(x) == 0 || len(x) != len(y) {
+		t.Fatalf("got %d and %d arrivals", len(x), len(y))
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			t.Fatalf("arrival %d: %d vs %d after adding a class", i, x[i], y[i])
+		}
+	}
+}
+
+func TestReportWellFormedOneChartPerSection(t *testing.T) {
+	cfg := testConfig(200, 3)
+	dir := runOutputs(t, cfg, false)
+	b, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("http://")) && bytes.Count(b, []byte("http://")) != bytes.Count(b, []byte("xmlns=\"http://")) {
+		t.Error("report references the network")
+	}
+	if bytes.Contains(b, []byte("<script")) || bytes.Contains(b, []byte("https://")) {
+		t.Error("report has scripts or remote references")
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec.Strict = true
+	dec.Entity = xml.HTMLEntity
+	charts := map[string]int{}
+	sections := map[string]bool{}
+	var cur string
+	depth := 0
+	sectionDepth := -1
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("report.html is not well-formed: %v", err)
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if el.Name.Local == "section" {
+				for _, a := range el.Attr {
+					if a.Name.Local == "id" {
+						cur = a.Value
+						sections[cur] = true
+						sectionDepth = depth
+					}
+				}
+			}
+			if el.Name.Local == "svg" && cur != "" {
+				charts[cur]++
+			}
+		case xml.EndElement:
+			if el.Name.Local == "section" && depth == sectionDepth {
+				cur = ""
+			}
+			depth--
+		}
+	}
+	for _, s := range ReportSections {
+		if !sections[s] {
+			t.Errorf("section %s missing", s)
+		}
+		if charts[s] != 1 {
+			t.Errorf("section %s: got %d charts, want 1", s, charts[s])
+		}
+	}
+	if !strings.Contains(string(b), "comparison") || !strings.Contains(string(b), "scenario sha256") {
+		t.Error("report lacks the comparison table or the scenario metadata")
+	}
+}
+
+func TestGoldenSummary(t *testing.T) {
+	cfg := testConfig(120, 7)
+	cfg.Horizon = 12 * time.Hour
+	cfg.Policies = []string{"first-fit", "price-window"}
+	dir := runOutputs(t, cfg, false)
+	got, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = stripTiming(t, got)
+	golden := filepath.Join("testdata", "golden-summary.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestGoldenSummary -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("summary.json differs from %s; rerun with -update if the change is intended\n%s", golden, firstDiff(string(got), string(want)))
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return "line " + strconv.Itoa(i+1) + ": got " + al[i] + ", want " + bl[i]
+		}
+	}
+	return "lengths differ"
+}
