@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -28,8 +29,8 @@ func testMeta(c *Config) Meta {
 func runOutputs(t *testing.T, cfg *Config, trace bool) string {
 	t.Helper()
 	dir := t.TempDir()
-	var clock int64
-	opt := RunOptions{CheckInvariants: true, Clock: func() int64 { clock += 1000; return clock }}
+	var clock atomic.Int64 // shared by the policies' goroutines
+	opt := RunOptions{CheckInvariants: true, Clock: func() int64 { return clock.Add(1000) }}
 	if trace {
 		opt.TraceDir = dir
 	}
