@@ -255,3 +255,28 @@ func BenchmarkPlan(b *testing.B) {
 		o.plan(snap, t0, t0)
 	}
 }
+
+// TestOptimizerDecideAllocatesNothingWithoutExplanation guards the hot
+// path: a deadline workload placed now without an explanation must not
+// allocate (the plan is already computed).
+func TestOptimizerDecideAllocatesNothingWithoutExplanation(t *testing.T) {
+	snap := newProvince(t)
+	o, err := New(scheduler.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := scheduler.Workload{ID: "a", Origin: 0, Request: nodes.Resources{CPUMilli: 1000, MemoryMiB: 1024}, Duration: time.Hour, Deadline: t0.Add(time.Hour + 30*time.Minute)}
+	o.Decide(snap, &w, t0, nil, nil) // plan once
+	allocs := testing.AllocsPerRun(100, func() {
+		o.index[w.ID] = len(o.ledger)
+		o.ledger = append(o.ledger, entry{id: w.ID, cores: 1, hours: 1, deadline: w.Deadline})
+		o.demand++
+		o.planned = o.demand
+		if d := o.Decide(snap, &w, t0, nil, nil); d.Outcome != scheduler.Place {
+			t.Fatalf("got %+v, want place", d)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("Decide allocated %.1f times per run, want 0", allocs)
+	}
+}

@@ -144,7 +144,9 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 		if d.Outcome == scheduler.Place {
 			o.consume(d.Site, now, cores, hours)
 			o.forget(w.ID)
-			o.note(ex, fmt.Sprintf("optimizer: planned to run now; sites with plan budget this hour were the candidates (budget %.1f core-hours at %s)", o.budget[d.Site*o.h], snap.State.Site(d.Site).ID))
+			if ex != nil {
+				o.note(ex, fmt.Sprintf("optimizer: planned to run now; sites with plan budget this hour were the candidates (budget %.1f core-hours at %s)", o.budget[d.Site*o.h], snap.State.Site(d.Site).ID))
+			}
 			return d
 		}
 	}
