@@ -176,7 +176,9 @@ func TestAgentFollowsLeader(t *testing.T) {
 	leader.assign("a1", "w1", "x-jn-0", 1000, 100)
 	waitFor(t, "w1 completed", 5*time.Second, func() bool { return leader.status("w1") == api.StatusCompleted })
 	_ = stop()
-	fol := follower.count(func(f *fakeServer) int { return f.requestsBy["register"] + f.requestsBy["assignments"] + f.requestsBy["events"] })
+	fol := follower.count(func(f *fakeServer) int {
+		return f.requestsBy["register"] + f.requestsBy["assignments"] + f.requestsBy["events"]
+	})
 	if fol != 1 {
 		t.Errorf("requests to the follower: got %d, want 1 (then follow the leader)", fol)
 	}
