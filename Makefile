@@ -37,5 +37,9 @@ verify:
 demo:
 	$(GO) run ./cmd/suanli sim scenarios/shandong-baseline.yaml --out out/shandong-baseline
 
+## cluster: a local cluster (3 servers, 1 agent) on 127.0.0.1; Ctrl-C stops it. See README "For operators".
+cluster: build
+	./bin/suanli dev $(DEVFLAGS)
+
 clean:
 	rm -rf bin out bench.txt

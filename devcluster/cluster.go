@@ -1,0 +1,544 @@
+package devcluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/suanli/suanli/scheduler/server"
+	"github.com/suanli/suanli/scheduler/server/api"
+)
+
+// Options describe a local cluster.
+type Options struct {
+	// Binary is the suanli executable the children run.
+	Binary string
+	// Dir holds each server's data directory (Dir/s1 …) and every child's
+	// log (Dir/s1.log, Dir/a1.log …).
+	Dir string
+	// Servers is the number of servers (default 3).
+	Servers int
+	// Agents are started after the servers.
+	Agents []AgentSpec
+	// Token is the API token; "" with Dev runs the servers with --dev.
+	// Token and gossip key reach the children through the environment
+	// (SUANLI_TOKEN, SUANLI_GOSSIP_KEY), not their command lines.
+	Token string
+	Dev   bool
+	// GossipKey is the base64 gossip key ("" = generate one; "none" = no
+	// encryption).
+	GossipKey string
+	// HTTPPort, RaftPort and GossipPort are the first server's ports; server
+	// i uses port+i. 0 picks free ports (fixed for the cluster's life, so a
+	// restarted server comes back on the same addresses).
+	HTTPPort, RaftPort, GossipPort int
+	// RaftTiming is the servers' --raft-timing (default "fast").
+	RaftTiming string
+	// Gossip timing for servers and agents (default profile "local").
+	GossipProfile       string
+	GossipProbeInterval time.Duration
+	GossipProbeTimeout  time.Duration
+	GossipSuspicionMult int
+	// Policy is the servers' scheduling policy ("" = server default).
+	Policy string
+	// ServerArgs are extra arguments for every server.
+	ServerArgs []string
+	// Output, if set, also receives every child's output.
+	Output io.Writer
+	// StartTimeout bounds starting the whole cluster (default 60 s).
+	StartTimeout time.Duration
+}
+
+// AgentSpec is one agent: its ID and the arguments choosing what it hosts
+// (e.g. "--synthetic", "280" or "--site", "x-jn", "--city", "JN", …) and
+// how fast it runs ("--speed", "60").
+type AgentSpec struct {
+	ID   string
+	Args []string
+}
+
+// Server is a server child and its fixed addresses.
+type Server struct {
+	*Proc
+	ID         string
+	DataDir    string
+	HTTPAddr   string
+	RaftAddr   string
+	GossipAddr string
+}
+
+// Agent is an agent child.
+type Agent struct {
+	*Proc
+	ID string
+}
+
+// Cluster is a running local cluster.
+type Cluster struct {
+	opts    Options
+	Servers []*Server
+	Agents  []*Agent
+
+	mu sync.Mutex
+}
+
+func (o *Options) setDefaults() error {
+	if o.Binary == "" {
+		return errors.New("devcluster: Binary is required")
+	}
+	if o.Dir == "" {
+		return errors.New("devcluster: Dir is required")
+	}
+	if o.Servers <= 0 {
+		o.Servers = 3
+	}
+	if o.RaftTiming == "" {
+		o.RaftTiming = "fast"
+	}
+	if o.GossipProfile == "" {
+		o.GossipProfile = "local"
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 60 * time.Second
+	}
+	if o.Token == "" && !o.Dev {
+		o.Token = RandomSecret(24)
+	}
+	switch o.GossipKey {
+	case "":
+		o.GossipKey = RandomSecret(32)
+	case "none":
+		o.GossipKey = ""
+	}
+	return nil
+}
+
+// RandomSecret returns n random bytes in base64.
+func RandomSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// Start starts the servers (the first bootstraps, the others join it),
+// waits until all are voters with a leader, then starts the agents and
+// waits until their nodes are registered. On error everything started is
+// stopped.
+func Start(ctx context.Context, o Options) (*Cluster, error) {
+	if err := o.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("devcluster: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
+	defer cancel()
+	c := &Cluster{opts: o}
+	ok := false
+	defer func() {
+		if !ok {
+			c.Stop(5 * time.Second)
+		}
+	}()
+	ports, err := c.ports()
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < o.Servers; i++ {
+		id := fmt.Sprintf("s%d", i+1)
+		s := &Server{ID: id, DataDir: filepath.Join(o.Dir, id),
+			HTTPAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0][i])),
+			RaftAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1][i])),
+			GossipAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2][i]))}
+		s.Proc = &Proc{Name: id, bin: o.Binary, LogPath: filepath.Join(o.Dir, id+".log"), Env: c.env()}
+		s.Args = c.serverArgs(s, i == 0)
+		c.Servers = append(c.Servers, s)
+		if err := c.startServer(ctx, s); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			if _, err := c.WaitLeader(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := c.waitVoters(ctx, o.Servers); err != nil {
+		return nil, err
+	}
+	for _, as := range o.Agents {
+		if _, err := c.StartAgent(ctx, as); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return c, nil
+}
+
+// ports returns the HTTP, Raft and gossip ports of every server.
+func (c *Cluster) ports() ([3][]int, error) {
+	var out [3][]int
+	base := []int{c.opts.HTTPPort, c.opts.RaftPort, c.opts.GossipPort}
+	var held []io.Closer
+	defer func() {
+		for _, h := range held {
+			h.Close()
+		}
+	}()
+	for k := 0; k < 3; k++ {
+		for i := 0; i < c.opts.Servers; i++ {
+			if base[k] > 0 {
+				out[k] = append(out[k], base[k]+i)
+				continue
+			}
+			// Hold each chosen port until all are chosen, so no two are the
+			// same; gossip needs the port free for UDP too.
+			p, hs, err := freePort(k == 2)
+			if err != nil {
+				return out, err
+			}
+			held = append(held, hs...)
+			out[k] = append(out[k], p)
+		}
+	}
+	return out, nil
+}
+
+// freePort finds a free TCP (and, if udp, UDP) port on 127.0.0.1.
+func freePort(udp bool) (int, []io.Closer, error) {
+	for tries := 0; tries < 50; tries++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, nil, fmt.Errorf("devcluster: free port: %w", err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		if !udp {
+			return p, []io.Closer{ln}, nil
+		}
+		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			ln.Close()
+			continue
+		}
+		return p, []io.Closer{ln, pc}, nil
+	}
+	return 0, nil, errors.New("devcluster: no free TCP+UDP port found")
+}
+
+func (c *Cluster) env() []string {
+	var env []string
+	if c.opts.Token != "" {
+		env = append(env, "SUANLI_TOKEN="+c.opts.Token)
+	}
+	if c.opts.GossipKey != "" {
+		env = append(env, "SUANLI_GOSSIP_KEY="+c.opts.GossipKey)
+	}
+	return env
+}
+
+func (c *Cluster) gossipArgs() []string {
+	o := c.opts
+	args := []string{"--gossip-profile", o.GossipProfile}
+	if o.GossipProbeInterval > 0 {
+		args = append(args, "--gossip-probe-interval", o.GossipProbeInterval.String())
+	}
+	if o.GossipProbeTimeout > 0 {
+		args = append(args, "--gossip-probe-timeout", o.GossipProbeTimeout.String())
+	}
+	if o.GossipSuspicionMult > 0 {
+		args = append(args, "--gossip-suspicion-mult", strconv.Itoa(o.GossipSuspicionMult))
+	}
+	return args
+}
+
+func (c *Cluster) serverArgs(s *Server, first bool) []string {
+	o := c.opts
+	args := []string{"server", "--id", s.ID, "--data-dir", s.DataDir,
+		"--http-addr", s.HTTPAddr, "--raft-addr", s.RaftAddr, "--gossip-addr", s.GossipAddr,
+		"--raft-timing", o.RaftTiming}
+	args = append(args, c.gossipArgs()...)
+	if first {
+		args = append(args, "--bootstrap")
+	} else {
+		args = append(args, "--join", c.Servers[0].HTTPAddr)
+	}
+	if o.Dev {
+		args = append(args, "--dev")
+	}
+	if o.Policy != "" {
+		args = append(args, "--policy", o.Policy)
+	}
+	return append(args, o.ServerArgs...)
+}
+
+// startServer starts a server process and waits until its HTTP API answers.
+func (c *Cluster) startServer(ctx context.Context, s *Server) error {
+	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
+		return fmt.Errorf("devcluster: %w", err)
+	}
+	if err := s.start(c.opts.Output); err != nil {
+		return err
+	}
+	return c.waitHTTP(ctx, s)
+}
+
+func (c *Cluster) waitHTTP(ctx context.Context, s *Server) error {
+	cl := c.Client(s)
+	for {
+		hctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := cl.Health(hctx)
+		cancel()
+		var ae *api.Error
+		if err == nil || errors.As(err, &ae) { // 503 no_leader is an answer too
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devcluster: %s did not answer on %s: %v (log: %s)", s.ID, s.HTTPAddr, err, s.LogPath)
+		case <-s.Done():
+			return fmt.Errorf("devcluster: %s exited at start: %v (log: %s)", s.ID, s.ExitErr(), s.LogPath)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Client returns an API client for a server.
+func (c *Cluster) Client(s *Server) *api.Client {
+	cl := api.NewClient(s.HTTPAddr, c.opts.Token)
+	cl.HTTP.Timeout = 30 * time.Second
+	return cl
+}
+
+// Token is the API token ("" in dev mode).
+func (c *Cluster) Token() string { return c.opts.Token }
+
+// GossipKey is the pool's base64 key ("" for none).
+func (c *Cluster) GossipKey() string { return c.opts.GossipKey }
+
+// HTTPAddrs lists the servers' HTTP addresses.
+func (c *Cluster) HTTPAddrs() []string {
+	var out []string
+	for _, s := range c.Servers {
+		out = append(out, s.HTTPAddr)
+	}
+	return out
+}
+
+// GossipAddrs lists the servers' gossip addresses.
+func (c *Cluster) GossipAddrs() []string {
+	var out []string
+	for _, s := range c.Servers {
+		out = append(out, s.GossipAddr)
+	}
+	return out
+}
+
+// Leader asks the running servers which one leads; it returns the server
+// that reports itself leader (nil if none does right now).
+func (c *Cluster) Leader(ctx context.Context) *Server {
+	for _, s := range c.Servers {
+		if !s.Running() {
+			continue
+		}
+		hctx, cancel := context.WithTimeout(ctx, time.Second)
+		h, err := c.Client(s).Health(hctx)
+		cancel()
+		if err == nil && h.State == "Leader" {
+			return s
+		}
+	}
+	return nil
+}
+
+// WaitLeader waits until a running server reports itself leader.
+func (c *Cluster) WaitLeader(ctx context.Context) (*Server, error) {
+	for {
+		if l := c.Leader(ctx); l != nil {
+			return l, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("devcluster: no leader: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Cluster) waitVoters(ctx context.Context, n int) error {
+	for {
+		if l := c.Leader(ctx); l != nil {
+			st, err := c.Client(l).Cluster(ctx)
+			if err == nil {
+				voters := 0
+				for _, sv := range st.Servers {
+					if sv.Suffrage == "voter" {
+						voters++
+					}
+				}
+				if voters == n {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devcluster: waiting for %d voters: %w", n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// agentArgs are the command-line arguments of an agent.
+func (c *Cluster) agentArgs(as AgentSpec) []string {
+	args := []string{"agent", "--id", as.ID, "--servers", strings.Join(c.HTTPAddrs(), ","),
+		"--join", strings.Join(c.GossipAddrs(), ",")}
+	args = append(args, c.gossipArgs()...)
+	return append(args, as.Args...)
+}
+
+// StartAgent starts an agent and waits until the cluster knows its nodes.
+func (c *Cluster) StartAgent(ctx context.Context, as AgentSpec) (*Agent, error) {
+	a := &Agent{ID: as.ID, Proc: &Proc{Name: as.ID, bin: c.opts.Binary, LogPath: filepath.Join(c.opts.Dir, as.ID+".log"), Env: c.env()}}
+	a.Args = c.agentArgs(as)
+	c.mu.Lock()
+	c.Agents = append(c.Agents, a)
+	c.mu.Unlock()
+	if err := c.StartAgentAgain(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// StartAgentAgain restarts a stopped agent and waits until its nodes are up.
+func (c *Cluster) StartAgentAgain(ctx context.Context, a *Agent) error {
+	if err := a.start(c.opts.Output); err != nil {
+		return err
+	}
+	for {
+		if l := c.Leader(ctx); l != nil {
+			nl, err := c.Client(l).Nodes(ctx, "up", "", a.ID)
+			if err == nil && len(nl.Nodes) > 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devcluster: agent %s did not register: %w (log: %s)", a.ID, ctx.Err(), a.LogPath)
+		case <-a.Done():
+			return fmt.Errorf("devcluster: agent %s exited at start: %v (log: %s)", a.ID, a.ExitErr(), a.LogPath)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// RestartServer starts a stopped or killed server again from its data
+// directory, on the same addresses (no --bootstrap or --join: its data
+// directory has the Raft configuration), and waits until its API answers.
+func (c *Cluster) RestartServer(ctx context.Context, s *Server) error {
+	args := make([]string, 0, len(s.Args))
+	for i := 0; i < len(s.Args); i++ {
+		switch s.Args[i] {
+		case "--bootstrap":
+			continue
+		case "--join":
+			i++
+			continue
+		}
+		args = append(args, s.Args[i])
+	}
+	s.Args = args
+	return c.startServer(ctx, s)
+}
+
+// Restart starts a child that exited again (servers from their data
+// directories, agents with the same arguments).
+func (c *Cluster) Restart(ctx context.Context, p *Proc) error {
+	for _, s := range c.Servers {
+		if s.Proc == p {
+			return c.RestartServer(ctx, s)
+		}
+	}
+	c.mu.Lock()
+	agents := append([]*Agent(nil), c.Agents...)
+	c.mu.Unlock()
+	for _, a := range agents {
+		if a.Proc == p {
+			return c.StartAgentAgain(ctx, a)
+		}
+	}
+	return fmt.Errorf("devcluster: %s is not part of this cluster", p.Name)
+}
+
+// Procs lists every child, servers first.
+func (c *Cluster) Procs() []*Proc {
+	var out []*Proc
+	for _, s := range c.Servers {
+		out = append(out, s.Proc)
+	}
+	c.mu.Lock()
+	for _, a := range c.Agents {
+		out = append(out, a.Proc)
+	}
+	c.mu.Unlock()
+	return out
+}
+
+// Exited returns the children that exited without being stopped or
+// killed through the cluster (crashed, or killed from outside).
+func (c *Cluster) Exited() []*Proc {
+	var out []*Proc
+	for _, p := range c.Procs() {
+		if p.unexpectedExit() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Stop stops every child: agents first (they leave the pool), then the
+// servers, each with SIGTERM and, after grace, SIGKILL of its process
+// group. It returns the problems it met (children that had to be killed).
+func (c *Cluster) Stop(grace time.Duration) error {
+	var errs []error
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stopAll := func(ps []*Proc) {
+		for _, p := range ps {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := p.Stop(grace); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	c.mu.Lock()
+	var agents []*Proc
+	for _, a := range c.Agents {
+		agents = append(agents, a.Proc)
+	}
+	c.mu.Unlock()
+	stopAll(agents)
+	var servers []*Proc
+	for _, s := range c.Servers {
+		servers = append(servers, s.Proc)
+	}
+	stopAll(servers)
+	return errors.Join(errs...)
+}
+
+// ReadAddrs reads the addresses a server wrote into its data directory.
+func (s *Server) ReadAddrs() (server.Addrs, error) { return server.ReadAddrs(s.DataDir) }
