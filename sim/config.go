@@ -54,6 +54,10 @@ type Config struct {
 	Events  []ScenarioEvent
 	// Policies are the policies compared when none are asked for.
 	Policies []string
+	// RetryQuantum is the least virtual time between two retries of
+	// waiting work triggered by freed capacity (default 30 s); waiting work
+	// is also retried at every interval.
+	RetryQuantum time.Duration
 }
 
 // PowerCurve is the IT power of one node as a function of its utilisation
@@ -470,6 +474,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.ForecastSteps == 0 {
 		c.ForecastSteps = 48
+	}
+	if c.RetryQuantum == 0 {
+		c.RetryQuantum = 30 * time.Second
 	}
 	for i := range c.Classes {
 		if c.Classes[i].Patience == 0 {

@@ -8,28 +8,29 @@ type Kind uint8
 type Event struct {
 	// At is the virtual time in nanoseconds since the start of the run.
 	At int64
-	// Seq is assigned by Schedule: a strictly increasing sequence number
-	// that breaks ties between events of equal time and priority.
-	Seq uint64
+	// key packs the priority (top 8 bits) and the sequence number (low 56
+	// bits), so the total order is two integer comparisons.
+	key uint64
 	// Arg and Gen are the event's arguments (for example a workload slot
 	// and the generation of that slot, so a stale event can be ignored).
 	Arg int32
 	Gen uint32
 	// Kind says what the event is.
 	Kind Kind
-	// Prio orders events at the same time: lower runs first.
-	Prio uint8
 }
+
+// Prio orders events at the same time: lower runs first.
+func (e *Event) Prio() uint8 { return uint8(e.key >> 56) }
+
+// Seq is the event's sequence number, assigned by Schedule: strictly
+// increasing, it breaks ties between events of equal time and priority.
+func (e *Event) Seq() uint64 { return e.key & seqMask }
+
+const seqMask = 1<<56 - 1
 
 // less is the total order of events: time, then priority, then sequence.
 func (e *Event) less(o *Event) bool {
-	if e.At != o.At {
-		return e.At < o.At
-	}
-	if e.Prio != o.Prio {
-		return e.Prio < o.Prio
-	}
-	return e.Seq < o.Seq
+	return e.At < o.At || (e.At == o.At && e.key < o.key)
 }
 
 // Engine is a virtual clock and an event heap. The zero value is ready to
@@ -60,7 +61,7 @@ func (e *Engine) Schedule(at int64, prio uint8, kind Kind, arg int32, gen uint32
 		at = e.now
 	}
 	e.seq++
-	e.heap = append(e.heap, Event{At: at, Seq: e.seq, Arg: arg, Gen: gen, Kind: kind, Prio: prio})
+	e.heap = append(e.heap, Event{At: at, key: uint64(prio)<<56 | e.seq&seqMask, Arg: arg, Gen: gen, Kind: kind})
 	e.up(len(e.heap) - 1)
 }
 
@@ -82,12 +83,10 @@ func (e *Engine) Next() (ev Event, ok bool) {
 	}
 	ev = e.heap[0]
 	n--
-	if n > 0 {
-		e.heap[0] = e.heap[n]
-	}
+	last := e.heap[n]
 	e.heap = e.heap[:n]
-	if n > 1 {
-		e.down(0)
+	if n > 0 {
+		e.fill(last)
 	}
 	e.now = ev.At
 	e.Processed++
@@ -114,10 +113,14 @@ func (e *Engine) up(i int) {
 	h[i] = x
 }
 
-func (e *Engine) down(i int) {
+// fill moves the hole at the root down to a leaf along the smaller
+// children, then sifts x up from there (Floyd's bottom-up deletion: the
+// last element usually belongs near the bottom, so this takes about half
+// the comparisons of a plain sift-down).
+func (e *Engine) fill(x Event) {
 	h := e.heap
 	n := len(h)
-	x := h[i]
+	i := 0
 	for {
 		l := 2*i + 1
 		if l >= n {
@@ -127,11 +130,16 @@ func (e *Engine) down(i int) {
 		if r := l + 1; r < n && h[r].less(&h[l]) {
 			c = r
 		}
-		if !h[c].less(&x) {
-			break
-		}
 		h[i] = h[c]
 		i = c
+	}
+	for i > 0 {
+		p := (i - 1) / 2
+		if !x.less(&h[p]) {
+			break
+		}
+		h[i] = h[p]
+		i = p
 	}
 	h[i] = x
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/suanli/suanli/nodes"
 )
@@ -251,3 +252,20 @@ func (r *Runner) traceRec(slot int32, outcome, detail string) {
 
 // TraceHeader is the header line of trace.csv.
 const TraceHeader = "policy,id,class,origin,arrival_s,start_s,end_s,site,node,outcome,detail,latency_ms,deadline_s,late,decisions,interruptions\n"
+
+// idArena makes workload ids without an allocation per id: they are cut
+// from large byte blocks that are never written again once used.
+type idArena struct{ buf []byte }
+
+func (a *idArena) make(class string, seq int64) string {
+	need := len(class) + 21
+	if cap(a.buf)-len(a.buf) < need {
+		a.buf = make([]byte, 0, max(need, 32<<10))
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, class...)
+	a.buf = append(a.buf, '-')
+	a.buf = strconv.AppendInt(a.buf, seq, 10)
+	b := a.buf[start:]
+	return unsafe.String(&b[0], len(b))
+}

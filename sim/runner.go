@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strconv"
 	"time"
 
@@ -60,14 +61,15 @@ const (
 // wrec is one workload the runner knows about (arrived and not finished).
 // Slots are reused through a free list.
 type wrec struct {
-	arrival  int64 // ns
-	deadline int64 // ns, 0 = none
-	expire   int64 // while waiting: give up at this time
-	duration int64 // ns still to run
-	total    int64 // ns of work in all
-	started  int64 // ns of the current start (running)
-	end      int64 // ns of the planned completion (running)
-	seq      int64 // per-class arrival number
+	arrival  int64  // ns
+	deadline int64  // ns, 0 = none
+	expire   int64  // while waiting: give up at this time
+	duration int64  // ns still to run
+	total    int64  // ns of work in all
+	started  int64  // ns of the current start (running)
+	end      int64  // ns of the planned completion (running)
+	seq      int64  // per-class arrival number
+	id       string // workload id, only for work with a deadline (the optimizer tracks deferred work by id)
 	req      nodes.Resources
 	inputMB  float64
 	jitterE  float64
@@ -145,10 +147,17 @@ type Runner struct {
 	eventRng *rand.Rand
 	outNodes [][]int32 // per scenario event: the nodes it took down
 
-	qHead, qTail int32
+	// Waiting work: one FIFO queue per (class, origin), index
+	// class·len(Cities)+origin; see enqueue and retryQueues.
+	qHead, qTail []int32
+	qDirty       []bool
+	qOrder       []int32   // queues in retry order: class priority, then origin
+	siteQueues   [][]int32 // per site: the queues whose work may run there
 	qLen         int
 	deferred     int // records waiting for their NotBefore
 	retryPending bool
+	lastRetry    int64
+	ids          idArena
 
 	intervalStart int64
 	fc            [][]scheduler.Signal
@@ -198,7 +207,6 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 		eventRng: Stream(c.Seed, "events"),
 		start:    c.Start,
 		hor:      int64(c.Horizon),
-		qHead:    -1, qTail: -1,
 	}
 	r.eng.heap = make([]Event, 0, 1024)
 	r.energy = make([]EnergyModel, len(c.Topology.Sites))
@@ -294,6 +302,7 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 		}
 		r.siteSets[ci] = sets
 	}
+	r.initQueues()
 	r.gens = make([]*classGen, len(c.Classes))
 	for ci := range c.Classes {
 		r.gens[ci] = newClassGen(&c, ci)
@@ -368,7 +377,7 @@ func (r *Runner) dispatch(ev Event) {
 		}
 	case kRetry:
 		r.retryPending = false
-		r.retry(8, 64)
+		r.retryQueues(false)
 	case kInterval:
 		r.interval()
 	case kEventStart:
@@ -404,6 +413,9 @@ func (r *Runner) arrive(ci int) {
 	gen := rec.gen
 	*rec = wrec{gen: gen, class: int16(ci), node: -1, site: -1, qprev: -1, qnext: -1, nprev: -1, nnext: -1}
 	g.fill(rec, now)
+	if rec.deadline > 0 {
+		rec.id = r.ids.make(g.cls.Name, rec.seq)
+	}
 	r.res.Submitted++
 	r.res.classes[ci].Submitted++
 	if rec.deadline > 0 {
@@ -421,10 +433,7 @@ func (r *Runner) arrive(ci int) {
 func (r *Runner) workload(rec *wrec) *scheduler.Workload {
 	c := &r.cfg.Classes[rec.class]
 	w := &r.w
-	w.ID = ""
-	if rec.deadline > 0 || r.trace != nil {
-		w.ID = c.Name + "-" + strconv.FormatInt(rec.seq, 10)
-	}
+	w.ID = rec.id
 	w.Class = c.Name
 	w.Origin = int(rec.origin)
 	w.Request = rec.req
@@ -592,7 +601,7 @@ func (r *Runner) unlinkNode(slot int32) {
 
 func (r *Runner) complete(slot int32) {
 	rec := &r.recs[slot]
-	n := int(rec.node)
+	n, site := int(rec.node), int(rec.site)
 	if err := r.st.Release(n, rec.req); err != nil {
 		r.err = fmt.Errorf("sim: release: %w", err)
 		return
@@ -608,14 +617,7 @@ func (r *Runner) complete(slot int32) {
 	}
 	r.traceRec(slot, "completed", "")
 	r.release(slot)
-	r.capacityFreed()
-}
-
-func (r *Runner) capacityFreed() {
-	if r.qLen > 0 && !r.retryPending {
-		r.retryPending = true
-		r.schedule(r.eng.Now(), kRetry, 0, 0)
-	}
+	r.capacityFreed(site)
 }
 
 func (r *Runner) reject(slot int32, reason string) {
@@ -638,56 +640,140 @@ func (r *Runner) giveUp(slot int32) {
 	r.reject(slot, "expired")
 }
 
+// enqueue appends waiting work to the tail of its (class, origin) queue
+// and arms its expiry.
 func (r *Runner) enqueue(slot int32) {
 	rec := &r.recs[slot]
+	q := r.queueOf(rec)
 	rec.state = wQueued
 	rec.qnext = -1
-	rec.qprev = r.qTail
-	if r.qTail >= 0 {
-		r.recs[r.qTail].qnext = slot
+	rec.qprev = r.qTail[q]
+	if rec.qprev >= 0 {
+		r.recs[rec.qprev].qnext = slot
 	} else {
-		r.qHead = slot
+		r.qHead[q] = slot
 	}
-	r.qTail = slot
+	r.qTail[q] = slot
 	r.qLen++
 	rec.gen++
 	r.schedule(rec.expire, kExpire, slot, rec.gen)
 }
 
+func (r *Runner) queueOf(rec *wrec) int { return int(rec.class)*len(r.cfg.Cities) + int(rec.origin) }
+
 func (r *Runner) dequeue(slot int32) {
 	rec := &r.recs[slot]
+	q := r.queueOf(rec)
 	if rec.qprev >= 0 {
 		r.recs[rec.qprev].qnext = rec.qnext
 	} else {
-		r.qHead = rec.qnext
+		r.qHead[q] = rec.qnext
 	}
 	if rec.qnext >= 0 {
 		r.recs[rec.qnext].qprev = rec.qprev
 	} else {
-		r.qTail = rec.qprev
+		r.qTail[q] = rec.qprev
 	}
 	rec.qprev, rec.qnext = -1, -1
 	rec.state = wFree
 	r.qLen--
 }
 
-// retry re-decides queued work in arrival order, stopping after
-// maxFail consecutive transient rejections or maxTry decisions (≤0: no
-// limit).
-func (r *Runner) retry(maxFail, maxTry int) {
-	fails, tries := 0, 0
-	for slot := r.qHead; slot >= 0 && r.err == nil; {
-		next := r.recs[slot].qnext
-		if r.decide(slot, true) {
-			fails = 0
-		} else {
-			fails++
+// initQueues sets up the per-(class, origin) queues, their retry order
+// (higher class priority first, then class order, then origin) and, per
+// site, the queues whose work could ever run there (tier, allowed sites,
+// same city and latency bound from the origin all permit it).
+func (r *Runner) initQueues() {
+	c := r.cfg
+	nc, ns := len(c.Cities), len(c.Topology.Sites)
+	nq := len(c.Classes) * nc
+	r.qHead, r.qTail = make([]int32, nq), make([]int32, nq)
+	r.qDirty = make([]bool, nq)
+	for i := range r.qHead {
+		r.qHead[i], r.qTail[i] = -1, -1
+	}
+	classes := make([]int, len(c.Classes))
+	for i := range classes {
+		classes[i] = i
+	}
+	sort.SliceStable(classes, func(a, b int) bool { return c.Classes[classes[a]].Priority > c.Classes[classes[b]].Priority })
+	for _, ci := range classes {
+		for o := 0; o < nc; o++ {
+			r.qOrder = append(r.qOrder, int32(ci*nc+o))
 		}
-		tries++
-		if (maxFail > 0 && fails >= maxFail) || (maxTry > 0 && tries >= maxTry) {
-			return
+	}
+	r.siteQueues = make([][]int32, ns)
+	for ci := range c.Classes {
+		k := &c.Classes[ci]
+		tiers := k.Tiers
+		if tiers == 0 {
+			tiers = nodes.AllTiers
 		}
-		slot = next
+		for o := 0; o < nc; o++ {
+			for s := 0; s < ns; s++ {
+				if !tiers.Has(c.Topology.Sites[s].Tier) {
+					continue
+				}
+				if sets := r.siteSets[ci]; sets != nil && sets[o] != nil && !sets[o].Has(s) {
+					continue
+				}
+				if k.LatencyBoundMs > 0 && r.snap.Latency.RTTMs(o, s) > k.LatencyBoundMs-k.ComputeMs {
+					continue
+				}
+				r.siteQueues[s] = append(r.siteQueues[s], int32(ci*nc+o))
+			}
+		}
+	}
+}
+
+// capacityFreed marks the queues that could use capacity freed at site
+// (every queue when site < 0) and arms a retry, at most one per
+// RetryQuantum of virtual time.
+func (r *Runner) capacityFreed(site int) {
+	if r.qLen == 0 {
+		return
+	}
+	any := false
+	if site < 0 {
+		for q := range r.qDirty {
+			if r.qHead[q] >= 0 {
+				r.qDirty[q], any = true, true
+			}
+		}
+	} else {
+		for _, q := range r.siteQueues[site] {
+			if r.qHead[q] >= 0 {
+				r.qDirty[q], any = true, true
+			}
+		}
+	}
+	if !any || r.retryPending {
+		return
+	}
+	at := r.lastRetry + int64(r.cfg.RetryQuantum)
+	if now := r.eng.Now(); at < now {
+		at = now
+	}
+	r.retryPending = true
+	r.schedule(at, kRetry, 0, 0)
+}
+
+// retryQueues re-decides waiting work: in each queue (all of them, or only
+// those marked since the last retry) the head first, in arrival order,
+// until one is refused for a transient reason (strict head-of-line
+// blocking per class and origin, no backfilling).
+func (r *Runner) retryQueues(all bool) {
+	r.lastRetry = r.eng.Now()
+	for _, q := range r.qOrder {
+		if !all && !r.qDirty[q] {
+			continue
+		}
+		r.qDirty[q] = false
+		for slot := r.qHead[q]; slot >= 0 && r.err == nil; slot = r.qHead[q] {
+			if !r.decide(slot, true) && r.qHead[q] == slot {
+				break // still waiting at the head
+			}
+		}
 	}
 }
 
@@ -793,7 +879,7 @@ func (r *Runner) eventEnd(i int) {
 			r.setNodeDown(int(n), false)
 		}
 		r.outNodes[i] = nil
-		r.capacityFreed()
+		r.capacityFreed(-1)
 	case RenewableDrought:
 		r.applyDroughts()
 	}
@@ -871,7 +957,7 @@ func (r *Runner) interval() {
 		// Queued work is retried at every interval too (signals and
 		// capacity may have changed).
 		if r.qLen > 0 {
-			r.retry(0, 0)
+			r.retryQueues(true)
 		}
 	}
 	if r.opt.Progress != nil {
