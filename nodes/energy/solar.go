@@ -2,6 +2,7 @@ package energy
 
 import (
 	"math"
+	"math/rand/v2"
 	"time"
 )
 
@@ -118,47 +119,81 @@ const (
 	stcWPerM2           = 1000 // standard test conditions
 )
 
-// sunPos is the sun's position for a place and a CST clock time.
-type sunPos struct {
-	cosZenith float64 // cosine of the zenith angle
-	decl      float64 // declination, rad
-	hourAngle float64 // rad
+// sunGeom computes the sun's position and the clear-sky irradiance for one
+// place and panel orientation; it caches the quantities that depend only
+// on the day of year.
+type sunGeom struct {
+	lonCorrH         float64 // clock → mean solar time, hours: 4 min per degree east of 120°E
+	sinLat, cosLat   float64
+	sinLT, cosLT     float64 // of latitude − tilt (incidence on a south-facing plane)
+	cosTilt          float64
+	tilted           bool
+	yday             int
+	sinD, cosD, eotH float64 // declination and equation of time (hours) of yday
+	i0               float64 // extraterrestrial-corrected beam constant of yday
 }
 
-// sunPosition computes the solar position from day of year and CST clock
-// hour: Cooper's declination, the equation of time (Spencer-type
-// approximation in minutes), longitude correction from the 120°E meridian.
-func sunPosition(latRad, lonDeg float64, yday int, hour float64) sunPos {
+func newSunGeom(latDeg, lonDeg, tiltDeg float64) sunGeom {
+	lat := latDeg * math.Pi / 180
+	tilt := tiltDeg * math.Pi / 180
+	return sunGeom{
+		lonCorrH: 4 * (lonDeg - cstMeridianDeg) / 60,
+		sinLat:   math.Sin(lat), cosLat: math.Cos(lat),
+		sinLT: math.Sin(lat - tilt), cosLT: math.Cos(lat - tilt),
+		cosTilt: math.Cos(tilt),
+		tilted:  tiltDeg != 0,
+	}
+}
+
+// setDay computes Cooper's declination, the equation of time (a
+// Spencer-type approximation, minutes) and the beam constant for a day.
+func (g *sunGeom) setDay(yday int) {
+	if yday == g.yday {
+		return
+	}
 	n := float64(yday)
 	b := 2 * math.Pi * (n - 81) / 364
-	eotMin := 9.87*math.Sin(2*b) - 7.53*math.Cos(b) - 1.5*math.Sin(b)
-	solarHour := hour + (4*(lonDeg-cstMeridianDeg)+eotMin)/60
-	w := (solarHour - 12) * 15 * math.Pi / 180
+	g.eotH = (9.87*math.Sin(2*b) - 7.53*math.Cos(b) - 1.5*math.Sin(b)) / 60
 	d := 23.45 * math.Pi / 180 * math.Sin(2*math.Pi*(284+n)/365)
-	cz := math.Sin(latRad)*math.Sin(d) + math.Cos(latRad)*math.Cos(d)*math.Cos(w)
-	return sunPos{cosZenith: cz, decl: d, hourAngle: w}
+	g.sinD, g.cosD = math.Sin(d), math.Cos(d)
+	g.i0 = solarConstantWPerM2 * (1 + 0.033*math.Cos(2*math.Pi*n/365))
+	g.yday = yday
 }
 
-// clearSkyPOA is the clear-sky irradiance in W/m² on a south-facing plane
-// tilted tiltRad at latitude latRad.
-func clearSkyPOA(latRad, tiltRad float64, yday int, p sunPos) float64 {
-	if p.cosZenith <= 0 {
+// cosZenith returns the cosine of the solar zenith angle and the cosine of
+// the hour angle at a CST clock hour of day yday.
+func (g *sunGeom) cosZenith(yday int, hour float64) (cz, cw float64) {
+	g.setDay(yday)
+	w := (hour + g.lonCorrH + g.eotH - 12) * 15 * math.Pi / 180
+	cw = math.Cos(w)
+	return g.sinLat*g.sinD + g.cosLat*g.cosD*cw, cw
+}
+
+// poa is the clear-sky irradiance in W/m² on the panel plane: Kasten–Young
+// air mass, Meinel's beam attenuation I0·0.7^(AM^0.678), diffuse 10 % of
+// the beam, ground albedo 0.2 for tilted panels.
+func (g *sunGeom) poa(yday int, hour float64) float64 {
+	cz, cw := g.cosZenith(yday, hour)
+	if cz <= 0 {
 		return 0
 	}
-	zDeg := math.Acos(p.cosZenith) * 180 / math.Pi
-	am := 1 / (p.cosZenith + 0.50572*math.Pow(96.07995-zDeg, -1.6364))
-	i0 := solarConstantWPerM2 * (1 + 0.033*math.Cos(2*math.Pi*float64(yday)/365))
-	dni := i0 * math.Pow(0.7, math.Pow(am, 0.678))
+	zDeg := math.Acos(cz) * 180 / math.Pi
+	am := 1 / (cz + 0.50572*math.Exp(-1.6364*math.Log(96.07995-zDeg)))
+	dni := g.i0 * math.Exp(ln07*math.Exp(0.678*math.Log(am)))
 	dhi := diffuseShare * dni
-	ghi := dni*p.cosZenith + dhi
-	if tiltRad == 0 {
+	ghi := dni*cz + dhi
+	if !g.tilted {
 		return ghi
 	}
-	// incidence on a south-facing plane: as on a horizontal plane at
-	// latitude φ − β
-	cosInc := math.Sin(latRad-tiltRad)*math.Sin(p.decl) + math.Cos(latRad-tiltRad)*math.Cos(p.decl)*math.Cos(p.hourAngle)
-	ct := math.Cos(tiltRad)
-	return dni*max(0, cosInc) + dhi*(1+ct)/2 + groundAlbedo*ghi*(1-ct)/2
+	cosInc := g.sinLT*g.sinD + g.cosLT*g.cosD*cw
+	return dni*max(0, cosInc) + dhi*(1+g.cosTilt)/2 + groundAlbedo*ghi*(1-g.cosTilt)/2
+}
+
+var ln07 = math.Log(0.7)
+
+// fraction is min(1, POA/1000 W/m²).
+func (g *sunGeom) fraction(yday int, hour float64) float64 {
+	return min(1, g.poa(yday, hour)/stcWPerM2)
 }
 
 // ClearSkyFraction is the clear-sky output of a PV plant per unit of
@@ -167,15 +202,155 @@ func clearSkyPOA(latRad, tiltRad float64, yday int, p sunPos) float64 {
 // at t (read in CST). It is 0 at night.
 func ClearSkyFraction(latDeg, lonDeg, tiltDeg float64, t time.Time) float64 {
 	c := localClock(t)
-	lat := latDeg * math.Pi / 180
-	p := sunPosition(lat, lonDeg, c.yday, c.hour)
-	return min(1, clearSkyPOA(lat, tiltDeg*math.Pi/180, c.yday, p)/stcWPerM2)
+	g := newSunGeom(latDeg, lonDeg, tiltDeg)
+	return g.fraction(c.yday, c.hour)
 }
 
 // SolarElevationDeg is the sun's elevation above the horizon in degrees at
 // the place and time (negative at night).
 func SolarElevationDeg(latDeg, lonDeg float64, t time.Time) float64 {
 	c := localClock(t)
-	p := sunPosition(latDeg*math.Pi/180, lonDeg, c.yday, c.hour)
-	return 90 - math.Acos(max(-1, min(1, p.cosZenith)))*180/math.Pi
+	g := newSunGeom(latDeg, lonDeg, 0)
+	cz, _ := g.cosZenith(c.yday, c.hour)
+	return 90 - math.Acos(max(-1, min(1, cz)))*180/math.Pi
+}
+
+// maxSubStep is the longest piece an interval is integrated in: generation,
+// prices and dispatch are evaluated at the midpoint of pieces of at most
+// 15 minutes.
+const maxSubStep = 15 * time.Minute
+
+// Solar is a built solar generator (clear-sky with clouds, or a trace). It
+// carries the cloud state; EnergyKWh advances it, ExpectedKW only reads
+// it.
+type Solar struct {
+	capKW  float64 // output at full clear-sky fraction and factor 1 (nameplate × derate)
+	nameKW float64 // nameplate
+	trace  *Trace
+	geom   sunGeom
+	alpha  float64
+	beta   float64
+	mean   float64 // α/(α+β)
+	sigma  float64
+	lnRho  float64 // ln of the hourly noise coefficient, −1/τ
+	rng    *rand.Rand
+
+	day   int64   // local day of the daily factor
+	daily float64 // daily cloud factor
+	x     float64 // intra-day noise, N(0,1) stationary
+	at    time.Time
+}
+
+// NewSolar builds a solar generator of spec.MW at the given place, with
+// its cloud state initialised at start from rng (which it keeps and draws
+// from as it advances). src resolves the trace file of model "trace" (nil
+// otherwise).
+func NewSolar(spec SolarSpec, latDeg, lonDeg float64, start time.Time, rng *rand.Rand, src TableSource) (*Solar, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return newSolar(spec, spec.MW, latDeg, lonDeg, start, rng, src)
+}
+
+func newSolar(spec SolarSpec, mw, latDeg, lonDeg float64, start time.Time, rng *rand.Rand, src TableSource) (*Solar, error) {
+	s := &Solar{capKW: mw * 1000, nameKW: mw * 1000, rng: rng, at: start}
+	if spec.Model == SolarTrace {
+		tr, err := loadTrace(spec.Trace, src, 1)
+		if err != nil {
+			return nil, err
+		}
+		s.trace = tr
+		return s, nil
+	}
+	s.capKW *= spec.Derate
+	s.geom = newSunGeom(latDeg, lonDeg, spec.TiltDeg)
+	s.alpha, s.beta = spec.CloudAlpha, spec.CloudBeta
+	s.mean = s.alpha / (s.alpha + s.beta)
+	s.sigma = spec.NoiseSigma
+	if s.sigma > 0 {
+		s.lnRho = -1 / spec.NoiseTauHours
+		s.x = rng.NormFloat64()
+	}
+	s.day = localClock(start).day
+	s.daily = betaRand(rng, s.alpha, s.beta)
+	return s, nil
+}
+
+// clear is the clear-sky fraction at the clock time c.
+func (s *Solar) clear(c *clock) float64 { return s.geom.fraction(c.yday, c.hour) }
+
+// kwAt advances the cloud state to m (drawing a new daily factor on a new
+// local day, and the noise) and returns the output in kW at m.
+func (s *Solar) kwAt(m time.Time, c *clock) float64 {
+	if s.trace != nil {
+		return s.capKW * max(0, s.trace.At(m))
+	}
+	if c.day != s.day {
+		s.day = c.day
+		s.daily = betaRand(s.rng, s.alpha, s.beta)
+	}
+	if s.sigma > 0 {
+		if h := m.Sub(s.at).Hours(); h > 0 {
+			s.x = ou(s.rng, s.x, math.Exp(s.lnRho*h))
+			s.at = m
+		}
+	}
+	f := min(1, max(0, s.daily+s.sigma*s.x))
+	return s.capKW * s.clear(c) * f
+}
+
+// expectKW is the expected output at m given the current state, without
+// drawing: today's daily factor for the rest of the current local day,
+// the Beta mean after it; the noise decays towards 0 as ρ^lag.
+func (s *Solar) expectKW(m time.Time, c *clock) float64 {
+	if s.trace != nil {
+		return s.capKW * max(0, s.trace.At(m))
+	}
+	f := s.mean
+	if c.day == s.day {
+		f = s.daily
+	}
+	if s.sigma > 0 {
+		x := s.x
+		if h := m.Sub(s.at).Hours(); h > 0 {
+			x *= math.Exp(s.lnRho * h)
+		}
+		f += s.sigma * x
+	}
+	f = min(1, max(0, f))
+	return s.capKW * s.clear(c) * f
+}
+
+// EnergyKWh integrates the output over [t, t+dt) in pieces of at most
+// 15 minutes (midpoint rule), advancing the cloud state.
+func (s *Solar) EnergyKWh(t time.Time, dt time.Duration) float64 {
+	return integrate(t, dt, s.kwAt)
+}
+
+// ExpectedKW is the expected output at t given the current cloud state,
+// without drawing from the random stream.
+func (s *Solar) ExpectedKW(t time.Time) float64 {
+	c := localClock(t)
+	return s.expectKW(t, &c)
+}
+
+// CapacityKW is the nameplate capacity in kW.
+func (s *Solar) CapacityKW() float64 { return s.nameKW }
+
+// integrate applies the midpoint rule to kw over [t, t+dt) in pieces of at
+// most maxSubStep.
+func integrate(t time.Time, dt time.Duration, kw func(time.Time, *clock) float64) float64 {
+	if dt <= 0 {
+		return 0
+	}
+	n := int64((dt + maxSubStep - 1) / maxSubStep)
+	var e float64
+	for k := range n {
+		a := t.Add(time.Duration(int64(dt) * k / n))
+		b := t.Add(time.Duration(int64(dt) * (k + 1) / n))
+		m := a.Add(b.Sub(a) / 2)
+		c := localClock(m)
+		e += kw(m, &c) * b.Sub(a).Hours()
+	}
+	return e
 }

@@ -1,5 +1,11 @@
 package energy
 
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
 // WindModel names a wind generation model.
 type WindModel string
 
@@ -88,3 +94,92 @@ func (s WindSpec) validate(c *checker, needMW bool) {
 		c.merge(tc)
 	}
 }
+
+// Wind is a built wind generator (AR(1) or trace). It carries the latent
+// state; EnergyKWh advances it, ExpectedKW only reads it.
+type Wind struct {
+	capKW  float64
+	trace  *Trace
+	a, b   float64 // cf = Φ(a + b·x)
+	lnRho  float64 // ln of the hourly coefficient (−Inf for ρ = 0)
+	rng    *rand.Rand
+	x      float64
+	at     time.Time
+	cfMean float64
+}
+
+// NewWind builds a wind generator of spec.MW with its latent state drawn
+// from the stationary N(0,1) at start from rng (which it keeps and draws
+// from as it advances). src resolves the trace file of model "trace".
+func NewWind(spec WindSpec, start time.Time, rng *rand.Rand, src TableSource) (*Wind, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return newWind(spec, spec.MW, start, rng, src)
+}
+
+func newWind(spec WindSpec, mw float64, start time.Time, rng *rand.Rand, src TableSource) (*Wind, error) {
+	w := &Wind{capKW: mw * 1000, rng: rng, at: start}
+	if spec.Model == WindTrace {
+		tr, err := loadTrace(spec.Trace, src, 1)
+		if err != nil {
+			return nil, err
+		}
+		w.trace = tr
+		w.cfMean = tr.Mean()
+		return w, nil
+	}
+	w.b = spec.Spread
+	w.a = math.Sqrt(1+w.b*w.b) * normQuantile(spec.CFMean)
+	w.lnRho = math.Log(spec.RhoHourly)
+	w.cfMean = spec.CFMean
+	w.x = rng.NormFloat64()
+	return w, nil
+}
+
+// CF maps a latent value x to a capacity factor, Φ(a + b·x).
+func (w *Wind) cf(x float64) float64 { return normCDF(w.a + w.b*x) }
+
+// kwAt advances the latent state to m and returns the output in kW at m.
+func (w *Wind) kwAt(m time.Time, _ *clock) float64 {
+	if w.trace != nil {
+		return w.capKW * max(0, w.trace.At(m))
+	}
+	if h := m.Sub(w.at).Hours(); h > 0 {
+		w.x = ou(w.rng, w.x, math.Exp(w.lnRho*h))
+		w.at = m
+	}
+	return w.capKW * w.cf(w.x)
+}
+
+// expectKW is E[output at m | current state]: with lag h and r = ρ^h,
+// x(m) ~ N(r·x, 1 − r²), so E[Φ(a + b·x(m))] = Φ((a + b·r·x)/√(1 + b²(1 − r²))),
+// which decays to the mean capacity factor as the lag grows.
+func (w *Wind) expectKW(m time.Time, _ *clock) float64 {
+	if w.trace != nil {
+		return w.capKW * max(0, w.trace.At(m))
+	}
+	r := 1.0
+	if h := m.Sub(w.at).Hours(); h > 0 {
+		r = math.Exp(w.lnRho * h)
+	}
+	return w.capKW * normCDF((w.a+w.b*r*w.x)/math.Sqrt(1+w.b*w.b*(1-r*r)))
+}
+
+// EnergyKWh integrates the output over [t, t+dt) in pieces of at most
+// 15 minutes (midpoint rule), advancing the latent state.
+func (w *Wind) EnergyKWh(t time.Time, dt time.Duration) float64 {
+	return integrate(t, dt, w.kwAt)
+}
+
+// ExpectedKW is the expected output at t given the current state, without
+// drawing from the random stream.
+func (w *Wind) ExpectedKW(t time.Time) float64 {
+	return w.expectKW(t, nil)
+}
+
+// CapacityKW is the nameplate capacity in kW.
+func (w *Wind) CapacityKW() float64 { return w.capKW }
+
+// MeanCF is the model's long-run mean capacity factor.
+func (w *Wind) MeanCF() float64 { return w.cfMean }
