@@ -150,7 +150,7 @@ func TestSiteDispatch(t *testing.T) {
 		b.GridChargePeriods = grid
 		return b
 	}
-	flat := time.Date(2024, 4, 1, 8, 0, 0, 0, CST)   // flat, 0.614
+	flat := time.Date(2024, 4, 1, 8, 0, 0, 0, CST)    // flat, 0.614
 	valley := time.Date(2024, 4, 1, 10, 0, 0, 0, CST) // valley, 0.2773
 	price := func(m float64) float64 { return 0.133 + m*0.481 }
 	cases := []struct {
