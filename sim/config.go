@@ -35,8 +35,8 @@ type Config struct {
 	Cities   []nodes.City
 	Latency  nodes.LatencyModel
 	// Jitter is added to the RTT of every placed workload: latency =
-	// RTT + ComputeMs + E·(JitterBaseMs + JitterFraction·RTT), E ~ Exp(1)
-	// drawn per workload.
+	// RTT + E·(JitterBaseMs + JitterFraction·RTT), E ~ Exp(1) drawn per
+	// workload.
 	JitterBaseMs   float64
 	JitterFraction float64
 	// BandwidthGbps is the input-transfer bandwidth into each site (by site
@@ -165,11 +165,19 @@ const (
 	Batch
 )
 
-// Class is a workload class: its arrival process and its work.
+// Class is one stream of work: its arrival process (Poisson, or the
+// records of a trace) and the work it brings.
 type Class struct {
+	// Name is unique among classes; it names the class's random streams
+	// and its rows in the outputs.
 	Name string
-	Kind ClassKind
-	// RatePerHour is the mean province-wide arrival rate before shaping.
+	// Group is the workload class the stream belongs to (several streams
+	// may share one, e.g. "analytics"); demand surges select by Group or
+	// Name. Empty means Name.
+	Group string
+	Kind  ClassKind
+	// RatePerHour is the mean province-wide arrival rate before shaping
+	// (ignored when Records is set).
 	RatePerHour float64
 	// OriginWeights weighs the cities (by origin index) work comes from;
 	// nil means all cities equally.
@@ -192,25 +200,40 @@ type Class struct {
 	SlackHours                    *Dist
 	InputMB                       Dist
 
-	// LatencyBoundMs is the end-to-end bound (0 = none); ComputeMs is the
-	// part of it spent computing, so the core is asked for sites with RTT
-	// ≤ LatencyBoundMs − ComputeMs.
+	// Tasks is how many identical single-node instances one arrival
+	// brings (rounded; below 1 means 1).
+	Tasks Dist
+	// Records, when set, replace the Poisson process: one arrival per
+	// record, at its time, with its size and duration (the distributions
+	// above are not used for those; Tasks is not used at all).
+	Records []TraceRecord
+
+	// LatencyBoundMs bounds the network RTT from the origin to the site
+	// (0 = none); the core only considers sites within it.
 	LatencyBoundMs float64
-	ComputeMs      float64
 	Priority       int
 	// Tiers restricts tiers (0 = any); Sites restricts sites by index (nil
 	// = any); SameCity restricts the work to sites in its origin city.
 	Tiers    nodes.TierSet
 	Sites    []int
 	SameCity bool
-	// Patience is how long work without a deadline may wait for capacity
-	// (default 15 minutes).
+	// Patience is how long work may wait for capacity. 0 means the
+	// default: 15 minutes for services; for batch work, until its deadline
+	// (or, without one, until the horizon).
 	Patience time.Duration
 	// Checkpoint is how often running batch work saves progress; work
 	// interrupted by an outage resumes from its last checkpoint (0: it
 	// restarts from the beginning). Services always resume for their
 	// remaining lifetime.
 	Checkpoint time.Duration
+}
+
+// TraceRecord is one arrival of a replayed trace.
+type TraceRecord struct {
+	// At is the arrival time since the run's start.
+	At       time.Duration
+	Duration time.Duration
+	Request  nodes.Resources
 }
 
 // DistKind is the family of a distribution.
@@ -330,14 +353,17 @@ func (d *Dist) validate() error {
 type EventKind uint8
 
 const (
-	// SiteOutage takes every node of Site down for the window.
+	// SiteOutage takes every node of Sites down for the window.
 	SiteOutage EventKind = iota
-	// NodeOutage takes Fraction of Site's nodes (chosen at random) down.
+	// NodeOutage takes Nodes nodes (or Fraction of them) of the one site in
+	// Sites down, only nodes of NodeType when it is set; they are chosen at
+	// random from the event's own stream.
 	NodeOutage
-	// DemandSurge multiplies the arrival rate of Class ("" = every class)
-	// by Factor.
+	// DemandSurge multiplies the arrival rate of the classes in Classes
+	// (matched against Class.Group and Class.Name; empty = every class)
+	// from the origins in Cities (empty = every city) by Factor.
 	DemandSurge
-	// RenewableDrought scales solar and wind generation of Site (−1 =
+	// RenewableDrought scales solar and wind generation of Sites (empty =
 	// every site) by Factor.
 	RenewableDrought
 )
@@ -358,10 +384,13 @@ type ScenarioEvent struct {
 	Name     string
 	At       time.Duration // since Start
 	Duration time.Duration
-	Site     int     // site index (−1 = all, for droughts)
-	Class    string  // demand surge: class name, "" = all
-	Factor   float64 // surge multiplier, drought generation scale
-	Fraction float64 // node outage: share of the site's nodes
+	Sites    []int // site indices
+	Nodes    int
+	Fraction float64
+	NodeType string
+	Classes  []string
+	Cities   []int // origin indices
+	Factor   float64
 }
 
 // Validate checks the config is complete and consistent.
@@ -403,13 +432,27 @@ func (c *Config) Validate() error {
 	if len(c.Classes) == 0 {
 		add("no workload classes")
 	}
-	seen := map[string]bool{}
+	seen, groups := map[string]bool{}, map[string]bool{}
 	for i := range c.Classes {
 		k := &c.Classes[i]
 		if k.Name == "" || seen[k.Name] {
 			add("class %d: empty or duplicate name %q", i, k.Name)
 		}
 		seen[k.Name] = true
+		groups[k.Group] = true
+		if k.Kind != Service && k.Kind != Batch {
+			add("class %s: unknown kind %d", k.Name, k.Kind)
+		}
+		for j, tr := range k.Records {
+			if tr.At < 0 || tr.Duration < 0 || tr.Request.CPUMilli <= 0 || !tr.Request.NonNegative() {
+				add("class %s: record %d: at %v, duration %v, request %v need at, duration >= 0 and cpu > 0", k.Name, j, tr.At, tr.Duration, tr.Request)
+				break
+			}
+			if j > 0 && tr.At < k.Records[j-1].At {
+				add("class %s: record %d arrives at %v, before record %d (%v): records must be in time order", k.Name, j, tr.At, j-1, k.Records[j-1].At)
+				break
+			}
+		}
 		if !(k.RatePerHour >= 0) {
 			add("class %s: rate %g must be >= 0", k.Name, k.RatePerHour)
 		}
@@ -422,9 +465,12 @@ func (c *Config) Validate() error {
 		if k.WeekdayShape != nil && len(k.WeekdayShape) != 7 {
 			add("class %s: weekday shape needs 7 values, got %d", k.Name, len(k.WeekdayShape))
 		}
-		for name, d := range map[string]*Dist{"cpu_milli": &k.CPUMilli, "memory_mib": &k.MemoryMiB, "gpu_milli": &k.GPUMilli, "duration": &k.DurationHours, "input_mb": &k.InputMB} {
-			if err := d.validate(); err != nil {
-				add("class %s: %s: %w", k.Name, name, err)
+		for _, d := range []struct {
+			name string
+			d    *Dist
+		}{{"cpu_milli", &k.CPUMilli}, {"memory_mib", &k.MemoryMiB}, {"gpu_milli", &k.GPUMilli}, {"duration", &k.DurationHours}, {"input_mb", &k.InputMB}, {"tasks", &k.Tasks}} {
+			if err := d.d.validate(); err != nil {
+				add("class %s: %s: %w", k.Name, d.name, err)
 			}
 		}
 		if k.SlackHours != nil {
@@ -442,18 +488,39 @@ func (c *Config) Validate() error {
 		if e.At < 0 || e.Duration <= 0 {
 			add("event %d (%s): at %v must be >= 0 and duration %v > 0", i, e.Kind, e.At, e.Duration)
 		}
-		switch e.Kind {
-		case SiteOutage, NodeOutage:
-			if e.Site < 0 || e.Site >= len(c.Topology.Sites) {
-				add("event %d (%s): site index %d out of range", i, e.Kind, e.Site)
-			}
-		case RenewableDrought:
-			if e.Site < -1 || e.Site >= len(c.Topology.Sites) {
-				add("event %d (%s): site index %d out of range", i, e.Kind, e.Site)
+		for _, s := range e.Sites {
+			if s < 0 || s >= len(c.Topology.Sites) {
+				add("event %d (%s): site index %d out of range", i, e.Kind, s)
 			}
 		}
-		if e.Class != "" && !seen[e.Class] {
-			add("event %d (%s): unknown class %q", i, e.Kind, e.Class)
+		for _, o := range e.Cities {
+			if o < 0 || o >= len(c.Cities) {
+				add("event %d (%s): city index %d out of range", i, e.Kind, o)
+			}
+		}
+		switch e.Kind {
+		case SiteOutage:
+			if len(e.Sites) == 0 {
+				add("event %d (%s): no site", i, e.Kind)
+			}
+		case NodeOutage:
+			if len(e.Sites) != 1 {
+				add("event %d (%s): needs exactly one site, got %d", i, e.Kind, len(e.Sites))
+			}
+			if e.Nodes < 0 || !(e.Fraction >= 0 && e.Fraction <= 1) || (e.Nodes == 0) == (e.Fraction == 0) {
+				add("event %d (%s): needs nodes > 0 or a fraction in (0,1], not both (got %d, %g)", i, e.Kind, e.Nodes, e.Fraction)
+			}
+		case DemandSurge, RenewableDrought:
+			if !(e.Factor >= 0) || math.IsInf(e.Factor, 0) {
+				add("event %d (%s): factor %g must be a finite number >= 0", i, e.Kind, e.Factor)
+			}
+		default:
+			add("event %d: unknown kind %d", i, e.Kind)
+		}
+		for _, k := range e.Classes {
+			if !seen[k] && !groups[k] {
+				add("event %d (%s): unknown class %q", i, e.Kind, k)
+			}
 		}
 	}
 	for _, p := range c.Policies {
@@ -463,6 +530,10 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DefaultServicePatience is how long service work waits for capacity
+// when its class does not say.
+const DefaultServicePatience = 15 * time.Minute
 
 // withDefaults fills zero durations with their defaults.
 func (c *Config) withDefaults() {
@@ -478,9 +549,15 @@ func (c *Config) withDefaults() {
 	if c.RetryQuantum == 0 {
 		c.RetryQuantum = 30 * time.Second
 	}
-	for i := range c.Classes {
-		if c.Classes[i].Patience == 0 {
-			c.Classes[i].Patience = 15 * time.Minute
+	classes := make([]Class, len(c.Classes))
+	for i, k := range c.Classes {
+		if k.Group == "" {
+			k.Group = k.Name
 		}
+		if k.Patience == 0 && k.Kind == Service {
+			k.Patience = DefaultServicePatience
+		}
+		classes[i] = k
 	}
+	c.Classes = classes
 }

@@ -107,10 +107,10 @@ func testConfig(n int, seed uint64) *Config {
 	c.Classes = []Class{
 		{Name: "vision", Kind: Service, RatePerHour: 60, HourShape: shift, WeekdayShape: []float64{0.6, 1, 1, 1, 1, 1, 0.6},
 			CPUMilli: ConstDist(2000), MemoryMiB: ConstDist(4096), GPUMilli: ConstDist(250),
-			DurationHours: ConstDist(8), LatencyBoundMs: 50, ComputeMs: 20, InputMB: ConstDist(0)},
+			DurationHours: ConstDist(8), LatencyBoundMs: 50, InputMB: ConstDist(0)},
 		{Name: "ctrl", Kind: Service, RatePerHour: 30, SameCity: true, Tiers: nodes.TiersOf(nodes.TierEdge),
 			CPUMilli: ConstDist(1000), MemoryMiB: ConstDist(1024), GPUMilli: ConstDist(0),
-			DurationHours: ConstDist(8), LatencyBoundMs: 2, ComputeMs: 0.5, InputMB: ConstDist(0)},
+			DurationHours: ConstDist(8), LatencyBoundMs: 2, InputMB: ConstDist(0)},
 		{Name: "analytics", Kind: Batch, RatePerHour: 20, BurstsPerDay: 2, BurstFactor: 4, BurstDuration: time.Hour,
 			CPUMilli: Dist{Kind: LogUniform, A: 4000, B: 32000, Step: 1000}, MemoryMiB: ConstDist(16384), GPUMilli: ConstDist(0),
 			DurationHours: Dist{Kind: LogNormal, A: 2, B: 0.7, Max: 12}, SlackHours: &slack, InputMB: Dist{Kind: Uniform, A: 1e4, B: 5e5},

@@ -63,7 +63,7 @@ func stripTiming(t *testing.T, b []byte) []byte {
 
 func TestSameSeedSameOutputs(t *testing.T) {
 	cfg := testConfig(300, 42)
-	cfg.Events = []ScenarioEvent{{Kind: SiteOutage, At: 5 * time.Hour, Duration: 2 * time.Hour, Site: 2}}
+	cfg.Events = []ScenarioEvent{{Kind: SiteOutage, At: 5 * time.Hour, Duration: 2 * time.Hour, Sites: []int{2}}}
 	a := runOutputs(t, cfg, true)
 	b := runOutputs(t, testConfigWithEvents(cfg), true)
 	for _, name := range []string{"timeseries.csv", "trace.csv", "report.html"} {

@@ -144,7 +144,6 @@ type Runner struct {
 
 	sites    []siteAcc
 	siteSets [][]*scheduler.SiteSet // per class, per origin (nil = none)
-	eventRng *rand.Rand
 	outNodes [][]int32 // per scenario event: the nodes it took down
 
 	// Waiting work: one FIFO queue per (class, origin), index
@@ -204,7 +203,6 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 		cfg: &c, policy: policy, opt: opt,
 		st: st, snap: snap, sched: sched,
 		rng:      Stream(c.Seed, "scheduler"),
-		eventRng: Stream(c.Seed, "events"),
 		start:    c.Start,
 		hor:      int64(c.Horizon),
 	}
@@ -405,6 +403,8 @@ func (r *Runner) release(slot int32) {
 	r.freeList = append(r.freeList, slot)
 }
 
+// arrive generates the next arrival of class ci: one workload, or Tasks
+// identical instances arriving together, each decided on its own.
 func (r *Runner) arrive(ci int) {
 	g := r.gens[ci]
 	now := r.eng.Now()
@@ -413,20 +413,41 @@ func (r *Runner) arrive(ci int) {
 	gen := rec.gen
 	*rec = wrec{gen: gen, class: int16(ci), node: -1, site: -1, qprev: -1, qnext: -1, nprev: -1, nnext: -1}
 	g.fill(rec, now)
-	if rec.deadline > 0 {
-		rec.id = r.ids.make(g.cls.Name, rec.seq)
-	}
-	r.res.Submitted++
-	r.res.classes[ci].Submitted++
-	if rec.deadline > 0 {
-		rec.expire = rec.deadline
-	} else {
-		rec.expire = now + int64(g.cls.Patience)
-	}
+	n := g.tasks()
 	if g.next = g.after(now); g.next < r.hor {
 		r.schedule(g.next, kArrival, int32(ci), 0)
 	}
-	r.decide(slot, false)
+	first := *rec
+	for k := 0; k < n; k++ {
+		if k > 0 {
+			slot = r.alloc()
+			rec = &r.recs[slot]
+			gen := rec.gen
+			*rec = first
+			rec.gen = gen
+			rec.seq = g.count
+			g.count++
+		}
+		if rec.deadline > 0 {
+			rec.id = r.ids.make(g.cls.Name, rec.seq)
+		}
+		r.res.Submitted++
+		r.res.classes[ci].Submitted++
+		rec.expire = r.expiry(&g.cls.Patience, rec, now)
+		r.decide(slot, false)
+	}
+}
+
+// expiry is when waiting work gives up: after its class's Patience, or
+// without one at its deadline, or never (batch work without either).
+func (r *Runner) expiry(patience *time.Duration, rec *wrec, now int64) int64 {
+	switch {
+	case *patience > 0:
+		return now + int64(*patience)
+	case rec.deadline > 0:
+		return rec.deadline
+	}
+	return math.MaxInt64
 }
 
 // workload fills r.w for the record.
@@ -440,7 +461,7 @@ func (r *Runner) workload(rec *wrec) *scheduler.Workload {
 	w.Duration = time.Duration(rec.duration)
 	w.LatencyBoundMs = 0
 	if c.LatencyBoundMs > 0 {
-		w.LatencyBoundMs = math.Max(c.LatencyBoundMs-c.ComputeMs, 1e-9)
+		w.LatencyBoundMs = c.LatencyBoundMs
 	}
 	w.Deadline = time.Time{}
 	if rec.deadline > 0 {
@@ -546,7 +567,7 @@ func (r *Runner) start1(slot int32, d scheduler.Decision) {
 		cr := &r.res.classes[rec.class]
 		cr.Placed++
 		rtt := r.snap.Latency.RTTMs(int(rec.origin), d.Site)
-		lat := rtt + c.ComputeMs + rec.jitterE*(r.cfg.JitterBaseMs+r.cfg.JitterFraction*rtt)
+		lat := rtt + rec.jitterE*(r.cfg.JitterBaseMs+r.cfg.JitterFraction*rtt)
 		rec.latency = lat
 		r.res.latency.Add(lat)
 		cr.latency.Add(lat)
@@ -717,7 +738,7 @@ func (r *Runner) initQueues() {
 				if sets := r.siteSets[ci]; sets != nil && sets[o] != nil && !sets[o].Has(s) {
 					continue
 				}
-				if k.LatencyBoundMs > 0 && r.snap.Latency.RTTMs(o, s) > k.LatencyBoundMs-k.ComputeMs {
+				if k.LatencyBoundMs > 0 && r.snap.Latency.RTTMs(o, s) > k.LatencyBoundMs {
 					continue
 				}
 				r.siteQueues[s] = append(r.siteQueues[s], int32(ci*nc+o))
@@ -802,9 +823,7 @@ func (r *Runner) interrupt(n int) {
 		r.res.Interrupted++
 		rec.state = wFree
 		rec.gen++
-		if rec.deadline == 0 {
-			rec.expire = now + int64(c.Patience)
-		}
+		rec.expire = r.expiry(&c.Patience, rec, now)
 		r.decide(slot, false)
 	}
 }
@@ -846,16 +865,33 @@ func (r *Runner) eventStart(i int) {
 	r.res.Events = append(r.res.Events, EventRecord{Kind: ev.Kind.String(), Name: ev.Name, StartHours: ev.At.Hours(), EndHours: float64(end) / float64(hourNs)})
 	switch ev.Kind {
 	case SiteOutage, NodeOutage:
-		ids := r.st.SiteNodes(ev.Site)
 		var chosen []int32
 		if ev.Kind == SiteOutage {
-			chosen = append(chosen, ids...)
-		} else {
-			k := int(math.Round(ev.Fraction * float64(len(ids))))
-			perm := r.eventRng.Perm(len(ids))
-			for _, p := range perm[:min(k, len(ids))] {
-				chosen = append(chosen, ids[p])
+			for _, s := range ev.Sites {
+				chosen = append(chosen, r.st.SiteNodes(s)...)
 			}
+		} else {
+			var pool []int32
+			for _, n := range r.st.SiteNodes(ev.Sites[0]) {
+				if ev.NodeType == "" || r.cfg.Topology.Nodes[n].Type == ev.NodeType {
+					pool = append(pool, n)
+				}
+			}
+			k := ev.Nodes
+			if ev.Fraction > 0 {
+				k = int(math.Round(ev.Fraction * float64(len(pool))))
+			}
+			// The event's own stream: adding another event changes
+			// nothing here.
+			name := ev.Name
+			if name == "" {
+				name = strconv.Itoa(i)
+			}
+			perm := Stream(r.cfg.Seed, "events/"+name).Perm(len(pool))
+			for _, p := range perm[:min(k, len(pool))] {
+				chosen = append(chosen, pool[p])
+			}
+			sort.Slice(chosen, func(a, b int) bool { return chosen[a] < chosen[b] })
 		}
 		r.outNodes[i] = chosen
 		// All down first, so re-placed work does not land on them.
@@ -896,10 +932,13 @@ func (r *Runner) applyDroughts() {
 		if ev.Kind != RenewableDrought || int64(ev.At) > now || now >= int64(ev.At+ev.Duration) {
 			continue
 		}
-		for s := range r.sites {
-			if ev.Site < 0 || ev.Site == s {
+		if len(ev.Sites) == 0 {
+			for s := range r.sites {
 				r.sites[s].scale *= ev.Factor
 			}
+		}
+		for _, s := range ev.Sites {
+			r.sites[s].scale *= ev.Factor
 		}
 	}
 }
@@ -996,6 +1035,12 @@ func (r *Runner) finish() (*Result, error) {
 		case wRunning, wQueued, wDeferred:
 			r.res.InFlight++
 			r.res.classes[rec.class].InFlight++
+			// Known misses: the deadline has passed, or the work runs and
+			// is planned to end after it.
+			if rec.deadline > 0 && (rec.deadline <= r.hor || (rec.state == wRunning && rec.end > rec.deadline)) {
+				r.res.DeadlineMisses++
+				r.res.classes[rec.class].DeadlineMisses++
+			}
 			r.traceRec(int32(slot), "in-flight", stateName(rec.state))
 		}
 	}

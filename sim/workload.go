@@ -14,23 +14,32 @@ type window struct {
 	factor     float64
 }
 
-// classGen generates the arrivals of one class: a non-homogeneous Poisson
-// process whose rate is piecewise constant (it changes at hour boundaries,
-// and where bursts and surges start and end), sampled exactly by inverting
-// the integrated rate.
+// classGen generates the arrivals of one class. For a Poisson class it is
+// a non-homogeneous Poisson process whose rate is piecewise constant (it
+// changes at hour boundaries, and where bursts and surges start and end),
+// sampled exactly by inverting the integrated rate; for a trace class it
+// walks the records.
 type classGen struct {
 	cls      *Class
 	arr      *rand.Rand // arrival times and origins
-	attr     *rand.Rand // sizes, durations, deadlines, input, jitter
+	attr     *rand.Rand // sizes, durations, deadlines, input, jitter, tasks
 	cum      []float64  // cumulative origin weights
 	bursts   []window   // merged, sorted
-	surges   []window   // from scenario events, sorted by start
 	baseNs   float64    // base rate per ns
 	horizon  int64
 	offsetNs int64 // ns from the local midnight of the start day to Start
 	startDay int   // weekday of the start day
 	next     int64 // time of the next arrival (horizon = none)
-	count    int64 // arrivals so far
+	count    int64 // instances so far
+
+	// Demand surges cut time into segments [edges[i-1], edges[i]) with
+	// a rate factor segFactor[i] and, when a surge is limited to some
+	// cities, their own cumulative origin weights segCum[i] (nil: cum).
+	edges     []int64
+	segFactor []float64
+	segCum    [][]float64
+
+	rec int // next trace record
 }
 
 const hourNs = int64(time.Hour)
@@ -49,19 +58,17 @@ func newClassGen(cfg *Config, ci int) *classGen {
 	midnight := time.Date(y, m, d, 0, 0, 0, 0, cfg.Start.Location())
 	g.offsetNs = int64(cfg.Start.Sub(midnight))
 	g.startDay = int(midnight.Weekday())
-	g.cum = make([]float64, len(cfg.Cities))
-	total := 0.0
-	for i := range g.cum {
-		w := 1.0
+	base := make([]float64, len(cfg.Cities))
+	for i := range base {
+		base[i] = 1
 		if cls.OriginWeights != nil {
-			w = cls.OriginWeights[i]
+			base[i] = cls.OriginWeights[i]
 		}
-		total += w
-		g.cum[i] = total
 	}
+	g.cum = cumulate(base)
 	// Bursts: a Poisson process of starts over the horizon, each lasting
 	// BurstDuration; overlapping bursts merge.
-	if cls.BurstsPerDay > 0 && cls.BurstDuration > 0 && cls.BurstFactor > 0 {
+	if cls.Records == nil && cls.BurstsPerDay > 0 && cls.BurstDuration > 0 && cls.BurstFactor > 0 {
 		br := Stream(cfg.Seed, "bursts/"+cls.Name)
 		meanGap := float64(dayNs) / cls.BurstsPerDay
 		for t := br.ExpFloat64() * meanGap; t < float64(g.horizon); t += br.ExpFloat64() * meanGap {
@@ -74,14 +81,94 @@ func newClassGen(cfg *Config, ci int) *classGen {
 			g.bursts = append(g.bursts, window{s, e, cls.BurstFactor})
 		}
 	}
-	for _, ev := range cfg.Events {
-		if ev.Kind == DemandSurge && (ev.Class == "" || ev.Class == cls.Name) {
-			g.surges = append(g.surges, window{int64(ev.At), int64(ev.At + ev.Duration), ev.Factor})
-		}
-	}
-	sort.SliceStable(g.surges, func(a, b int) bool { return g.surges[a].start < g.surges[b].start })
+	g.surgeSegments(cfg, base)
 	g.next = g.after(0)
 	return g
+}
+
+func cumulate(w []float64) []float64 {
+	out := make([]float64, len(w))
+	total := 0.0
+	for i, x := range w {
+		total += x
+		out[i] = total
+	}
+	return out
+}
+
+// surgeSegments precomputes the demand surges that apply to the class as
+// piecewise-constant segments.
+func (g *classGen) surgeSegments(cfg *Config, base []float64) {
+	var evs []*ScenarioEvent
+	for i := range cfg.Events {
+		ev := &cfg.Events[i]
+		if ev.Kind != DemandSurge {
+			continue
+		}
+		match := len(ev.Classes) == 0
+		for _, k := range ev.Classes {
+			if k == g.cls.Name || k == g.cls.Group {
+				match = true
+			}
+		}
+		if match {
+			evs = append(evs, ev)
+		}
+	}
+	if len(evs) == 0 || g.cls.Records != nil {
+		g.segFactor = []float64{1}
+		g.segCum = [][]float64{nil}
+		return
+	}
+	set := map[int64]bool{}
+	for _, ev := range evs {
+		set[int64(ev.At)] = true
+		set[int64(ev.At+ev.Duration)] = true
+	}
+	for e := range set {
+		g.edges = append(g.edges, e)
+	}
+	sort.Slice(g.edges, func(a, b int) bool { return g.edges[a] < g.edges[b] })
+	total := g.cum[len(g.cum)-1]
+	for i := 0; i <= len(g.edges); i++ {
+		at := int64(0) // a time inside segment i
+		if i > 0 {
+			at = g.edges[i-1]
+		}
+		w := append([]float64(nil), base...)
+		local := false
+		for _, ev := range evs {
+			if at < int64(ev.At) || at >= int64(ev.At+ev.Duration) {
+				continue
+			}
+			if len(ev.Cities) == 0 {
+				for o := range w {
+					w[o] *= ev.Factor
+				}
+				continue
+			}
+			local = true
+			for _, o := range ev.Cities {
+				w[o] *= ev.Factor
+			}
+		}
+		c := cumulate(w)
+		f := 0.0
+		if total > 0 {
+			f = c[len(c)-1] / total
+		}
+		g.segFactor = append(g.segFactor, f)
+		if local {
+			g.segCum = append(g.segCum, c)
+		} else {
+			g.segCum = append(g.segCum, nil)
+		}
+	}
+}
+
+// segment returns the surge segment holding t.
+func (g *classGen) segment(t int64) int {
+	return sort.Search(len(g.edges), func(i int) bool { return g.edges[i] > t })
 }
 
 // rate returns the arrival rate per ns at t and the next time after t at
@@ -107,23 +194,31 @@ func (g *classGen) rate(t int64) (float64, int64) {
 			break
 		}
 	}
-	for _, s := range g.surges {
-		if s.start > t {
-			change = min(change, s.start)
-			continue
-		}
-		if t < s.end {
-			r *= s.factor
-			change = min(change, s.end)
+	if len(g.edges) > 0 {
+		s := g.segment(t)
+		r *= g.segFactor[s]
+		if s < len(g.edges) {
+			change = min(change, g.edges[s])
 		}
 	}
 	return r, change
 }
 
 // after returns the first arrival after t (or the horizon when none falls
-// before it): it draws E ~ Exp(1) and walks the piecewise-constant rate
-// until its integral reaches E.
+// before it). A Poisson class draws E ~ Exp(1) and walks the
+// piecewise-constant rate until its integral reaches E; a trace class
+// returns its next record's time.
 func (g *classGen) after(t int64) int64 {
+	if g.cls.Records != nil {
+		for g.rec < len(g.cls.Records) {
+			at := int64(g.cls.Records[g.rec].At)
+			if at >= g.horizon {
+				break
+			}
+			return max(at, t)
+		}
+		return g.horizon
+	}
 	e := g.arr.ExpFloat64()
 	for t < g.horizon {
 		r, change := g.rate(t)
@@ -147,17 +242,32 @@ func (g *classGen) after(t int64) int64 {
 	return g.horizon
 }
 
-// origin draws the origin city of the next workload.
-func (g *classGen) origin() int {
-	x := g.arr.Float64() * g.cum[len(g.cum)-1]
-	i := sort.SearchFloat64s(g.cum, x)
-	if i >= len(g.cum) {
-		i = len(g.cum) - 1
+// origin draws the origin city of work arriving at t.
+func (g *classGen) origin(t int64) int {
+	cum := g.cum
+	if len(g.edges) > 0 {
+		if c := g.segCum[g.segment(t)]; c != nil {
+			cum = c
+		}
 	}
-	for g.cum[i] <= x && i < len(g.cum)-1 { // skip zero-weight origins at equality
+	x := g.arr.Float64() * cum[len(cum)-1]
+	i := sort.SearchFloat64s(cum, x)
+	if i >= len(cum) {
+		i = len(cum) - 1
+	}
+	for cum[i] <= x && i < len(cum)-1 { // skip zero-weight origins at equality
 		i++
 	}
 	return i
+}
+
+// tasks draws how many instances the arrival brings.
+func (g *classGen) tasks() int {
+	if g.cls.Records != nil || g.cls.Tasks.Kind == Const && g.cls.Tasks.A <= 1 {
+		return 1
+	}
+	n := int(math.Round(g.cls.Tasks.Sample(g.attr)))
+	return max(n, 1)
 }
 
 // fill draws the attributes of one workload arriving at t into rec. It
@@ -166,15 +276,22 @@ func (g *classGen) origin() int {
 func (g *classGen) fill(rec *wrec, t int64) {
 	c := g.cls
 	r := g.attr
-	rec.origin = int16(g.origin())
-	cpu := int64(math.Round(c.CPUMilli.Sample(r)))
-	if cpu < 1 {
-		cpu = 1
+	rec.origin = int16(g.origin(t))
+	if c.Records != nil {
+		tr := &c.Records[g.rec]
+		g.rec++
+		rec.req = tr.Request
+		rec.duration = int64(tr.Duration)
+	} else {
+		cpu := int64(math.Round(c.CPUMilli.Sample(r)))
+		if cpu < 1 {
+			cpu = 1
+		}
+		rec.req.CPUMilli = cpu
+		rec.req.MemoryMiB = int64(math.Round(c.MemoryMiB.Sample(r)))
+		rec.req.GPUMilli = int64(math.Round(c.GPUMilli.Sample(r)))
+		rec.duration = int64(c.DurationHours.Sample(r) * float64(hourNs))
 	}
-	rec.req.CPUMilli = cpu
-	rec.req.MemoryMiB = int64(math.Round(c.MemoryMiB.Sample(r)))
-	rec.req.GPUMilli = int64(math.Round(c.GPUMilli.Sample(r)))
-	rec.duration = int64(c.DurationHours.Sample(r) * float64(hourNs))
 	rec.total = rec.duration
 	rec.deadline = 0
 	if c.SlackHours != nil {
