@@ -144,7 +144,7 @@ type Runner struct {
 
 	sites    []siteAcc
 	siteSets [][]*scheduler.SiteSet // per class, per origin (nil = none)
-	outNodes [][]int32 // per scenario event: the nodes it took down
+	outNodes [][]int32              // per scenario event: the nodes it took down
 
 	// Waiting work: one FIFO queue per (class, origin), index
 	// class·len(Cities)+origin; see enqueue and retryQueues.
@@ -202,9 +202,9 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 	r := &Runner{
 		cfg: &c, policy: policy, opt: opt,
 		st: st, snap: snap, sched: sched,
-		rng:      Stream(c.Seed, "scheduler"),
-		start:    c.Start,
-		hor:      int64(c.Horizon),
+		rng:   Stream(c.Seed, "scheduler"),
+		start: c.Start,
+		hor:   int64(c.Horizon),
 	}
 	r.eng.heap = make([]Event, 0, 1024)
 	r.energy = make([]EnergyModel, len(c.Topology.Sites))
