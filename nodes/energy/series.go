@@ -210,7 +210,7 @@ func fillMissing(x, v []float64) error {
 		case last < i-1:
 			for k := last + 1; k < i; k++ {
 				f := (x[k] - x[last]) / (x[i] - x[last])
-				v[k] = v[last] + f*(v[i]-v[last])
+				v[k] = v[last]*(1-f) + v[i]*f
 			}
 		}
 		last = i
@@ -262,7 +262,7 @@ func newSeries(secs, vals []float64, start time.Time, absolute bool) *Series {
 		} else {
 			dx = secs[j] - secs[i]
 		}
-		area += (vals[i] + vals[j]) / 2 * dx
+		area += (vals[i]/2 + vals[j]/2) * dx
 		s.max = max(s.max, vals[i])
 	}
 	s.mean = area / s.period
@@ -316,7 +316,7 @@ func (s *Series) At(sec float64) float64 {
 		x1, v1 = s.period, s.vals[0]
 	}
 	f := (x - x0) / (x1 - x0)
-	return v0 + f*(v1-v0)
+	return v0*(1-f) + v1*f // no overflow for any finite values
 }
 
 // Normalization names how a trace's raw values are scaled.
