@@ -347,6 +347,15 @@ type TraceSpec struct {
 	Anchor time.Time `yaml:"anchor" json:"anchor"`
 }
 
+// Validate checks a file and a column are named and normalize is "none",
+// "max" or "mean". (The models that embed a trace allow fewer: solar and
+// wind "none" or "max", carbon "mean".)
+func (s TraceSpec) Validate() error {
+	c := &checker{prefix: "trace"}
+	s.validate(c, NormalizeNone, NormalizeMax, NormalizeMean)
+	return c.err()
+}
+
 func (s TraceSpec) validate(c *checker, allowed ...Normalization) {
 	if strings.TrimSpace(s.File) == "" {
 		c.fail("file", s.File, "must name a CSV file")

@@ -194,3 +194,30 @@ func BenchmarkSeriesAt(b *testing.B) {
 	}
 	_ = sum
 }
+
+func TestTraceSpecValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		s    TraceSpec
+		want string
+	}{
+		{"ok", TraceSpec{File: "a.csv", Column: "x", Normalize: NormalizeMax}, ""},
+		{"no file", TraceSpec{Column: "x", Normalize: NormalizeNone}, `trace.file "" must name a CSV file`},
+		{"no column", TraceSpec{File: "a.csv", Normalize: NormalizeMean}, `trace.column "" must name a value column`},
+		{"normalize", TraceSpec{File: "a.csv", Column: "x", Normalize: "peak"}, `trace.normalize "peak" must be one of "none", "max", "mean"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.s.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("got %v, want no error", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -137,7 +137,7 @@ func newWind(spec WindSpec, mw float64, start time.Time, rng *rand.Rand, src Tab
 	return w, nil
 }
 
-// CF maps a latent value x to a capacity factor, Φ(a + b·x).
+// cf maps a latent value x to a capacity factor, Φ(a + b·x).
 func (w *Wind) cf(x float64) float64 { return normCDF(w.a + w.b*x) }
 
 // kwAt advances the latent state to m and returns the output in kW at m.
