@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scheduler"
 )
 
@@ -91,67 +92,37 @@ func (c *PowerCurve) at(u float64) float64 {
 	return c.IdleKW + (c.PeakKW-c.IdleKW)*f
 }
 
-// Balance is one site's energy account of one interval. Energies are in
-// kWh over the interval; the identities the runner checks are
+// Balance is one site's energy account of one interval, as the energy
+// model (package nodes/energy) settles it. Energies are in kWh over the
+// interval; the identities every interval satisfies (and the runner checks
+// in test mode) are
 //
-//	FacilityKWh = RenewableDirectKWh + BatteryDischargeKWh + GridKWh
-//	SolarKWh + WindKWh = RenewableDirectKWh + BatteryChargeKWh + CurtailedKWh
-type Balance struct {
-	ITKWh               float64
-	FacilityKWh         float64
-	SolarKWh            float64
-	WindKWh             float64
-	RenewableDirectKWh  float64 // generation used by the load at once
-	BatteryChargeKWh    float64 // generation put into the battery (before losses)
-	BatteryDischargeKWh float64 // energy the battery delivered to the load
-	CurtailedKWh        float64
-	GridKWh             float64
-	SoCKWh              float64 // battery state of charge at the end
-	PriceCNYPerKWh      float64 // grid price (mean over the interval)
-	CarbonKgPerKWh      float64 // grid carbon intensity (mean over the interval)
-	CostCNY             float64 // GridKWh × price
-	CarbonKg            float64 // GridKWh × carbon intensity
-}
-
-// RenewableUsedKWh is the renewable energy that reached the load: directly
-// or through the battery (which only ever stores renewable energy).
-func (b *Balance) RenewableUsedKWh() float64 { return b.RenewableDirectKWh + b.BatteryDischargeKWh }
-
-// Check verifies the two balance identities to within rel relative error.
-func (b *Balance) Check(rel float64) error {
-	close := func(a, c float64) bool {
-		return math.Abs(a-c) <= rel*math.Max(1, math.Max(math.Abs(a), math.Abs(c)))
-	}
-	if s := b.RenewableDirectKWh + b.BatteryDischargeKWh + b.GridKWh; !close(b.FacilityKWh, s) {
-		return fmt.Errorf("facility %.12g kWh != renewable %.12g + battery %.12g + grid %.12g", b.FacilityKWh, b.RenewableDirectKWh, b.BatteryDischargeKWh, b.GridKWh)
-	}
-	if s := b.RenewableDirectKWh + b.BatteryChargeKWh + b.CurtailedKWh; !close(b.SolarKWh+b.WindKWh, s) {
-		return fmt.Errorf("generation %.12g kWh != used %.12g + charged %.12g + curtailed %.12g", b.SolarKWh+b.WindKWh, b.RenewableDirectKWh, b.BatteryChargeKWh, b.CurtailedKWh)
-	}
-	for _, v := range []float64{b.FacilityKWh, b.SolarKWh, b.WindKWh, b.RenewableDirectKWh, b.BatteryChargeKWh, b.BatteryDischargeKWh, b.CurtailedKWh, b.GridKWh} {
-		if v < -rel*math.Max(1, b.FacilityKWh) || math.IsNaN(v) {
-			return fmt.Errorf("negative or NaN energy %g kWh in %+v", v, *b)
-		}
-	}
-	return nil
-}
+//	RenewableUsedKWh + BatteryDischargeKWh + GridKWh = FacilityKWh + BatteryChargeKWh
+//	RenewableGeneratedKWh = RenewableUsedKWh + CurtailedKWh
+type Balance = energy.Interval
 
 // EnergyModel is one site's energy system (PUE, on-site generation,
-// battery, tariff, grid carbon) as the runner drives it. It is called once
-// per interval and site, never per event.
+// contracts, battery, tariff, grid carbon) as the runner drives it;
+// *energy.Site implements it. Step is called once per interval and site,
+// never per event; Signal and Forecast must not change the model's
+// random state (they are asked once per interval too).
 type EnergyModel interface {
-	// Step accounts [start, start+dur): the site's IT equipment used
-	// itKWh; renewable generation is scaled by renewableScale (1 normally,
-	// lower during a drought event). It advances the model (battery).
-	Step(start time.Time, dur time.Duration, itKWh, renewableScale float64) Balance
-	// Forecast fills dst[i] with the expected signal over
-	// [start+i·step, start+(i+1)·step) if the site keeps drawing itKW of
-	// IT power, with generation scaled by renewableScale. It does not
-	// change the model.
-	Forecast(start time.Time, step time.Duration, itKW, renewableScale float64, dst []scheduler.Signal)
+	// Step accounts [t, t+dt) in which the site's IT equipment used itKWh,
+	// and advances the model (battery, weather).
+	Step(t time.Time, dt time.Duration, itKWh float64) (energy.Interval, error)
+	// SetRenewableScale scales generation from now on (1 normally, lower
+	// during a drought event).
+	SetRenewableScale(f float64)
+	// Signal is the signal at t with itKW of IT load.
+	Signal(t time.Time, itKW float64) energy.Signal
+	// Forecast fills dst[k] with the expected signal of [t+k·step,
+	// t+(k+1)·step) if the site keeps drawing itKW of IT power.
+	Forecast(t time.Time, step time.Duration, itKW float64, dst []energy.Signal) []energy.Signal
 	// PUE is the facility's power usage effectiveness at itKW of IT load.
-	PUE(at time.Time, itKW float64) float64
+	PUE(t time.Time, itKW float64) float64
 }
+
+var _ EnergyModel = (*energy.Site)(nil)
 
 // ClassKind says how a class's work behaves.
 type ClassKind uint8

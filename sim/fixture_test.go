@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/suanli/suanli/nodes"
-	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/nodes/energy"
 )
 
 // testEnergy is a small, exact energy model for tests: constant PUE, a
@@ -17,6 +17,7 @@ type testEnergy struct {
 	soc                 float64
 	carbon              float64
 	peakPrice, offPrice float64
+	scale               float64
 	loc                 *time.Location
 }
 
@@ -35,36 +36,47 @@ func (m *testEnergy) price(t time.Time) float64 {
 	return m.offPrice
 }
 
-func (m *testEnergy) Step(start time.Time, dur time.Duration, itKWh, scale float64) Balance {
+func (m *testEnergy) Step(start time.Time, dur time.Duration, itKWh float64) (energy.Interval, error) {
 	hrs := dur.Hours()
-	b := Balance{ITKWh: itKWh, FacilityKWh: itKWh * m.pue}
-	b.SolarKWh = m.solarKW(start) * hrs * scale
+	b := energy.Interval{Start: start, Duration: dur, ITKWh: itKWh, FacilityKWh: itKWh * m.pue}
+	b.SolarKWh = m.solarKW(start) * hrs * m.scale
+	b.RenewableGeneratedKWh = b.SolarKWh
 	b.RenewableDirectKWh = math.Min(b.SolarKWh, b.FacilityKWh)
 	surplus := b.SolarKWh - b.RenewableDirectKWh
 	b.BatteryChargeKWh = math.Min(surplus, math.Min((m.capKWh-m.soc)/m.eff, m.rateKW*hrs))
 	m.soc += b.BatteryChargeKWh * m.eff
+	b.BatteryLossKWh = b.BatteryChargeKWh * (1 - m.eff)
+	b.RenewableUsedKWh = b.RenewableDirectKWh + b.BatteryChargeKWh
 	b.CurtailedKWh = surplus - b.BatteryChargeKWh
 	deficit := b.FacilityKWh - b.RenewableDirectKWh
 	b.BatteryDischargeKWh = math.Min(deficit, math.Min(m.soc, m.rateKW*hrs))
 	m.soc -= b.BatteryDischargeKWh
+	b.RenewableToFacilityKWh = b.RenewableDirectKWh + b.BatteryDischargeKWh
 	b.GridKWh = deficit - b.BatteryDischargeKWh
 	b.SoCKWh = m.soc
 	b.PriceCNYPerKWh = m.price(start)
 	b.CarbonKgPerKWh = m.carbon
-	b.CostCNY = b.GridKWh * b.PriceCNYPerKWh
+	b.GridCostCNY = b.GridKWh * b.PriceCNYPerKWh
+	b.CostCNY = b.GridCostCNY
 	b.CarbonKg = b.GridKWh * b.CarbonKgPerKWh
-	return b
+	return b, nil
 }
 
-func (m *testEnergy) Forecast(start time.Time, step time.Duration, itKW, scale float64, dst []scheduler.Signal) {
-	for i := range dst {
-		t := start.Add(time.Duration(i) * step)
-		head := math.Max(0, m.solarKW(t)*scale-itKW*m.pue)
-		if m.soc > 0 {
-			head += m.rateKW
-		}
-		dst[i] = scheduler.Signal{PriceCNYPerKWh: m.price(t), CarbonKgPerKWh: m.carbon, RenewableHeadroomKW: head}
+func (m *testEnergy) SetRenewableScale(f float64) { m.scale = f }
+
+func (m *testEnergy) Signal(t time.Time, itKW float64) energy.Signal {
+	head := math.Max(0, m.solarKW(t)*m.scale-itKW*m.pue)
+	if m.soc > 0 {
+		head += m.rateKW
 	}
+	return energy.Signal{PriceCNYPerKWh: m.price(t), CarbonKgPerKWh: m.carbon, RenewableHeadroomKW: head}
+}
+
+func (m *testEnergy) Forecast(start time.Time, step time.Duration, itKW float64, dst []energy.Signal) []energy.Signal {
+	for i := range dst {
+		dst[i] = m.Signal(start.Add(time.Duration(i)*step), itKW)
+	}
+	return dst
 }
 
 func (m *testEnergy) PUE(time.Time, float64) float64 { return m.pue }
@@ -94,7 +106,7 @@ func testConfig(n int, seed uint64) *Config {
 		Policies: []string{"first-fit", "greenest", "carbon-window"},
 	}
 	c.NewEnergy = func(i int) (EnergyModel, error) {
-		return &testEnergy{pue: topo.Sites[i].PUE, solarPeakKW: float64(5 + 3*(i%4)), capKWh: 20, rateKW: 10, eff: 0.9, carbon: 0.6 + 0.01*float64(i%5), peakPrice: 0.95, offPrice: 0.28, loc: loc}, nil
+		return &testEnergy{pue: topo.Sites[i].PUE, solarPeakKW: float64(5 + 3*(i%4)), capKWh: 20, rateKW: 10, eff: 0.9, carbon: 0.6 + 0.01*float64(i%5), peakPrice: 0.95, offPrice: 0.28, scale: 1, loc: loc}, nil
 	}
 	shift := make([]float64, 24)
 	for h := range shift {

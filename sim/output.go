@@ -159,7 +159,7 @@ func NewSummary(m Meta, runs []Run) *Summary {
 			},
 			EnergyMWh: EnergyMWh{
 				IT: e.ITKWh / 1000, Facility: e.FacilityKWh / 1000,
-				RenewableGenerated: (e.SolarKWh + e.WindKWh) / 1000, RenewableUsed: e.RenewableUsedKWh() / 1000,
+				RenewableGenerated: e.RenewableGeneratedKWh / 1000, RenewableUsed: e.RenewableUsedKWh / 1000,
 				Curtailed: e.CurtailedKWh / 1000, BatteryCharge: e.BatteryChargeKWh / 1000,
 				BatteryDischarge: e.BatteryDischargeKWh / 1000, Grid: e.GridKWh / 1000,
 			},
@@ -204,7 +204,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 }
 
 // TimeseriesHeader is the header line of timeseries.csv.
-const TimeseriesHeader = "policy,time,hour,site,tier,it_kw,facility_kw,pue,solar_kw,wind_kw,renewable_used_kw,battery_charge_kw,battery_discharge_kw,battery_soc_kwh,grid_kw,curtailed_kw,price_cny_per_kwh,carbon_kg_per_kwh,cost_cny,carbon_kg,cpu_util,gpu_util,queue_length\n"
+const TimeseriesHeader = "policy,time,hour,site,tier,it_kw,facility_kw,pue,solar_kw,wind_kw,contract_kw,renewable_used_kw,renewable_to_facility_kw,curtailed_kw,battery_charge_kw,battery_grid_charge_kw,battery_discharge_kw,battery_soc_kwh,grid_kw,price_cny_per_kwh,carbon_kg_per_kwh,cost_cny,carbon_kg,cpu_util,gpu_util,queue_length\n"
 
 // WriteTimeseries writes timeseries.csv: per policy, interval and site a
 // row of mean powers over the interval (kW) and the interval's figures,
@@ -270,12 +270,15 @@ func appendRow(b []byte, policy, ts string, hour float64, site, tier string, x *
 	f(pue)
 	f(kw(x.SolarKWh))
 	f(kw(x.WindKWh))
-	f(kw(x.RenewableUsedKWh()))
+	f(kw(x.ContractKWh))
+	f(kw(x.RenewableUsedKWh))
+	f(kw(x.RenewableToFacilityKWh))
+	f(kw(x.CurtailedKWh))
 	f(kw(x.BatteryChargeKWh))
+	f(kw(x.BatteryGridChargeKWh))
 	f(kw(x.BatteryDischargeKWh))
 	f(x.SoCKWh)
 	f(kw(x.GridKWh))
-	f(kw(x.CurtailedKWh))
 	f(x.PriceCNYPerKWh)
 	f(x.CarbonKgPerKWh)
 	f(x.CostCNY)

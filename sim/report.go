@@ -314,7 +314,7 @@ func shareChart(runs []Run, m Meta) string {
 		ys := make([]float64, len(bs))
 		for i := range bs {
 			if bs[i].FacilityKWh > 0 {
-				ys[i] = bs[i].RenewableUsedKWh() / bs[i].FacilityKWh
+				ys[i] = bs[i].RenewableToFacilityKWh / bs[i].FacilityKWh
 			}
 			ymax = math.Max(ymax, ys[i])
 		}

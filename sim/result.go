@@ -129,16 +129,27 @@ func newResult(c *Config, policy string) *Result {
 	return r
 }
 
+// addBalance adds the energies and money of b to t (prices and the state
+// of charge are not summed).
 func addBalance(t, b *Balance) {
 	t.ITKWh += b.ITKWh
 	t.FacilityKWh += b.FacilityKWh
 	t.SolarKWh += b.SolarKWh
 	t.WindKWh += b.WindKWh
+	t.ContractKWh += b.ContractKWh
+	t.RenewableGeneratedKWh += b.RenewableGeneratedKWh
+	t.RenewableUsedKWh += b.RenewableUsedKWh
 	t.RenewableDirectKWh += b.RenewableDirectKWh
-	t.BatteryChargeKWh += b.BatteryChargeKWh
-	t.BatteryDischargeKWh += b.BatteryDischargeKWh
+	t.RenewableToFacilityKWh += b.RenewableToFacilityKWh
 	t.CurtailedKWh += b.CurtailedKWh
+	t.ContractUsedKWh += b.ContractUsedKWh
+	t.BatteryChargeKWh += b.BatteryChargeKWh
+	t.BatteryGridChargeKWh += b.BatteryGridChargeKWh
+	t.BatteryDischargeKWh += b.BatteryDischargeKWh
+	t.BatteryLossKWh += b.BatteryLossKWh
 	t.GridKWh += b.GridKWh
+	t.GridCostCNY += b.GridCostCNY
+	t.ContractCostCNY += b.ContractCostCNY
 	t.CostCNY += b.CostCNY
 	t.CarbonKg += b.CarbonKg
 }
@@ -172,13 +183,14 @@ func (r *Result) finalize(events uint64) {
 	r.RejectReasons = r.rejectReasons
 }
 
-// RenewableShare is renewable energy used over facility energy (0 when no
-// energy was used).
+// RenewableShare is the renewable energy that reached the facility
+// (directly or out of the battery) over facility energy (0 when no energy
+// was used).
 func (r *Result) RenewableShare() float64 {
 	if r.Energy.FacilityKWh <= 0 {
 		return 0
 	}
-	return r.Energy.RenewableUsedKWh() / r.Energy.FacilityKWh
+	return r.Energy.RenewableToFacilityKWh / r.Energy.FacilityKWh
 }
 
 // PUE is facility energy over IT energy over the whole run.

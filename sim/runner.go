@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scheduler"
 	_ "github.com/suanli/suanli/scheduler/optimize" // registers the "optimizer" policy
 )
@@ -160,6 +161,7 @@ type Runner struct {
 
 	intervalStart int64
 	fc            [][]scheduler.Signal
+	fcBuf         []energy.Signal
 
 	energy []EnergyModel
 
@@ -314,6 +316,7 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 			r.schedule(int64(ev.At), kEventStart, int32(i), 0)
 		}
 	}
+	r.fcBuf = make([]energy.Signal, c.ForecastSteps)
 	r.fc = make([][]scheduler.Signal, len(r.sites))
 	for s := range r.fc {
 		r.fc[s] = make([]scheduler.Signal, c.ForecastSteps)
@@ -943,6 +946,48 @@ func (r *Runner) applyDroughts() {
 	}
 }
 
+// meanScale is site's time-averaged generation scale over [from, to),
+// computed from the drought events alone (so it is the same under every
+// policy).
+func (r *Runner) meanScale(site int, from, to int64) float64 {
+	cuts := []int64{from, to}
+	var evs []*ScenarioEvent
+	for i := range r.cfg.Events {
+		ev := &r.cfg.Events[i]
+		if ev.Kind != RenewableDrought || int64(ev.At) >= to || int64(ev.At+ev.Duration) <= from {
+			continue
+		}
+		hit := len(ev.Sites) == 0
+		for _, s := range ev.Sites {
+			hit = hit || s == site
+		}
+		if !hit {
+			continue
+		}
+		evs = append(evs, ev)
+		cuts = append(cuts, max(int64(ev.At), from), min(int64(ev.At+ev.Duration), to))
+	}
+	if len(evs) == 0 {
+		return 1
+	}
+	sort.Slice(cuts, func(a, b int) bool { return cuts[a] < cuts[b] })
+	sum := 0.0
+	for k := 1; k < len(cuts); k++ {
+		a, b := cuts[k-1], cuts[k]
+		if b <= a {
+			continue
+		}
+		f := 1.0
+		for _, ev := range evs {
+			if int64(ev.At) <= a && a < int64(ev.At+ev.Duration) {
+				f *= ev.Factor
+			}
+		}
+		sum += f * float64(b-a)
+	}
+	return sum / float64(to-from)
+}
+
 // interval closes the accounting interval ending now.
 func (r *Runner) interval() {
 	now := r.eng.Now()
@@ -954,7 +999,16 @@ func (r *Runner) interval() {
 		a := &r.sites[s]
 		a.advance(now)
 		itKWh := a.kwNs / 3.6e12
-		b := r.energy[s].Step(start, dur, itKWh, a.scale)
+		// A drought that starts or ends inside the interval counts with
+		// its share of the interval.
+		m := r.energy[s]
+		m.SetRenewableScale(r.meanScale(s, from, now))
+		b, err := m.Step(start, dur, itKWh)
+		m.SetRenewableScale(a.scale)
+		if err != nil {
+			r.err = fmt.Errorf("sim: site %s: %w", r.cfg.Topology.Sites[s].ID, err)
+			return
+		}
 		if r.opt.CheckInvariants {
 			if err := b.Check(1e-9); err != nil {
 				r.err = fmt.Errorf("sim: site %s, interval at %v: energy balance: %w", r.cfg.Topology.Sites[s].ID, time.Duration(from), err)
@@ -1011,10 +1065,13 @@ func (r *Runner) refreshSignals(now int64) {
 	for s := range r.sites {
 		a := &r.sites[s]
 		m := r.energy[s]
+		m.SetRenewableScale(a.scale)
 		f := r.fc[s]
-		m.Forecast(at, r.cfg.ForecastStep, a.kw, a.scale, f)
+		for k, sig := range m.Forecast(at, r.cfg.ForecastStep, a.kw, r.fcBuf) {
+			f[k] = scheduler.Signal(sig)
+		}
 		e := &r.snap.Energy[s]
-		e.Now = f[0]
+		e.Now = scheduler.Signal(m.Signal(at, a.kw))
 		e.Forecast = f
 		e.PUE = m.PUE(at, a.kw)
 	}
