@@ -53,9 +53,9 @@ func syntheticSimConfig(numNodes int, horizon time.Duration, scale float64) *sim
 		Cities:       nodes.ShandongCities(),
 		Latency:      nodes.DefaultLatencyModel(),
 		JitterBaseMs: 0.1,
-		NodePower: map[string]sim.PowerCurve{
-			"cpu-64": {IdleKW: 0.15, PeakKW: 0.5},
-			"gpu-8":  {IdleKW: 1.2, PeakKW: 6.5},
+		NodePower: map[string]*energy.ServerPower{
+			"cpu-64": mustServerPower(energy.CPUServerPowerSpec(), nodes.CPUServer),
+			"gpu-8":  mustServerPower(energy.GPUServerPowerSpec(), nodes.GPUServer),
 		},
 	}
 	c.BandwidthGbps = make([]float64, len(topo.Sites))
@@ -148,4 +148,12 @@ func BenchmarkSimWorkloads(b *testing.B) {
 			b.ReportMetric(float64(workloads)/float64(b.N), "workloads/op")
 		})
 	}
+}
+
+func mustServerPower(spec energy.ServerPowerSpec, capacity nodes.Resources) *energy.ServerPower {
+	p, err := energy.NewServerPower(spec, capacity)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

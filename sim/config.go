@@ -44,8 +44,10 @@ type Config struct {
 	// index; empty or 0 = transfers are instant).
 	BandwidthGbps []float64
 
-	// NodePower gives the power curve of each node type (Node.Type).
-	NodePower map[string]PowerCurve
+	// NodePower is the IT power model of each node type (Node.Type); a
+	// node's capacity must be its type's capacity. A node that is down
+	// draws nothing.
+	NodePower map[string]*energy.ServerPower
 	// NewEnergy returns a fresh energy model for the site with the given
 	// index. Every run gets its own models (they carry state, such as a
 	// battery's charge), so policies can run in parallel.
@@ -59,37 +61,6 @@ type Config struct {
 	// waiting work triggered by freed capacity (default 30 s); waiting work
 	// is also retried at every interval.
 	RetryQuantum time.Duration
-}
-
-// PowerCurve is the IT power of one node as a function of its utilisation
-// u in [0,1] (the larger of its CPU and GPU allocated shares):
-// IdleKW + (PeakKW − IdleKW)·f(u), with f piecewise linear through Points
-// at u = 0, 1/(n−1), …, 1 (nil: f(u) = u). A node that is down draws 0.
-type PowerCurve struct {
-	IdleKW, PeakKW float64
-	Points         []float64
-}
-
-// at returns the node's power in kW at utilisation u.
-func (c *PowerCurve) at(u float64) float64 {
-	if u <= 0 {
-		return c.IdleKW
-	}
-	if u > 1 {
-		u = 1
-	}
-	f := u
-	if n := len(c.Points); n >= 2 {
-		x := u * float64(n-1)
-		i := int(x)
-		if i >= n-1 {
-			f = c.Points[n-1]
-		} else {
-			fr := x - float64(i)
-			f = c.Points[i] + fr*(c.Points[i+1]-c.Points[i])
-		}
-	}
-	return c.IdleKW + (c.PeakKW-c.IdleKW)*f
 }
 
 // Balance is one site's energy account of one interval, as the energy
@@ -389,16 +360,16 @@ func (c *Config) Validate() error {
 	if c.NewEnergy == nil {
 		add("no energy models (NewEnergy is nil)")
 	}
-	for i, n := range c.Topology.Nodes {
-		pc, ok := c.NodePower[n.Type]
-		if !ok {
-			add("node %s: no power curve for node type %q", n.ID, n.Type)
+	for _, n := range c.Topology.Nodes {
+		p, ok := c.NodePower[n.Type]
+		if !ok || p == nil {
+			add("node %s: no power model for node type %q", n.ID, n.Type)
 			break
 		}
-		if !(pc.IdleKW >= 0 && pc.PeakKW >= pc.IdleKW) {
-			add("node type %q: power idle %g kW, peak %g kW must satisfy 0 <= idle <= peak", n.Type, pc.IdleKW, pc.PeakKW)
+		if p.Capacity() != n.Capacity {
+			add("node %s: capacity %v differs from its type %q's power model capacity %v", n.ID, n.Capacity, n.Type, p.Capacity())
+			break
 		}
-		_ = i
 	}
 	if len(c.Classes) == 0 {
 		add("no workload classes")

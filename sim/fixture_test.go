@@ -99,9 +99,9 @@ func testConfig(n int, seed uint64) *Config {
 		Latency:        nodes.DefaultLatencyModel(),
 		JitterBaseMs:   0.2,
 		JitterFraction: 0.1,
-		NodePower: map[string]PowerCurve{
-			"cpu-64": {IdleKW: 0.15, PeakKW: 0.5},
-			"gpu-8":  {IdleKW: 1.2, PeakKW: 6.5, Points: []float64{0, 0.3, 0.5, 0.65, 0.75, 0.82, 0.88, 0.92, 0.95, 0.98, 1}},
+		NodePower: map[string]*energy.ServerPower{
+			"cpu-64": mustServerPower(energy.CPUServerPowerSpec(), nodes.CPUServer),
+			"gpu-8":  mustServerPower(energy.ServerPowerSpec{Name: "gpu-8", CurveW: []float64{1200, 2800, 3850, 4600, 5000, 5400, 5750, 6000, 6200, 6350, 6500}, GPUPowerShare: 0.9}, nodes.GPUServer),
 		},
 		Policies: []string{"first-fit", "greenest", "carbon-window"},
 	}
@@ -133,4 +133,12 @@ func testConfig(n int, seed uint64) *Config {
 		c.BandwidthGbps[i] = 10
 	}
 	return c
+}
+
+func mustServerPower(spec energy.ServerPowerSpec, capacity nodes.Resources) *energy.ServerPower {
+	p, err := energy.NewServerPower(spec, capacity)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

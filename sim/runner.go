@@ -137,7 +137,7 @@ type Runner struct {
 
 	// per node
 	nodeHead  []int32 // running workloads (intrusive list)
-	nodeCurve []*PowerCurve
+	nodePower []*energy.ServerPower
 	nodeKW    []float64
 	nodeCPU   []float64 // capacity in cores
 	nodeGPU   []float64
@@ -223,57 +223,55 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 	}
 	nn := len(c.Topology.Nodes)
 	r.nodeHead = make([]int32, nn)
-	r.nodeCurve = make([]*PowerCurve, nn)
+	r.nodePower = make([]*energy.ServerPower, nn)
 	r.nodeKW = make([]float64, nn)
 	r.nodeCPU = make([]float64, nn)
 	r.nodeGPU = make([]float64, nn)
 	r.nodeDown = make([]uint16, nn)
-	curves := make(map[string]*PowerCurve, len(c.NodePower))
-	for k, v := range c.NodePower {
-		v := v
-		curves[k] = &v
-	}
 	r.sites = make([]siteAcc, len(c.Topology.Sites))
 	for i := range r.sites {
 		r.sites[i].scale = 1
 		r.sites[i].tier = c.Topology.Sites[i].Tier
 	}
-	// Marginal W per core and per GPU of each site: (peak − idle) over
-	// capacity, averaged over its nodes weighted by capacity.
-	mCore := make([]float64, len(r.sites))
-	mCoreN := make([]float64, len(r.sites))
-	mGPU := make([]float64, len(r.sites))
-	mGPUN := make([]float64, len(r.sites))
+	// The core turns a request into kW with each site's mean marginal
+	// watts per core and per GPU (energy.SiteMarginalW over its nodes).
+	type typeCount struct {
+		p *energy.ServerPower
+		n int
+	}
+	perSite := make([][]typeCount, len(r.sites))
 	for i, n := range c.Topology.Nodes {
 		r.nodeHead[i] = -1
-		pc := curves[n.Type]
-		r.nodeCurve[i] = pc
+		p := c.NodePower[n.Type]
+		r.nodePower[i] = p
 		r.nodeCPU[i] = float64(n.Capacity.CPUMilli) / 1000
 		r.nodeGPU[i] = float64(n.Capacity.GPUMilli) / 1000
-		a := &r.sites[n.Site]
-		dyn := (pc.PeakKW - pc.IdleKW) * 1000
-		if r.nodeGPU[i] > 0 {
-			mGPU[n.Site] += dyn
-			mGPUN[n.Site] += r.nodeGPU[i]
-		} else if r.nodeCPU[i] > 0 {
-			mCore[n.Site] += dyn
-			mCoreN[n.Site] += r.nodeCPU[i]
+		found := false
+		for k := range perSite[n.Site] {
+			if perSite[n.Site][k].p == p {
+				perSite[n.Site][k].n++
+				found = true
+			}
+		}
+		if !found {
+			perSite[n.Site] = append(perSite[n.Site], typeCount{p, 1})
 		}
 		if n.State == nodes.NodeUp {
-			r.nodeKW[i] = pc.at(0)
+			a := &r.sites[n.Site]
+			r.nodeKW[i] = p.PowerW(nodes.Resources{}) / 1000
 			a.kw += r.nodeKW[i]
 			a.cpuCap += r.nodeCPU[i]
 			a.gpuCap += r.nodeGPU[i]
 		}
 	}
-	for s := range r.sites {
+	for s, tcs := range perSite {
+		servers := make([]*energy.ServerPower, len(tcs))
+		counts := make([]int, len(tcs))
+		for k, tc := range tcs {
+			servers[k], counts[k] = tc.p, tc.n
+		}
 		e := &snap.Energy[s]
-		if mCoreN[s] > 0 {
-			e.MarginalWPerCore = mCore[s] / mCoreN[s]
-		}
-		if mGPUN[s] > 0 {
-			e.MarginalWPerGPU = mGPU[s] / mGPUN[s]
-		}
+		e.MarginalWPerCore, e.MarginalWPerGPU = energy.SiteMarginalW(servers, counts)
 	}
 	// Site restrictions per class (and per origin for same-city classes).
 	r.siteSets = make([][]*scheduler.SiteSet, len(c.Classes))
@@ -596,15 +594,7 @@ func (r *Runner) nodeChanged(n int, dcpu, dgpu float64) {
 	}
 	a.cpu += dcpu
 	a.gpu += dgpu
-	used := r.st.NodeUsed(n)
-	u := 0.0
-	if c := r.nodeCPU[n]; c > 0 {
-		u = float64(used.CPUMilli) / 1000 / c
-	}
-	if g := r.nodeGPU[n]; g > 0 {
-		u = math.Max(u, float64(used.GPUMilli)/1000/g)
-	}
-	kw := r.nodeCurve[n].at(u)
+	kw := r.nodePower[n].PowerW(r.st.NodeUsed(n)) / 1000
 	a.kw += kw - r.nodeKW[n]
 	r.nodeKW[n] = kw
 }
