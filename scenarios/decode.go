@@ -151,7 +151,7 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 
 func (d *decoder) mergePairs(v *yaml.Node, path string) []pair {
 	v = d.resolve(v)
-	if v == nil {
+	if v == nil || !d.enter(v, path) {
 		return nil
 	}
 	d.depth++
@@ -407,7 +407,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	for _, p := range d.pairs(n, path) {
 		i, ok := si.byName[p.key]
 		if !ok {
-			d.c.at(p.k, joinPath(path, p.key), fmt.Sprintf("unknown field %q", p.key), si.names...)
+			d.unknownField(p.k, joinPath(path, p.key), p.key, si.names)
 			continue
 		}
 		f := si.fields[i]
@@ -511,4 +511,54 @@ func (d *decoder) scalarList(n *yaml.Node, path string, allowAll bool) (list []s
 		d.typeErr(n, path, "a list of names")
 	}
 	return nil, false, false
+}
+
+// unknownField reports an unknown field, suggesting the closest allowed
+// name when it is a likely typo.
+func (d *decoder) unknownField(k *yaml.Node, path, key string, allowed []string) {
+	msg := fmt.Sprintf("unknown field %q", key)
+	if s := closest(key, allowed); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	d.c.at(k, path, msg, allowed...)
+}
+
+// closest returns the candidate within edit distance 2 of s (the
+// nearest, first on ties), or "".
+func closest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if dist := editDistance(s, c, bestD); dist < bestD {
+			best, bestD = c, dist
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it
+// is at least limit.
+func editDistance(a, b string, limit int) int {
+	if len(a) > 64 || len(b) > 64 {
+		return limit
+	}
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
 }

@@ -262,14 +262,16 @@ func (d Dist) format(f func(float64) string) string {
 }
 
 func (d *Dist) decodeYAML(dc *decoder, n *yaml.Node, path string) {
-	decodeDist(dc, n, path, d, func(n *yaml.Node, p string) (float64, bool) { return dc.float(n, p) }, "a number or a distribution such as {dist: uniform, min: 1, max: 4}")
+	decodeDist(dc, n, path, d, func(n *yaml.Node, p string) (float64, bool) { return dc.float(n, p) }, formatFloat, "a number or a distribution such as {dist: uniform, min: 1, max: 4}")
 }
 
 // MarshalYAML writes d in the file syntax.
-func (d Dist) MarshalYAML() (any, error) { return d.node(func(v float64) *yaml.Node { return floatNode(v) }), nil }
+func (d Dist) MarshalYAML() (any, error) {
+	return d.node(func(v float64) *yaml.Node { return floatNode(v) }), nil
+}
 
 // decodeDist decodes a distribution whose values are read by num.
-func decodeDist(dc *decoder, n *yaml.Node, path string, d *Dist, num func(*yaml.Node, string) (float64, bool), want string) {
+func decodeDist(dc *decoder, n *yaml.Node, path string, d *Dist, num func(*yaml.Node, string) (float64, bool), show func(float64) string, want string) {
 	if n.Kind == yaml.ScalarNode {
 		if v, ok := num(n, path); ok {
 			if v < 0 {
@@ -435,23 +437,23 @@ func decodeDist(dc *decoder, n *yaml.Node, path string, d *Dist, num func(*yaml.
 			return
 		}
 		if out.Max < out.Min {
-			bad("max", fmt.Sprintf("max %g must be >= min %g", out.Max, out.Min))
+			bad("max", fmt.Sprintf("max %s must be >= min %s", show(out.Max), show(out.Min)))
 		}
 	case DistLogUniform:
 		if !need("min", "max") {
 			return
 		}
 		if out.Min <= 0 {
-			bad("min", fmt.Sprintf("min %g must be > 0 for a loguniform", out.Min))
+			bad("min", fmt.Sprintf("min %s must be > 0 for a loguniform", show(out.Min)))
 		} else if out.Max < out.Min {
-			bad("max", fmt.Sprintf("max %g must be >= min %g", out.Max, out.Min))
+			bad("max", fmt.Sprintf("max %s must be >= min %s", show(out.Max), show(out.Min)))
 		}
 	case DistLogNormal:
 		if !need("median", "sigma") {
 			return
 		}
 		if out.Median <= 0 {
-			bad("median", fmt.Sprintf("median %g must be > 0", out.Median))
+			bad("median", fmt.Sprintf("median %s must be > 0", show(out.Median)))
 		}
 		if out.Sigma > 10 {
 			bad("sigma", fmt.Sprintf("sigma %g must be <= 10", out.Sigma))
@@ -461,7 +463,7 @@ func decodeDist(dc *decoder, n *yaml.Node, path string, d *Dist, num func(*yaml.
 			return
 		}
 		if out.Mean <= 0 {
-			bad("mean", fmt.Sprintf("mean %g must be > 0", out.Mean))
+			bad("mean", fmt.Sprintf("mean %s must be > 0", show(out.Mean)))
 		}
 	case DistChoice:
 		if !need("values") {
@@ -482,7 +484,7 @@ func decodeDist(dc *decoder, n *yaml.Node, path string, d *Dist, num func(*yaml.
 		}
 	}
 	if (out.Kind == DistLogNormal || out.Kind == DistExponential) && has["max"] != nil && has["min"] != nil && out.Max < out.Min {
-		bad("max", fmt.Sprintf("max %g must be >= min %g", out.Max, out.Min))
+		bad("max", fmt.Sprintf("max %s must be >= min %s", show(out.Max), show(out.Min)))
 	}
 	if (out.Kind == DistLogNormal || out.Kind == DistExponential) && has["max"] != nil && out.Max == 0 {
 		bad("max", "max must be > 0 (leave it out for no upper clamp)")
@@ -548,7 +550,11 @@ func (d Dist) node(val func(float64) *yaml.Node) *yaml.Node {
 }
 
 func floatNode(v float64) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: formatFloat(v)}
+	tag := "!!float"
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		tag = "!!int"
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: formatFloat(v)}
 }
 
 func formatFloat(v float64) string {
@@ -602,7 +608,7 @@ func (d *DurationDist) decodeYAML(dc *decoder, n *yaml.Node, path string) {
 		}
 		return v.Seconds(), true
 	}
-	decodeDist(dc, n, path, &d.Dist, num, "a duration or a distribution such as {dist: uniform, min: 6h, max: 24h}")
+	decodeDist(dc, n, path, &d.Dist, num, func(v float64) string { return formatDuration(secondsToDuration(v)) }, "a duration or a distribution such as {dist: uniform, min: 6h, max: 24h}")
 }
 
 // MarshalYAML writes d in the file syntax with durations.

@@ -39,8 +39,11 @@ func (e *Error) Error() string {
 	case e.Set != "":
 		b.WriteString(": --set ")
 		b.WriteString(strconv.Quote(e.Set))
-	case e.Line > 0:
+	case e.Line > 0 && e.Col > 0:
 		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Col)
+	case e.Line > 0:
+		// YAML syntax errors carry a line only.
+		fmt.Fprintf(&b, ":%d", e.Line)
 	}
 	b.WriteString(": ")
 	if e.Path != "" {
@@ -93,6 +96,12 @@ type collector struct {
 	pos map[string]*yaml.Node
 	// setOf maps nodes created by an override to the override.
 	setOf map[*yaml.Node]string
+	// validating is set once decoding is done. Decoding errors record
+	// their paths in bad; validation errors at a path related to a bad
+	// one (the same, an ancestor or a descendant) are dropped, because
+	// they would only repeat the decoding error in other words.
+	validating bool
+	bad        []string
 }
 
 func newCollector(file string) *collector {
@@ -140,8 +149,32 @@ func parentPath(p string) string {
 	return ""
 }
 
+// related reports whether paths a and b are equal or one contains the
+// other.
+func related(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if a == "" {
+		return true
+	}
+	if !strings.HasPrefix(b, a) {
+		return false
+	}
+	return len(b) == len(a) || b[len(a)] == '.' || b[len(a)] == '['
+}
+
 // at records an error at node n (which may be nil).
 func (c *collector) at(n *yaml.Node, path, msg string, allowed ...string) {
+	if c.validating {
+		for _, b := range c.bad {
+			if related(b, path) {
+				return
+			}
+		}
+	} else {
+		c.bad = append(c.bad, path)
+	}
 	e := &Error{File: c.file, Path: path, Msg: msg, Allowed: allowed}
 	if n != nil {
 		if s, ok := c.setOf[n]; ok {

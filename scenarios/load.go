@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -75,12 +76,12 @@ func parseYAML(name string, data []byte) (root *yaml.Node, err error) {
 		if err == io.EOF {
 			return nil, &Error{File: name, Msg: "empty scenario file"}
 		}
-		return nil, yamlErr(name, err)
+		return nil, yamlErr(name, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
 		if err != nil {
-			return nil, yamlErr(name, err)
+			return nil, yamlErr(name, data, err)
 		}
 		return nil, &Error{File: name, Line: extra.Line, Col: extra.Column, Msg: "a scenario file holds one YAML document; found a second one (remove the --- separator)"}
 	}
@@ -90,13 +91,29 @@ func parseYAML(name string, data []byte) (root *yaml.Node, err error) {
 	return doc.Content[0], nil
 }
 
-func yamlErr(name string, err error) error {
+var yamlAnchorErr = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+
+// yamlErr converts a yaml.v3 syntax error. yaml.v3 reports a line only;
+// for parser errors ("did not find expected ...") that line is the
+// 0-based line of the construct being parsed, so it is shifted by one.
+func yamlErr(name string, data []byte, err error) error {
 	msg := err.Error()
 	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if strings.HasPrefix(m[2], "did not find expected") {
+			line++
+		}
 		return &Error{File: name, Line: line, Msg: "syntax error: " + m[2]}
 	}
-	return &Error{File: name, Msg: "syntax error: " + msg}
+	if m := yamlAnchorErr.FindStringSubmatch(msg); m != nil {
+		e := &Error{File: name, Msg: fmt.Sprintf("syntax error: alias *%s refers to no anchor &%s defined before it", m[1], m[1])}
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			e.Line = bytes.Count(data[:i], []byte("\n")) + 1
+			e.Col = i - bytes.LastIndexByte(data[:i], '\n')
+		}
+		return e
+	}
+	return &Error{File: name, Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // Parse decodes, validates and resolves a scenario held in data; name is
@@ -131,10 +148,12 @@ func Parse(name string, data []byte, opts LoadOptions) (s *Scenario, err error) 
 		d.typeErr(root, "", "a mapping of scenario fields (name, horizon, sites, workloads, ...)")
 		return nil, c.err()
 	}
+	c.pos[""] = root
 	d.decodeStruct(root, reflect.ValueOf(s).Elem(), "")
 	if d.over {
 		return nil, c.err()
 	}
+	c.validating = true
 	s.File = name
 	s.Dir = filepath.Dir(name)
 	s.Sets = append([]string(nil), opts.Sets...)

@@ -47,7 +47,7 @@ func applySet(root *yaml.Node, set string, setOf map[*yaml.Node]string) error {
 	}
 	var val yaml.Node
 	if err := yaml.Unmarshal([]byte(valStr), &val); err != nil {
-		return fmt.Errorf("%s: value %q is not valid YAML: %v", pathStr, valStr, strings.TrimPrefix(err.Error(), "yaml: "))
+		return fmt.Errorf("value %q is not valid YAML: %v", valStr, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var v *yaml.Node
 	if val.Kind == yaml.DocumentNode && len(val.Content) == 1 {
@@ -83,11 +83,11 @@ func applySet(root *yaml.Node, set string, setOf map[*yaml.Node]string) error {
 		here := done + sg.text(done == "")
 		if sg.key != "" {
 			if cur.Kind != yaml.MappingNode {
-				return fmt.Errorf("%s: %s is %s, not a mapping with field %q", pathStr, orTop(done), kindName(cur), sg.key)
+				return fmt.Errorf("%s is %s, not a mapping with field %q", orTop(done), kindName(cur), sg.key)
 			}
 			vi, err := mappingValue(cur, sg.key)
 			if err != nil {
-				return fmt.Errorf("%s: %s: %v", pathStr, here, err)
+				return fmt.Errorf("%s: %v", here, err)
 			}
 			if vi < 0 {
 				k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: sg.key}
@@ -97,7 +97,7 @@ func applySet(root *yaml.Node, set string, setOf map[*yaml.Node]string) error {
 				} else if segs[i+1].key != "" {
 					nv = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 				} else {
-					return fmt.Errorf("%s: %s does not exist, so it has no element %s", pathStr, here, segs[i+1].text(false))
+					return fmt.Errorf("%s does not exist, so it has no element %s", here, segs[i+1].text(false))
 				}
 				mark(k)
 				mark(nv)
@@ -113,14 +113,14 @@ func applySet(root *yaml.Node, set string, setOf map[*yaml.Node]string) error {
 			cur = cur.Content[vi]
 		} else {
 			if cur.Kind != yaml.SequenceNode {
-				return fmt.Errorf("%s: %s is %s, not a list", pathStr, orTop(done), kindName(cur))
+				return fmt.Errorf("%s is %s, not a list", orTop(done), kindName(cur))
 			}
 			idx, err := selectElement(cur, sg)
 			if err != nil {
-				return fmt.Errorf("%s: %s: %v", pathStr, here, err)
+				return fmt.Errorf("%s: %v", here, err)
 			}
 			if err := unalias(cur, idx); err != nil {
-				return fmt.Errorf("%s: %s: %v", pathStr, here, err)
+				return fmt.Errorf("%s: %v", here, err)
 			}
 			if last {
 				cur.Content[idx] = v

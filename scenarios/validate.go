@@ -37,6 +37,9 @@ type validator struct {
 	// siteIndex maps site ids to indices in s.Sites.
 	siteIndex map[string]int
 	classes   []string
+	// nodeTypesOK is false when a node type had errors (then fit checks
+	// against node types are skipped).
+	nodeTypesOK bool
 }
 
 func (v *validator) run() {
@@ -235,6 +238,15 @@ func (v *validator) nodeTypes() {
 	if len(v.s.NodeTypes) == 0 {
 		v.errf("node_types", "must define at least one node type")
 	}
+	before := len(v.c.list)
+	defer func() {
+		v.nodeTypesOK = len(v.c.list) == before
+		for _, b := range v.c.bad {
+			if related(b, "node_types") {
+				v.nodeTypesOK = false
+			}
+		}
+	}()
 	for i := range v.s.NodeTypes {
 		t := &v.s.NodeTypes[i]
 		p := "node_types." + t.Name
@@ -589,8 +601,11 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 	}
 	if sp.Battery != nil {
 		bl, b := p+".battery", sp.Battery
-		v.rangeCheck(bl+".mwh", b.MWh, 0, maxMW)
+		mwhOK := v.rangeCheck(bl+".mwh", b.MWh, 0, maxMW)
 		if !v.has(bl + ".mw") {
+			if !mwhOK {
+				b.MWh = 0
+			}
 			b.MW = b.MWh / 2
 		}
 		if b.MWh > 0 {
@@ -711,7 +726,7 @@ func (v *validator) workload(p string, w *Workload) {
 	if w.Kind == Service && !v.has(p+".patience") {
 		w.Patience = Duration(15 * time.Minute)
 	}
-	if w.Kind == Service && v.has(p+".checkpoint") {
+	if w.Kind == Service && w.Checkpoint > 0 {
 		v.errf(p+".checkpoint", "checkpoint applies to batch work; a service resumes for its remaining lifetime")
 	}
 	// Placement constraints.
@@ -754,13 +769,27 @@ func (v *validator) workload(p string, w *Workload) {
 	}
 	eligible := v.eligible(w)
 	if len(eligible) == 0 && len(s.Sites) > 0 {
-		v.errf(p, "no site is allowed for this workload (tiers %s, roles %v, sites %v)", w.TierSet, w.Roles, w.Sites)
+		var why []string
+		if len(w.Tiers) > 0 {
+			why = append(why, "tiers "+w.TierSet.String())
+		}
+		if len(w.Roles) > 0 {
+			rs := make([]string, len(w.Roles))
+			for i, r := range w.Roles {
+				rs[i] = r.String()
+			}
+			why = append(why, "roles "+strings.Join(rs, ","))
+		}
+		if len(w.Sites) > 0 {
+			why = append(why, "sites "+strings.Join(w.Sites, ","))
+		}
+		v.errf(p, "no site matches %s", strings.Join(why, " and "))
 	}
 	// Origins.
 	weights := v.origins(p+".origins", &w.Origins)
 	// Fit on one node.
 	maxNode := v.largestNode(eligible)
-	if synthetic && len(eligible) > 0 {
+	if synthetic && len(eligible) > 0 && v.nodeTypesOK {
 		v.fits(p, w, eligible)
 	}
 	if synthetic && w.Arrivals != nil && weights != nil {

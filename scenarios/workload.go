@@ -74,32 +74,32 @@ type Workload struct {
 	// CPUCores, MemoryGiB and GPUs size one instance (fractional cores
 	// and GPUs allowed; they become milli-units). CPUCores > 0 is
 	// required for synthetic workloads.
-	CPUCores  Dist `yaml:"cpu_cores"`
-	MemoryGiB Dist `yaml:"memory_gib"`
-	GPUs      Dist `yaml:"gpus"`
+	CPUCores  Dist `yaml:"cpu_cores,omitempty"`
+	MemoryGiB Dist `yaml:"memory_gib,omitempty"`
+	GPUs      Dist `yaml:"gpus,omitempty"`
 	// LatencyMs bounds the network RTT from the origin city to the site
 	// (0 = no bound). ComputeMs is the processing time the work adds to
 	// each response, reported in end-to-end latency (informational).
-	LatencyMs float64 `yaml:"latency_ms"`
-	ComputeMs float64 `yaml:"compute_ms"`
+	LatencyMs float64 `yaml:"latency_ms,omitempty"`
+	ComputeMs float64 `yaml:"compute_ms,omitempty"`
 	// SameCity restricts placement to sites in the origin city.
-	SameCity bool `yaml:"same_city"`
+	SameCity bool `yaml:"same_city,omitempty"`
 	// Duration is how long an instance runs once started (services: its
 	// lifetime); required for synthetic workloads.
-	Duration DurationDist `yaml:"duration"`
+	Duration DurationDist `yaml:"duration,omitempty"`
 	// Deadline, for batch work, is the time from arrival to the latest
 	// acceptable completion; nil = no deadline. Not allowed for services.
 	Deadline *DurationDist `yaml:"deadline,omitempty"`
 	// Patience is how long work may wait for capacity before it is
 	// rejected (default 15m for services; for batch work 0 = until its
 	// deadline, or forever without one).
-	Patience Duration `yaml:"patience"`
+	Patience Duration `yaml:"patience,omitempty"`
 	// Checkpoint is how often batch work saves progress (0 = never; an
 	// interrupted instance restarts from the beginning).
-	Checkpoint Duration `yaml:"checkpoint"`
+	Checkpoint Duration `yaml:"checkpoint,omitempty"`
 	// InputGB is the input data moved from the origin to the site before
 	// the work starts (default 0).
-	InputGB Dist `yaml:"input_gb"`
+	InputGB Dist `yaml:"input_gb,omitempty"`
 	// Priority orders queued work; higher first (default 0).
 	Priority int `yaml:"priority"`
 	// Tasks is the number of identical single-node instances one arrival
@@ -343,7 +343,7 @@ func (d *decoder) decodeShape(n *yaml.Node, path string, s *Shape) {
 		case "days":
 			days = v
 		default:
-			d.c.at(p.k, fp, fmt.Sprintf("unknown field %q", p.key), "hourly", "weekend", "days")
+			d.unknownField(p.k, fp, p.key, []string{"hourly", "weekend", "days"})
 		}
 	}
 	if days != nil {

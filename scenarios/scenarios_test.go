@@ -1,0 +1,341 @@
+package scenarios
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// shippedFiles are the scenario files planners use.
+func shippedFiles(t testing.TB) []string {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 4 {
+		t.Fatalf("found %d shipped scenarios, want at least 4", len(files))
+	}
+	return files
+}
+
+// TestShipped loads every shipped scenario and checks it is sized to
+// simulate in seconds: ~10^3-10^5 nodes and 10^4-10^5 expected workload
+// instances.
+func TestShipped(t *testing.T) {
+	for _, f := range shippedFiles(t) {
+		t.Run(f, func(t *testing.T) {
+			s, err := Load(f, LoadOptions{KnownPolicies: testPolicies})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := s.TotalNodes(); n < 1000 || n > 100_000 {
+				t.Errorf("%d nodes, want 10^3..10^5", n)
+			}
+			total := 0.0
+			for i := range s.Workloads {
+				total += s.ExpectedInstances(&s.Workloads[i])
+			}
+			if total < 1e4 || total > 1.5e5 {
+				t.Errorf("%.0f expected instances, want 10^4..1.5·10^5", total)
+			}
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(raw, []byte("# yaml-language-server: $schema=./scenario.schema.json\n")) {
+				t.Errorf("%s does not start with the schema modeline", f)
+			}
+		})
+	}
+}
+
+// TestResolvedRoundTrip checks that the resolved form of every valid
+// scenario loads again into the same scenario and resolves to the same
+// bytes.
+func TestResolvedRoundTrip(t *testing.T) {
+	files := append(shippedFiles(t), "testdata/valid/minimal.yaml")
+	more, _ := filepath.Glob("testdata/valid/*.yaml")
+	files = append(files, more...)
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			s, err := Load(f, LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			y1, err := s.EncodeYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s2, err := Parse(f, y1, LoadOptions{})
+			if err != nil {
+				t.Fatalf("resolved form does not load: %v\n%s", err, y1)
+			}
+			y2, err := s2.EncodeYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(y1, y2) {
+				t.Errorf("resolved form is not stable:\n%s\n---\n%s", y1, y2)
+			}
+			if len(s.Sites) != len(s2.Sites) || s.TotalNodes() != s2.TotalNodes() {
+				t.Errorf("sites %d/%d nodes %d/%d after round trip", len(s.Sites), len(s2.Sites), s.TotalNodes(), s2.TotalNodes())
+			}
+			for i := range s.Workloads {
+				a, b := &s.Workloads[i], &s2.Workloads[i]
+				if !reflect.DeepEqual(a.OriginRatePerHour, b.OriginRatePerHour) || len(a.Records) != len(b.Records) {
+					t.Errorf("workload %s differs after round trip", a.Name)
+				}
+			}
+			j, err := s.EncodeJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// JSON is YAML: the JSON form loads too.
+			if _, err := Parse(f, j, LoadOptions{}); err != nil {
+				t.Errorf("JSON form does not load: %v", err)
+			}
+		})
+	}
+}
+
+func TestApplySet(t *testing.T) {
+	base := "testdata/valid/minimal.yaml"
+	tests := []struct {
+		name  string
+		sets  []string
+		check func(*Scenario) string
+	}{
+		{"scalar", []string{"horizon=3d"}, func(s *Scenario) string {
+			return want(s.Horizon.String(), "3d")
+		}},
+		{"by id", []string{"sites[qd-core].pue=1.2"}, func(s *Scenario) string {
+			return want(formatFloat(s.Sites[1].PUE.Design), "1.2")
+		}},
+		{"by index creates field", []string{"sites[0].battery.mwh=20"}, func(s *Scenario) string {
+			if s.Sites[0].Battery == nil {
+				return "no battery"
+			}
+			return want(formatFloat(s.Sites[0].Battery.MW), "10")
+		}},
+		{"flow value", []string{"policies=[greenest, spread]"}, func(s *Scenario) string {
+			return want(strings.Join(s.Policies, ","), "greenest,spread")
+		}},
+		{"workload by class", []string{"workloads[analytics].arrivals.rate_per_hour=5"}, func(s *Scenario) string {
+			return want(formatFloat(s.Workloads[0].RatePerHour), "5")
+		}},
+		{"map key with dash", []string{"node_types.gpu-8.power.peak_w=7000"}, func(s *Scenario) string {
+			return want(formatFloat(s.NodeTypes[1].Power.PeakW), "7000")
+		}},
+		{"later wins", []string{"seed=5", "seed=7"}, func(s *Scenario) string {
+			return want(formatFloat(float64(s.Seed)), "7")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Load(base, LoadOptions{Sets: tc.sets})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tc.check(s); msg != "" {
+				t.Error(msg)
+			}
+			if !reflect.DeepEqual(s.Sets, tc.sets) {
+				t.Errorf("sets = %v, want %v", s.Sets, tc.sets)
+			}
+			plain, _ := Load(base, LoadOptions{})
+			if plain.SHA256 == s.SHA256 {
+				t.Error("sha256 does not change with --set")
+			}
+		})
+	}
+}
+
+func want(got, w string) string {
+	if got != w {
+		return "got " + got + ", want " + w
+	}
+	return ""
+}
+
+func TestApplySetErrors(t *testing.T) {
+	base := "testdata/valid/minimal.yaml"
+	tests := []struct{ set, want string }{
+		{"horizon", `--set "horizon": want path=value`},
+		{"sites[nowhere].pue=1.2", `--set "sites[nowhere].pue=1.2": sites[nowhere]: no element with id "nowhere" (allowed: jn-core, qd-core)`},
+		{"sites[5].pue=1.2", `sites[5]: index 5 out of range (the list has 2 elements)`},
+		{"horizon.days=2", `horizon is string "1d", not a mapping with field "days"`},
+		{"sites.id=x", `sites is a list, not a mapping with field "id"`},
+		{"sites[0.pue=1", `unclosed [`},
+		{"policies=[a", `is not valid YAML`},
+		// Values set on the command line are validated like the file, and
+		// their errors name the override.
+		{"sites[jn-core].battery.soc_min=2", `testdata/valid/minimal.yaml: --set "sites[jn-core].battery.soc_min=2": sites[jn-core].battery.soc_min: 2 must be in [0, 1]`},
+		{"sites[jn-core].city=Laiwu", `--set "sites[jn-core].city=Laiwu": sites[jn-core].city: unknown city "Laiwu" (allowed: JN`},
+		{"horizon=soon", `--set "horizon=soon": horizon: invalid duration "soon"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.set, func(t *testing.T) {
+			_, err := Load(base, LoadOptions{Sets: []string{tc.set}})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %q, want it to contain %q", err, tc.want)
+			}
+			for _, e := range Errors(err) {
+				if e.Set != tc.set {
+					t.Errorf("error %v does not name the override", e)
+				}
+			}
+		})
+	}
+}
+
+func TestApplySetAlias(t *testing.T) {
+	// Overriding a value reached through an alias or a merge changes that
+	// place only.
+	src := `
+name: alias
+horizon: 1d
+policies: [balanced]
+node_types:
+  cpu-64: {cpu_cores: 64, memory_gib: 256, power: {idle_w: 150, peak_w: 500}}
+sites:
+  - &site {id: a, role: edge, city: JN, nodes: {cpu-64: 1}, battery: &bat {mwh: 1}}
+  - {<<: *site, id: b, city: QD}
+  - {id: c, role: edge, city: YT, nodes: {cpu-64: 1}, battery: *bat}
+workloads:
+  - {class: ctrl, kind: service, cpu_cores: 1, duration: 1h, arrivals: {rate_per_hour: 1}}
+`
+	s, err := Parse("alias.yaml", []byte(src), LoadOptions{Sets: []string{"sites[b].battery.mwh=4", "sites[c].battery.mwh=8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []float64{s.Sites[0].Battery.MWh, s.Sites[1].Battery.MWh, s.Sites[2].Battery.MWh}
+	if !reflect.DeepEqual(got, []float64{1, 4, 8}) {
+		t.Errorf("battery mwh = %v, want [1 4 8]", got)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		out  string
+	}{
+		{"15m", 15 * time.Minute, "15m"},
+		{"7d", 7 * 24 * time.Hour, "7d"},
+		{"1.5d", 36 * time.Hour, "1d12h"},
+		{"2w", 14 * 24 * time.Hour, "14d"},
+		{"1h30m", 90 * time.Minute, "1h30m"},
+		{"250ms", 250 * time.Millisecond, "0.25s"},
+		{"0", 0, "0s"},
+	} {
+		got, err := ParseDuration(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			continue
+		}
+		if s := formatDuration(got); s != tc.out {
+			t.Errorf("format(%v) = %q, want %q", got, s, tc.out)
+		}
+		if back, _ := ParseDuration(tc.out); back != got {
+			t.Errorf("format/parse round trip of %v gives %v", got, back)
+		}
+	}
+	for _, bad := range []string{"", "5", "-1h", "1x", "h", "1e400h", "99999999999d"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", bad)
+		}
+	}
+}
+
+func TestDistSampleAndMean(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	dists := []Dist{
+		Fixed(3),
+		{Kind: DistUniform, Min: 6, Max: 24},
+		{Kind: DistLogNormal, Median: 4, Sigma: 0.5},
+		{Kind: DistExponential, Mean: 2},
+		{Kind: DistLogUniform, Min: 4, Max: 64},
+		{Kind: DistChoice, Values: []float64{1, 2, 4, 8}, Weights: []float64{8, 4, 2, 1}},
+	}
+	for _, d := range dists {
+		const n = 200_000
+		sum := 0.0
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for range n {
+			x := d.Sample(r)
+			sum += x
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+		mean := sum / n
+		if rel := math.Abs(mean-d.MeanValue()) / d.MeanValue(); rel > 0.02 {
+			t.Errorf("%v: sample mean %g, MeanValue %g", d, mean, d.MeanValue())
+		}
+		if up, ok := d.Upper(); ok && hi > up {
+			t.Errorf("%v: sample %g above Upper %g", d, hi, up)
+		}
+		if lo < d.Lower() {
+			t.Errorf("%v: sample %g below Lower %g", d, lo, d.Lower())
+		}
+	}
+	// Clamp and step.
+	d := Dist{Kind: DistLogNormal, Median: 64, Sigma: 2, Min: 8, Max: 256, Step: 8}
+	for range 10_000 {
+		x := d.Sample(r)
+		if x < 8 || x > 256 || math.Mod(x, 8) != 0 {
+			t.Fatalf("%v: sample %g outside [8,256] or not a multiple of 8", d, x)
+		}
+	}
+}
+
+func TestDistYAML(t *testing.T) {
+	for _, src := range []string{
+		"4", "{dist: uniform, min: 1, max: 4}", "{dist: lognormal, median: 64, sigma: 1, max: 4096, step: 1}",
+		"{dist: exponential, mean: 2}", "{dist: loguniform, min: 256, max: 4096}", "{dist: choice, values: [1, 2], weights: [3, 1]}",
+		"{value: 2}",
+	} {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &n); err != nil {
+			t.Fatal(err)
+		}
+		c := newCollector("t")
+		var d Dist
+		d.decodeYAML(newDecoder(c), n.Content[0], "x")
+		if err := c.err(); err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		out, err := yaml.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n2 yaml.Node
+		if err := yaml.Unmarshal(out, &n2); err != nil {
+			t.Fatal(err)
+		}
+		var d2 Dist
+		d2.decodeYAML(newDecoder(c), n2.Content[0], "x")
+		if !reflect.DeepEqual(d, d2) {
+			t.Errorf("%s: round trip %+v -> %s -> %+v", src, d, out, d2)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	if got := closest("horizn", []string{"name", "horizon", "interval"}); got != "horizon" {
+		t.Errorf("closest = %q, want horizon", got)
+	}
+	if got := closest("xyzzy", []string{"name", "horizon"}); got != "" {
+		t.Errorf("closest = %q, want none", got)
+	}
+}
