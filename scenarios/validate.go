@@ -745,7 +745,7 @@ func (v *validator) workload(p string, w *Workload) {
 	}
 	if v.has(p + ".tasks") {
 		switch up, bounded := w.Tasks.Upper(); {
-		case w.Trace != nil:
+		case w.Trace != nil && !(w.Tasks.Kind == DistFixed && w.Tasks.Value == 1):
 			v.errf(p+".tasks", "a trace workload takes its tasks from the trace (see trace.wide)")
 		case w.Tasks.Lower() < 1:
 			v.errf(p+".tasks", "must be >= 1 (for lognormal and exponential give min: 1)")
@@ -1098,10 +1098,13 @@ func (v *validator) trace(p string, w *Workload, maxNode nodes.Resources) {
 		v.c.allowed(p+".wide", WideModes, "unknown mode %q", t.Wide)
 	}
 	if t.Format != "swf" {
-		for _, f := range []string{"cores_per_proc", "memory_gib_per_proc"} {
-			if v.has(p + "." + f) {
-				v.errf(p+"."+f, "only used by format swf")
-			}
+		var def Trace
+		def.setDefaults()
+		if t.CoresPerProc != def.CoresPerProc {
+			v.errf(p+".cores_per_proc", "only used by format swf")
+		}
+		if t.MemoryGiBPerProc != def.MemoryGiBPerProc {
+			v.errf(p+".memory_gib_per_proc", "only used by format swf")
 		}
 	}
 	if v.opts.SkipData || !fmtOK || !fileOK {
