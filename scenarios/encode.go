@@ -21,9 +21,6 @@ func (s *Scenario) Resolved() *Scenario {
 		p := &out.NodeTypes[i].Power
 		if p.SpecPower != "" && len(p.CurveW) == 11 {
 			p.SpecPower, p.File = "", ""
-			p.IdleW, p.PeakW = 0, 0
-		} else if len(p.CurveW) == 11 {
-			p.IdleW, p.PeakW = 0, 0
 		}
 	}
 	return &out

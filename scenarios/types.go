@@ -255,6 +255,9 @@ type Power struct {
 	CurveW    []float64 `yaml:"curve_w,omitempty"`
 	SpecPower string    `yaml:"specpower,omitempty"`
 	File      string    `yaml:"file,omitempty"`
+	// GPUPowerShare is the share of a GPU server's dynamic power that
+	// follows its GPU use (the rest follows CPU use; default 0.9).
+	GPUPowerShare float64 `yaml:"gpu_power_share"`
 }
 
 // NodeTypes is the ordered node_types mapping.
@@ -291,7 +294,7 @@ func (ts *NodeTypes) decodeYAML(d *decoder, n *yaml.Node, path string) {
 			d.c.at(p.k, kp, fmt.Sprintf("invalid node type name %q: %s", p.key, idRule))
 			continue
 		}
-		t := NodeType{Name: p.key}
+		t := NodeType{Name: p.key, Power: Power{GPUPowerShare: 0.9}}
 		d.decode(p.v, reflect.ValueOf(&t).Elem(), kp, nil)
 		out = append(out, t)
 	}
@@ -498,6 +501,9 @@ type PUE struct {
 	Design float64 `yaml:"design"`
 	// Model is constant (default) or load.
 	Model string `yaml:"model"`
+	// RatedITKW is the IT power at which the load model's PUE equals
+	// Design (default: the site's nodes at peak power).
+	RatedITKW float64 `yaml:"rated_it_kw"`
 	// FixedOverheadFraction is the share of the overhead that does not
 	// scale with IT load (load model; default 0.5).
 	FixedOverheadFraction float64 `yaml:"fixed_overhead_fraction"`
@@ -579,19 +585,22 @@ func (s Seasonal) MarshalYAML() (any, error) {
 }
 
 // Solar is on-site photovoltaics: the clear-sky model with a daily cloud
-// factor, or a trace (csv and column set).
+// factor (nodes/energy SolarSpec), or a trace (csv and column set).
 type Solar struct {
 	MW float64 `yaml:"mw"`
-	// Derate scales clear-sky output (default 0.80, ~14 % annual capacity
-	// factor in Shandong).
+	// Derate scales clear-sky output (default 0.74, which gives the ~14 %
+	// annual capacity factor of Shandong PV in nodes/energy's model).
 	Derate  float64 `yaml:"derate"`
 	TiltDeg float64 `yaml:"tilt_deg"`
 	// CloudAlpha and CloudBeta: daily cloud factor ~ Beta(α, β) (default
-	// Beta(5, 2)).
-	CloudAlpha float64 `yaml:"cloud_alpha"`
-	CloudBeta  float64 `yaml:"cloud_beta"`
+	// Beta(5, 2)); NoiseSigma and NoiseTauHours shape the intra-day
+	// cloud noise (default 0.1 and 1 h).
+	CloudAlpha    float64 `yaml:"cloud_alpha"`
+	CloudBeta     float64 `yaml:"cloud_beta"`
+	NoiseSigma    float64 `yaml:"noise_sigma"`
+	NoiseTauHours float64 `yaml:"noise_tau_hours"`
 	// SeriesRef, when CSV is set, replaces the model by a trace
-	// normalised to peak 1 and multiplied by MW.
+	// multiplied by MW (normalize: none (default) or max).
 	SeriesRef `yaml:",inline"`
 }
 
@@ -604,7 +613,7 @@ type SeriesRef struct {
 }
 
 func (s *Solar) setDefaults() {
-	*s = Solar{Derate: 0.80, TiltDeg: 20, CloudAlpha: 5, CloudBeta: 2}
+	*s = Solar{Derate: 0.74, TiltDeg: 20, CloudAlpha: 5, CloudBeta: 2, NoiseSigma: 0.1, NoiseTauHours: 1}
 }
 
 // Wind is on-site (or near-site) wind generation: an AR(1) capacity-factor
@@ -619,7 +628,9 @@ type Wind struct {
 	// RhoHourly is the hourly autocorrelation (default 0.9).
 	RhoHourly float64 `yaml:"rho_hourly"`
 	// Spread widens the capacity-factor distribution (default 1.5).
-	Spread    float64 `yaml:"spread"`
+	Spread float64 `yaml:"spread"`
+	// SeriesRef, when CSV is set, replaces the model by a trace
+	// multiplied by MW (normalize: max (default) or none).
 	SeriesRef `yaml:",inline"`
 }
 
@@ -629,8 +640,13 @@ func (w *Wind) setDefaults() { *w = Wind{RhoHourly: 0.9, Spread: 1.5} }
 // power delivered along Shape, paid at PriceCNYPerKWh for what is used.
 type Contract struct {
 	MW float64 `yaml:"mw"`
-	// Shape is flat (default), solar or wind.
+	// Shape is flat (default), solar (the clear-sky model at the site) or
+	// wind (the AR(1) model with CapacityFactor).
 	Shape string `yaml:"shape"`
+	// Offshore and CapacityFactor are for the wind shape, as on Wind
+	// (default 0.24, 0.37 offshore).
+	Offshore       bool    `yaml:"offshore,omitempty"`
+	CapacityFactor float64 `yaml:"capacity_factor,omitempty"`
 	// PriceCNYPerKWh defaults to 0.3949 (coal benchmark price [K]).
 	PriceCNYPerKWh float64 `yaml:"price_cny_per_kwh"`
 }

@@ -145,7 +145,7 @@ func (v *validator) grid() {
 	v.rangeCheck("grid.carbon_kg_per_kwh", g.CarbonKgPerKWh, 0, 5)
 	v.rangeCheck("grid.marginal_carbon_kg_per_kwh", g.MarginalCarbonKgPerKWh, 0, 5)
 	if g.CarbonShape.Series != nil {
-		v.series("grid.carbon_shape", g.CarbonShape.Series.CSV, g.CarbonShape.Series.Column, g.CarbonShape.Series.Normalize)
+		v.series("grid.carbon_shape", g.CarbonShape.Series.CSV, g.CarbonShape.Series.Column, g.CarbonShape.Series.Normalize, "mean")
 	}
 	t := &g.Tariff
 	v.rangeCheck("grid.tariff.fixed_cny_per_kwh", t.FixedCNYPerKWh, 0, 10)
@@ -167,9 +167,9 @@ func (v *validator) grid() {
 
 // series checks a CSV series reference at path p (fields csv, column,
 // normalize).
-func (v *validator) series(p, file, column, normalize string) {
-	if !contains(NormalizeNames, normalize) {
-		v.c.allowed(p+".normalize", NormalizeNames, "unknown normalisation %q", normalize)
+func (v *validator) series(p, file, column, normalize string, allowed ...string) {
+	if !contains(allowed, normalize) {
+		v.c.allowed(p+".normalize", allowed, "unknown normalisation %q", normalize)
 	}
 	if !v.check(file != "", p+".csv", "required field is missing (a CSV file)") {
 		return
@@ -268,6 +268,7 @@ func (v *validator) power(p string, pw *Power) {
 			v.errf(p, "give either specpower (optionally with peak_w) or idle_w/peak_w/curve_w, not both")
 			return
 		}
+		v.rangeCheck(p+".gpu_power_share", pw.GPUPowerShare, 0, 1)
 		if !v.required(p + ".file") {
 			return
 		}
@@ -280,11 +281,8 @@ func (v *validator) power(p string, pw *Power) {
 	if v.has(p + ".file") {
 		v.errf(p+".file", "file is only used with specpower")
 	}
+	v.rangeCheck(p+".gpu_power_share", pw.GPUPowerShare, 0, 1)
 	if len(pw.CurveW) > 0 {
-		if v.has(p+".idle_w") || v.has(p+".peak_w") {
-			v.errf(p, "give either curve_w or idle_w/peak_w, not both")
-			return
-		}
 		if !v.check(len(pw.CurveW) == 11, p+".curve_w", "needs 11 points (W at 0, 10, ..., 100 %% utilisation), got %d", len(pw.CurveW)) {
 			return
 		}
@@ -292,6 +290,10 @@ func (v *validator) power(p string, pw *Power) {
 			if !v.check(w >= 0 && w <= 1e6, fmt.Sprintf("%s.curve_w[%d]", p, i), "%s must be in [0, 1000000] W", formatFloat(w)) {
 				return
 			}
+		}
+		if v.has(p+".idle_w") && pw.IdleW != pw.CurveW[0] || v.has(p+".peak_w") && pw.PeakW != pw.CurveW[10] {
+			v.errf(p, "idle_w and peak_w, when given with curve_w, must equal its first and last points (%s and %s W)", formatFloat(pw.CurveW[0]), formatFloat(pw.CurveW[10]))
+			return
 		}
 		pw.IdleW, pw.PeakW = pw.CurveW[0], pw.CurveW[10]
 		v.check(pw.PeakW > 0, p+".curve_w", "the 100 %% point must be > 0 W")
@@ -547,6 +549,9 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 		v.c.allowed(pp+".model", PUEModels, "unknown PUE model %q", sp.PUE.Model)
 	}
 	v.rangeCheck(pp+".fixed_overhead_fraction", sp.PUE.FixedOverheadFraction, 0, 1)
+	if v.has(pp + ".rated_it_kw") {
+		v.check(sp.PUE.RatedITKW > 0 && sp.PUE.RatedITKW <= 1e7, pp+".rated_it_kw", "%s must be in (0, 10000000] kW", formatFloat(sp.PUE.RatedITKW))
+	}
 	for i, f := range sp.PUE.Seasonal.Factors {
 		v.check(f > 0 && f <= 5, fmt.Sprintf("%s.seasonal[%d]", pp, i), "%s must be in (0, 5]", formatFloat(f))
 	}
@@ -567,6 +572,15 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 		if len(sp.Nodes) > 0 && total == 0 {
 			v.errf(p+".nodes", "a site needs at least one node")
 		}
+		if !v.has(pp + ".rated_it_kw") {
+			// The nodes at peak power.
+			sp.PUE.RatedITKW = 0
+			for _, nc := range sp.Nodes {
+				if t, ok := v.s.NodeTypes.Lookup(nc.Type); ok && nc.Count > 0 {
+					sp.PUE.RatedITKW += float64(nc.Count) * t.Power.PeakW / 1000
+				}
+			}
+		}
 	}
 	if sp.Solar != nil {
 		sl, s := p+".solar", sp.Solar
@@ -575,7 +589,9 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 		v.rangeCheck(sl+".tilt_deg", s.TiltDeg, 0, 90)
 		v.check(s.CloudAlpha > 0 && s.CloudAlpha <= 1000, sl+".cloud_alpha", "%s must be in (0, 1000]", formatFloat(s.CloudAlpha))
 		v.check(s.CloudBeta > 0 && s.CloudBeta <= 1000, sl+".cloud_beta", "%s must be in (0, 1000]", formatFloat(s.CloudBeta))
-		v.seriesRef(sl, &s.SeriesRef)
+		v.check(s.NoiseSigma >= 0 && s.NoiseSigma <= 1, sl+".noise_sigma", "%s must be in [0, 1]", formatFloat(s.NoiseSigma))
+		v.check(s.NoiseTauHours > 0 && s.NoiseTauHours <= 1000, sl+".noise_tau_hours", "%s must be in (0, 1000]", formatFloat(s.NoiseTauHours))
+		v.seriesRef(sl, &s.SeriesRef, "none")
 	}
 	if sp.Wind != nil {
 		wl, w := p+".wind", sp.Wind
@@ -589,13 +605,24 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 		v.check(w.CapacityFactor > 0 && w.CapacityFactor < 1, wl+".capacity_factor", "%s must be in (0, 1)", formatFloat(w.CapacityFactor))
 		v.check(w.RhoHourly >= 0 && w.RhoHourly < 1, wl+".rho_hourly", "%s must be in [0, 1)", formatFloat(w.RhoHourly))
 		v.check(w.Spread > 0 && w.Spread <= 10, wl+".spread", "%s must be in (0, 10]", formatFloat(w.Spread))
-		v.seriesRef(wl, &w.SeriesRef)
+		v.seriesRef(wl, &w.SeriesRef, "max")
 	}
 	if sp.Contract != nil {
 		cl, c := p+".contract", sp.Contract
 		v.rangeCheck(cl+".mw", c.MW, 0, maxMW)
 		if !contains(ContractShapes, c.Shape) {
 			v.c.allowed(cl+".shape", ContractShapes, "unknown contract shape %q", c.Shape)
+		}
+		if c.Shape == "wind" {
+			if !v.has(cl + ".capacity_factor") {
+				c.CapacityFactor = 0.24
+				if c.Offshore {
+					c.CapacityFactor = 0.37
+				}
+			}
+			v.check(c.CapacityFactor > 0 && c.CapacityFactor < 1, cl+".capacity_factor", "%s must be in (0, 1)", formatFloat(c.CapacityFactor))
+		} else if v.has(cl+".offshore") || v.has(cl+".capacity_factor") {
+			v.errf(cl+".shape", "offshore and capacity_factor apply to shape wind only")
 		}
 		v.rangeCheck(cl+".price_cny_per_kwh", c.PriceCNYPerKWh, 0, 10)
 	}
@@ -633,7 +660,9 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 	v.check(sp.BandwidthGbps > 0 && sp.BandwidthGbps <= 1e6, p+".bandwidth_gbps", "%s must be in (0, 1000000] Gbit/s", formatFloat(sp.BandwidthGbps))
 }
 
-func (v *validator) seriesRef(p string, r *SeriesRef) {
+// seriesRef checks an optional trace of a generator; def is its default
+// normalisation.
+func (v *validator) seriesRef(p string, r *SeriesRef, def string) {
 	if r.CSV == "" && r.Column == "" && !v.has(p+".csv") && !v.has(p+".column") {
 		if v.has(p+".normalize") || v.has(p+".anchor") {
 			v.errf(p, "normalize and anchor need csv and column")
@@ -641,9 +670,9 @@ func (v *validator) seriesRef(p string, r *SeriesRef) {
 		return
 	}
 	if r.Normalize == "" {
-		r.Normalize = "max"
+		r.Normalize = def
 	}
-	v.series(p, r.CSV, r.Column, r.Normalize)
+	v.series(p, r.CSV, r.Column, r.Normalize, "none", "max")
 }
 
 func (v *validator) workloads() {
