@@ -41,5 +41,12 @@ demo:
 cluster: build
 	./bin/suanli dev $(DEVFLAGS)
 
+## chaos: long multi-process fault runs (leader/follower/agent SIGKILL and SIGSTOP, quorum loss) against
+## 3 servers and 2 agents, then every safety check; CHAOS=duration, CHAOS_SEED picks the fault sequence.
+CHAOS ?= 3m
+CHAOS_SEED ?= 1
+chaos:
+	SUANLI_CHAOS=$(CHAOS) SUANLI_CHAOS_SEED=$(CHAOS_SEED) $(GO) test -run 'TestChaos' -v -count 1 -timeout 2h ./test/cluster/
+
 clean:
 	rm -rf bin out bench.txt

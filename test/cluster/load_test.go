@@ -28,6 +28,11 @@ type load struct {
 	hist *History
 	// opTimeout bounds each request.
 	opTimeout time.Duration
+	// longFrac is the share of workloads that run for an hour (they stay
+	// placed); the others run 1-3 s (they complete during the test).
+	longFrac float64
+	// stop, when closed, ends clients that run without a count.
+	stop chan struct{}
 
 	mu        sync.Mutex
 	announced []string          // IDs whose submission has begun
@@ -39,24 +44,24 @@ type load struct {
 }
 
 func newLoad(c *devcluster.Cluster) *load {
-	return &load{c: c, hist: NewHistory(), opTimeout: 3 * time.Second, acked: map[string]string{},
+	return &load{c: c, hist: NewHistory(), opTimeout: 3 * time.Second, longFrac: 0.75, stop: make(chan struct{}), acked: map[string]string{},
 		specs: map[string]api.WorkloadSpec{}}
 }
 
-// spec is the workload a client submits: a quarter short (1-3 s, they
-// complete during the test), the rest an hour (they stay placed).
-func spec(id string, rng *rand.Rand) api.WorkloadSpec {
-	dur := int64(3_600_000)
-	if rng.IntN(4) == 0 {
-		dur = 1000 + rng.Int64N(2000)
+// spec is the workload a client submits: an hour long with probability
+// longFrac, else 1-3 s.
+func (l *load) spec(id string, rng *rand.Rand) api.WorkloadSpec {
+	dur := 1000 + rng.Int64N(2000)
+	if rng.Float64() < l.longFrac {
+		dur = 3_600_000
 	}
 	origins := []string{"JN", "QD", "ZB", "WF", "YT"}
 	return api.WorkloadSpec{ID: id, Class: "test", Origin: origins[rng.IntN(len(origins))],
 		Request: nodes.Resources{CPUMilli: 250, MemoryMiB: 256}, DurationMs: dur}
 }
 
-// run starts n clients submitting perClient workloads each; it returns
-// when all are done (or gave up).
+// run starts n clients submitting perClient workloads each (0: until
+// l.stop is closed); it returns when all are done (or gave up).
 func (l *load) run(t *testing.T, n, perClient int, seed uint64) {
 	var wg sync.WaitGroup
 	for ci := 0; ci < n; ci++ {
@@ -73,15 +78,25 @@ func (l *load) run(t *testing.T, n, perClient int, seed uint64) {
 func (l *load) client(t *testing.T, ci, perClient int, rng *rand.Rand) {
 	servers := l.c.HTTPAddrs()
 	client := l.hist.NewClient()
-	for k := 0; k < perClient; k++ {
+	for k := 0; perClient == 0 || k < perClient; k++ {
+		if perClient == 0 {
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
+		}
 		id := fmt.Sprintf("w-%d-%04d", ci, k)
-		s := spec(id, rng)
+		s := l.spec(id, rng)
 		l.mu.Lock()
 		l.announced = append(l.announced, id)
 		l.specs[id] = s
 		l.mu.Unlock()
+		// Resubmit the same ID (idempotent) until a definite answer, for up
+		// to 30 s (longer than any outage the tests cause).
 		ok := false
-		for attempt := 0; attempt < 60 && !ok; attempt++ {
+		backoff := 10 * time.Millisecond
+		for deadline := time.Now().Add(30 * time.Second); !ok && time.Now().Before(deadline); {
 			addr := servers[rng.IntN(len(servers))]
 			out := l.submit(client, addr, s)
 			switch out.Outcome {
@@ -90,12 +105,12 @@ func (l *load) client(t *testing.T, ci, perClient int, rng *rand.Rand) {
 				l.mu.Lock()
 				l.acked[id] = out.Outcome
 				l.mu.Unlock()
+				continue
 			case Unknown:
 				client = l.hist.NewClient()
-				time.Sleep(20 * time.Millisecond)
-			default:
-				time.Sleep(20 * time.Millisecond)
 			}
+			time.Sleep(backoff)
+			backoff = min(2*backoff, 200*time.Millisecond)
 		}
 		if !ok {
 			l.mu.Lock()
