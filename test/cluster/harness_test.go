@@ -65,13 +65,15 @@ const (
 )
 
 // startCluster starts servers and agents on free 127.0.0.1 ports with test
-// timing; everything is stopped (process groups killed) at cleanup, and
+// timing (fast Raft unless opts says otherwise); everything is stopped (process groups killed) at cleanup, and
 // the children's logs are printed if the test failed.
 func startCluster(t testing.TB, opts devcluster.Options) *devcluster.Cluster {
 	t.Helper()
 	opts.Binary = binary(t)
 	opts.Dir = t.TempDir()
-	opts.RaftTiming = "fast"
+	if opts.RaftTiming == "" {
+		opts.RaftTiming = "fast"
+	}
 	opts.GossipProfile = "local"
 	opts.GossipProbeInterval = probeInterval
 	if os.Getenv("SUANLI_TEST_LOG") != "" {
