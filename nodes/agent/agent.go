@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,9 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// EventBatch is the most events per request (default 1000).
 	EventBatch int
+	// SeenCheck is how often the agent checks that the servers' gossip
+	// view holds it (default 2 s).
+	SeenCheck time.Duration
 	// Seed seeds the backoff jitter.
 	Seed uint64
 	// Log receives the agent's log (default stderr).
@@ -89,6 +93,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBackoff < c.MinBackoff {
 		c.MaxBackoff = c.MinBackoff
+	}
+	if c.SeenCheck <= 0 {
+		c.SeenCheck = 2 * time.Second
 	}
 	if c.EventBatch <= 0 {
 		c.EventBatch = 1000
@@ -161,6 +168,7 @@ type Agent struct {
 	eventsSent    uint64
 	eventErrors   uint64
 	fatal         error
+	serverGossip  []string // servers' gossip addresses from the cluster status
 }
 
 // New checks the configuration and prepares an agent (nothing runs until Run).
@@ -292,36 +300,109 @@ func containsAny(s string, subs ...string) bool {
 
 func trimNL(s string) string { return strings.TrimRight(s, "\r\n") }
 
-// gossipLoop joins the pool and rejoins whenever the agent finds itself
-// alone (every seed was down, or the whole cluster restarted).
+// gossipLoop joins the pool, rejoins whenever the agent finds itself
+// alone (every seed was down, or the whole cluster restarted), and checks
+// that the servers see this incarnation: an agent restarted quickly (on a
+// new port) is refused by the pool while its previous incarnation is
+// still alive or suspect, and once that one is declared dead the servers
+// take the agent's nodes down; joining again then takes the name back and
+// brings them up.
 func (a *Agent) gossipLoop(ctx context.Context) {
 	b := a.newBackoff()
+	var lastCheck time.Time
 	for {
-		if a.pool.NumMembers() < 2 {
-			seeds := append([]string(nil), a.cfg.Gossip.Join...)
-			if len(seeds) > 0 {
-				if n, err := a.pool.Join(seeds); err != nil {
-					a.log.Debug("gossip join failed", "seeds", seeds, "err", err)
-				} else {
-					a.log.Info("joined the gossip pool", "via", n, "members", a.pool.NumMembers())
-					b.reset()
-				}
-			}
-		} else {
+		alone := a.pool.NumMembers() < 2
+		if !alone {
 			for _, m := range a.pool.Members() {
 				if m.Meta.Role == gossip.RoleServer && m.Meta.HTTPAddr != "" {
 					a.servers.learn(m.Meta.HTTPAddr)
 				}
 			}
+		}
+		rejoin := alone
+		if !alone && a.isRegistered() && time.Since(lastCheck) >= a.cfg.SeenCheck {
+			lastCheck = time.Now()
+			if seen, other := a.seenByServers(ctx); !seen {
+				a.log.Info("the servers do not see this agent's gossip member; joining again", "addr", a.pool.Addr(), "they_see", other)
+				rejoin = true
+			}
+		}
+		if rejoin {
+			seeds := a.joinSeeds()
+			if len(seeds) > 0 {
+				if n, err := a.pool.Join(seeds); err != nil {
+					a.log.Debug("gossip join failed", "seeds", seeds, "err", err)
+				} else if alone {
+					a.log.Info("joined the gossip pool", "via", n, "members", a.pool.NumMembers())
+				}
+			}
+		}
+		d := 2 * time.Second
+		if a.pool.NumMembers() < 2 {
+			d = b.next()
+		} else {
 			b.reset()
 		}
-		d := b.next()
-		if a.pool.NumMembers() >= 2 {
-			d = 2 * time.Second
-		}
-		if !sleep(ctx, d) {
+		if !sleep(ctx, min(d, a.cfg.SeenCheck)) {
 			return
 		}
+	}
+}
+
+// joinSeeds are the configured gossip seeds and the servers' gossip
+// addresses learned from the cluster.
+func (a *Agent) joinSeeds() []string {
+	seeds := append([]string(nil), a.cfg.Gossip.Join...)
+	a.mu.Lock()
+	seeds = append(seeds, a.serverGossip...)
+	a.mu.Unlock()
+	slices.Sort(seeds)
+	return slices.Compact(seeds)
+}
+
+func (a *Agent) isRegistered() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.registered
+}
+
+// seenByServers asks a server whether its gossip view holds this agent at
+// this incarnation's address. Errors count as seen (nothing to act on).
+func (a *Agent) seenByServers(ctx context.Context) (bool, string) {
+	addr := a.servers.pick()
+	if addr == "" {
+		return true, ""
+	}
+	rctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
+	defer cancel()
+	st, err := a.servers.client(addr).Cluster(rctx)
+	if err != nil {
+		return true, ""
+	}
+	a.noteServers(st)
+	name, self := a.pool.Name(), a.pool.Addr()
+	for _, m := range st.Members {
+		if m.Name == name {
+			return m.Addr == self, m.Addr
+		}
+	}
+	return false, "nothing"
+}
+
+// noteServers records the servers' HTTP and gossip addresses from a
+// cluster status.
+func (a *Agent) noteServers(st api.ClusterStatus) {
+	var g []string
+	for _, sv := range st.Servers {
+		a.servers.learn(sv.HTTPAddr)
+		if sv.GossipAddr != "" {
+			g = append(g, sv.GossipAddr)
+		}
+	}
+	if len(g) > 0 {
+		a.mu.Lock()
+		a.serverGossip = g
+		a.mu.Unlock()
 	}
 }
 
@@ -376,9 +457,7 @@ func (a *Agent) discover(ctx context.Context, addr string) {
 	if err != nil {
 		return
 	}
-	for _, sv := range st.Servers {
-		a.servers.learn(sv.HTTPAddr)
-	}
+	a.noteServers(st)
 	if st.LeaderHTTP != "" {
 		a.servers.setLeader(st.LeaderHTTP)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/suanli/suanli/devcluster"
+	"github.com/suanli/suanli/scheduler/server/api"
 )
 
 // chaosDuration reads SUANLI_CHAOS ("1" = 3 minutes, or a duration like
@@ -168,6 +169,15 @@ func TestChaos(t *testing.T) {
 	if len(l.giveUps) > 0 {
 		t.Errorf("%d submissions never got a definite answer: %v", len(l.giveUps), l.giveUps[:min(10, len(l.giveUps))])
 	}
+	waitUntil(t, "every node up", 60*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var nl api.NodeList
+		if _, err := rawGet(ctx, leaderAddr(t, c), "", "/v1/nodes?state=down", &nl); err != nil {
+			return false
+		}
+		return len(nl.Nodes) == 0
+	})
 	waitNoPending(t, c, 60*time.Second)
 	checkPlacements(t, c, l.ackedIDs(), []string{"a1", "a2"})
 	l.checkLinearizable(t)

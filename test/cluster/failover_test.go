@@ -202,6 +202,46 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("a1's nodes down: got %d, want 16", down)
 	}
 
+	// ---- Phase 3: a1 comes back (after it was declared dead): its nodes
+	// come up. Then a2 is killed and restarted at once, before the pool
+	// declares its old incarnation dead: once it does, a2's nodes go down,
+	// and the new incarnation must take its name back and bring them up.
+	if err := c.StartAgentAgain(ctx, a1); err != nil {
+		t.Fatal(err)
+	}
+	var a2 *devcluster.Agent
+	for _, a := range c.Agents {
+		if a.ID == "a2" {
+			a2 = a
+		}
+	}
+	if err := a2.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	restartA2 := time.Now()
+	if err := c.StartAgentAgain(ctx, a2); err != nil {
+		t.Fatal(err)
+	}
+	// Wait past the old incarnation's detection, then for all nodes up.
+	time.Sleep(time.Until(restartA2.Add(hi)))
+	back := waitUntil(t, "every node up again after a2's quick restart", 20*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var nl api.NodeList
+		if _, err := rawGet(ctx, leaderAddr(t, c), "", "/v1/nodes?state=down", &nl); err != nil {
+			return false
+		}
+		return len(nl.Nodes) == 0
+	})
+	t.Logf("a2 restarted right after a SIGKILL: all nodes up %v after its old incarnation's detection bound (%v)", back.Round(time.Millisecond), hi)
+	// The agent checks its visibility every 2 s; without that it would wait
+	// for a gossip push-pull (15-30 s).
+	if back > 5*time.Second {
+		t.Errorf("nodes back up %v after the detection bound, want <= 5s", back)
+	}
+	waitNoPending(t, c, 30*time.Second)
+	checkPlacements(t, c, acked, []string{"a1", "a2"})
+
 	// All three servers agree on the log.
 	waitUntil(t, "all servers at the same applied index", 20*time.Second, func() bool {
 		idx := appliedIndexes(c)
