@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -34,16 +35,34 @@ func (s *Scenario) ExpectedInstances(w *Workload) float64 {
 		cover := 1 - math.Exp(-b.PerDay*b.Duration.Hours()/24)
 		burst = 1 + cover*(b.Factor-1)
 	}
-	const step = time.Minute
+	// The shaped rate is piecewise constant between local hour boundaries
+	// and event edges, so integrate exactly over those segments.
+	h := s.Horizon.D()
+	cuts := []time.Duration{0, h}
+	// The last local hour boundary at or before the start (local, so that
+	// zones with fractional-hour offsets work too).
+	sinceHour := time.Duration(s.Start.Minute())*time.Minute + time.Duration(s.Start.Second())*time.Second + time.Duration(s.Start.Nanosecond())
+	for t := time.Hour - sinceHour; t < h; t += time.Hour {
+		cuts = append(cuts, t)
+	}
+	for i := range s.Events {
+		e := &s.Events[i]
+		if e.Kind == DemandSurge {
+			cuts = append(cuts, min(e.At.D(), h), min(e.End(), h))
+		}
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
 	total := 0.0
-	for t := time.Duration(0); t < s.Horizon.D(); t += step {
-		at := s.Start.Add(t + step/2)
-		f := shape.Factor(at) * burst
+	for k := 0; k+1 < len(cuts); k++ {
+		a, b := cuts[k], cuts[k+1]
+		mid := a + (b-a)/2
+		f := shape.Factor(s.Start.Add(mid)) * burst
 		for ci, r := range w.OriginRatePerHour {
 			if r == 0 {
 				continue
 			}
-			total += r * f * s.surge(w, ci, t+step/2) * step.Hours()
+			total += r * f * s.surge(w, ci, mid) * (b - a).Hours()
 		}
 	}
 	tasks := w.Tasks.MeanValue()
