@@ -55,6 +55,7 @@ type PolicySummary struct {
 	RenewableShare float64             `json:"renewable_share"`
 	PUE            float64             `json:"pue"`
 	CostCNY        float64             `json:"cost_cny"`
+	CostSplitCNY   CostSplit           `json:"cost_split_cny"`
 	CarbonT        float64             `json:"carbon_t"`
 	LatencyMs      Percentiles         `json:"latency_ms"`
 	Utilization    map[string]TierUtil `json:"utilization"`
@@ -81,16 +82,29 @@ type WorkloadCounts struct {
 	Decisions         int64 `json:"decisions"`
 }
 
-// EnergyMWh are the run's energy totals over all sites.
+// EnergyMWh are the run's energy totals over all sites (docs/outputs.md).
 type EnergyMWh struct {
-	IT                 float64 `json:"it"`
-	Facility           float64 `json:"facility"`
-	RenewableGenerated float64 `json:"renewable_generated"`
-	RenewableUsed      float64 `json:"renewable_used"`
-	Curtailed          float64 `json:"curtailed"`
-	BatteryCharge      float64 `json:"battery_charge"`
-	BatteryDischarge   float64 `json:"battery_discharge"`
-	Grid               float64 `json:"grid"`
+	IT                  float64 `json:"it"`
+	Facility            float64 `json:"facility"`
+	RenewableGenerated  float64 `json:"renewable_generated"`
+	RenewableUsed       float64 `json:"renewable_used"`
+	Curtailed           float64 `json:"curtailed"`
+	BatteryCharge       float64 `json:"battery_charge"`
+	BatteryDischarge    float64 `json:"battery_discharge"`
+	Grid                float64 `json:"grid"`
+	Solar               float64 `json:"solar"`
+	Wind                float64 `json:"wind"`
+	Contract            float64 `json:"contract"`
+	RenewableToFacility float64 `json:"renewable_to_facility"`
+	BatteryGridCharge   float64 `json:"battery_grid_charge"`
+	BatteryLoss         float64 `json:"battery_loss"`
+}
+
+// CostSplit divides the energy cost between grid energy and green-power
+// contract energy.
+type CostSplit struct {
+	Grid     float64 `json:"grid"`
+	Contract float64 `json:"contract"`
 }
 
 // Percentiles of a distribution.
@@ -162,10 +176,14 @@ func NewSummary(m Meta, runs []Run) *Summary {
 				RenewableGenerated: e.RenewableGeneratedKWh / 1000, RenewableUsed: e.RenewableUsedKWh / 1000,
 				Curtailed: e.CurtailedKWh / 1000, BatteryCharge: e.BatteryChargeKWh / 1000,
 				BatteryDischarge: e.BatteryDischargeKWh / 1000, Grid: e.GridKWh / 1000,
+				Solar: e.SolarKWh / 1000, Wind: e.WindKWh / 1000, Contract: e.ContractKWh / 1000,
+				RenewableToFacility: e.RenewableToFacilityKWh / 1000, BatteryGridCharge: e.BatteryGridChargeKWh / 1000,
+				BatteryLoss: e.BatteryLossKWh / 1000,
 			},
 			RenewableShare: r.RenewableShare(),
 			PUE:            r.PUE(),
 			CostCNY:        e.CostCNY,
+			CostSplitCNY:   CostSplit{Grid: e.GridCostCNY, Contract: e.ContractCostCNY},
 			CarbonT:        e.CarbonKg / 1000,
 			LatencyMs:      percentiles(r.latency),
 			Utilization:    map[string]TierUtil{},

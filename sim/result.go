@@ -33,6 +33,10 @@ type EventRecord struct {
 	Name       string  `json:"name,omitempty"`
 	StartHours float64 `json:"start_h"`
 	EndHours   float64 `json:"end_h"`
+	// NodesDown is how many nodes an outage took down; Interrupted how
+	// many running workloads it stopped (and re-decided).
+	NodesDown   int   `json:"nodes_down"`
+	Interrupted int64 `json:"interrupted"`
 }
 
 // ClassResult is the outcome of one workload class.

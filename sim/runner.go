@@ -891,9 +891,12 @@ func (r *Runner) eventStart(i int) {
 		for _, n := range chosen {
 			r.setNodeDown(int(n), true)
 		}
+		before := r.res.Interrupted
 		for _, n := range chosen {
 			r.interrupt(int(n))
 		}
+		rec := &r.res.Events[len(r.res.Events)-1]
+		rec.NodesDown, rec.Interrupted = len(chosen), r.res.Interrupted-before
 	case RenewableDrought:
 		r.applyDroughts()
 	}

@@ -1,0 +1,419 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/nodes/energy"
+	"github.com/suanli/suanli/scenarios"
+)
+
+// FromScenario turns a loaded scenario into the simulator's Config: the
+// topology (sites in file order, each site's nodes by node type in file
+// order), the server power models, one energy model per site (its PUE,
+// solar, wind, contract and battery with the scenario's grid tariff and
+// carbon), the latency model and bandwidths, one class per workload and the
+// events. The energy models draw from the stream "energy/<site id>", so
+// every policy sees the same weather.
+func FromScenario(s *scenarios.Scenario) (*Config, error) {
+	c := &Config{
+		Name:          s.Name,
+		Seed:          s.Seed,
+		Start:         s.Start,
+		Horizon:       s.Horizon.D(),
+		Interval:      s.Interval.D(),
+		ForecastStep:  time.Hour,
+		ForecastSteps: 48,
+		Cities:        s.Cities,
+		Latency:       s.Network.LatencyModel(),
+		JitterBaseMs:  s.Network.JitterMeanMs,
+		Policies:      append([]string(nil), s.Policies...),
+		NodePower:     map[string]*energy.ServerPower{},
+	}
+	for i := range s.NodeTypes {
+		t := &s.NodeTypes[i]
+		spec := energy.ServerPowerSpec{Name: t.Name, IdleW: t.Power.IdleW, PeakW: t.Power.PeakW, GPUPowerShare: energy.DefaultGPUPowerShare}
+		if len(t.Power.CurveW) > 0 {
+			spec.CurveW = append([]float64(nil), t.Power.CurveW...)
+		}
+		p, err := energy.NewServerPower(spec, t.Resources())
+		if err != nil {
+			return nil, fmt.Errorf("node type %s: %w", t.Name, err)
+		}
+		c.NodePower[t.Name] = p
+	}
+	specs := make([]energy.SiteSpec, len(s.Sites))
+	for i := range s.Sites {
+		site := &s.Sites[i]
+		c.Topology.Sites = append(c.Topology.Sites, site.NodeSite())
+		ratedKW := 0.0
+		for _, nc := range site.Nodes {
+			t, ok := s.NodeTypes.Lookup(nc.Type)
+			if !ok {
+				return nil, fmt.Errorf("site %s: unknown node type %q", site.ID, nc.Type)
+			}
+			for k := 0; k < nc.Count; k++ {
+				c.Topology.Nodes = append(c.Topology.Nodes, nodes.Node{
+					ID:       fmt.Sprintf("%s/%s-%d", site.ID, nc.Type, k),
+					Site:     i,
+					Type:     nc.Type,
+					Capacity: t.Resources(),
+				})
+			}
+			ratedKW += float64(nc.Count) * t.Power.PeakW / 1000
+		}
+		c.BandwidthGbps = append(c.BandwidthGbps, site.BandwidthGbps)
+		spec, err := siteEnergySpec(s, site, ratedKW)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+		}
+		specs[i] = spec
+	}
+	tables := energy.CachedTables(func(name string) (io.ReadCloser, error) { return os.Open(s.Path(name)) })
+	seed, start, ids := s.Seed, s.Start, make([]string, len(s.Sites))
+	for i := range s.Sites {
+		ids[i] = s.Sites[i].ID
+	}
+	c.NewEnergy = func(i int) (EnergyModel, error) {
+		return energy.NewSite(specs[i], start, Stream(seed, "energy/"+ids[i]), tables)
+	}
+	for i := range s.Workloads {
+		k, err := workloadClass(s, &s.Workloads[i])
+		if err != nil {
+			return nil, fmt.Errorf("workload %s: %w", s.Workloads[i].Name, err)
+		}
+		c.Classes = append(c.Classes, k)
+	}
+	for i := range s.Events {
+		c.Events = append(c.Events, scenarioEvent(&s.Events[i]))
+	}
+	return c, nil
+}
+
+// MetaOf describes a scenario and its config for the outputs.
+func MetaOf(s *scenarios.Scenario, c *Config) Meta {
+	m := Meta{
+		Scenario: s.Name, ScenarioSHA256: s.SHA256, Seed: c.Seed, Horizon: c.Horizon, Start: c.Start, Interval: c.Interval,
+		Sites: len(c.Topology.Sites), Nodes: len(c.Topology.Nodes),
+	}
+	for _, k := range c.Classes {
+		m.Classes = append(m.Classes, k.Name)
+	}
+	return m
+}
+
+// siteEnergySpec maps a scenario site and the scenario's grid to the
+// energy model's spec; ratedKW is the site's peak IT power (the load PUE
+// model's full load).
+func siteEnergySpec(s *scenarios.Scenario, site *scenarios.Site, ratedKW float64) (energy.SiteSpec, error) {
+	spec := energy.SpecFor(site.NodeSite())
+	spec.PUE = energy.PUESpec{
+		Model:         energy.PUEModel(site.PUE.Model),
+		Design:        site.PUE.Design,
+		RatedITKW:     ratedKW,
+		FixedFraction: site.PUE.FixedOverheadFraction,
+	}
+	switch {
+	case site.PUE.Seasonal.Factors != nil:
+		spec.PUE.MonthlyOverheadFactor = append([]float64(nil), site.PUE.Seasonal.Factors...)
+	case site.PUE.Seasonal.Name == "shandong":
+		spec.PUE.MonthlyOverheadFactor = energy.ShandongMonthlyOverhead()
+	}
+	if sol := site.Solar; sol != nil {
+		spec.Solar.MW = sol.MW
+		spec.Solar.Derate = sol.Derate
+		spec.Solar.TiltDeg = sol.TiltDeg
+		spec.Solar.CloudAlpha, spec.Solar.CloudBeta = sol.CloudAlpha, sol.CloudBeta
+		if sol.CSV != "" {
+			spec.Solar.Model = energy.SolarTrace
+			spec.Solar.Trace = traceSpec(sol.SeriesRef, energy.NormalizeMax)
+		}
+	}
+	if w := site.Wind; w != nil {
+		spec.Wind.MW = w.MW
+		spec.Wind.CFMean = w.CapacityFactor
+		if spec.Wind.CFMean == 0 {
+			spec.Wind.CFMean = energy.OnshoreCFMean
+			if w.Offshore {
+				spec.Wind.CFMean = energy.OffshoreCFMean
+			}
+		}
+		spec.Wind.RhoHourly, spec.Wind.Spread = w.RhoHourly, w.Spread
+		if w.CSV != "" {
+			spec.Wind.Model = energy.WindTrace
+			spec.Wind.Trace = traceSpec(w.SeriesRef, energy.NormalizeMax)
+		}
+	}
+	if k := site.Contract; k != nil {
+		cs := energy.DefaultContractSpec()
+		cs.Name = site.ID + "-contract"
+		cs.MW, cs.Shape, cs.PriceCNYPerKWh = k.MW, energy.ContractShape(k.Shape), k.PriceCNYPerKWh
+		spec.Contracts = []energy.ContractSpec{cs}
+	}
+	if b := site.Battery; b != nil {
+		spec.Battery = energy.BatterySpec{CapacityMWh: b.MWh, PowerMW: b.MW, RoundTripEfficiency: b.Efficiency,
+			SoCMin: b.SoCMin, SoCMax: b.SoCMax, InitialSoC: b.SoCInitial}
+		for _, name := range b.GridCharge {
+			p, err := energy.ParsePeriod(name)
+			if err != nil {
+				return spec, fmt.Errorf("battery grid_charge: %w", err)
+			}
+			spec.Battery.GridChargePeriods = append(spec.Battery.GridChargePeriods, p)
+		}
+	}
+	g := &s.Grid
+	spec.Tariff.FixedCNYPerKWh, spec.Tariff.EnergyCNYPerKWh = g.Tariff.FixedCNYPerKWh, g.Tariff.EnergyCNYPerKWh
+	switch {
+	case g.Tariff.CSV != "":
+		b, err := os.ReadFile(s.Path(g.Tariff.CSV))
+		if err != nil {
+			return spec, fmt.Errorf("grid tariff: %w", err)
+		}
+		rules, err := energy.ParseTOU(bytes.NewReader(b))
+		if err != nil {
+			return spec, fmt.Errorf("grid tariff %s: %w", g.Tariff.CSV, err)
+		}
+		spec.Tariff.Rules = rules
+	case g.Tariff.Table == "flat":
+		spec.Tariff.Rules = nil
+	default:
+		spec.Tariff.Rules = energy.Shandong2024Rules()
+	}
+	spec.Carbon.MeanKgPerKWh = g.CarbonKgPerKWh
+	spec.Carbon.MarginalKgPerKWh = g.MarginalCarbonKgPerKWh
+	switch g.CarbonShape.Kind {
+	case "flat":
+		spec.Carbon.Shape = energy.CarbonFlat
+	case "trace":
+		spec.Carbon.Shape = energy.CarbonTrace
+		if sr := g.CarbonShape.Series; sr != nil {
+			spec.Carbon.Trace = energy.TraceSpec{File: sr.CSV, Column: sr.Column, Normalize: energy.NormalizeMean}
+			if sr.Anchor != nil {
+				spec.Carbon.Trace.Anchor = *sr.Anchor
+			}
+		}
+	default:
+		spec.Carbon.Shape = energy.CarbonShandong
+	}
+	if err := spec.Validate(); err != nil {
+		return spec, fmt.Errorf("energy model: %w", err)
+	}
+	return spec, nil
+}
+
+func traceSpec(r scenarios.SeriesRef, def energy.Normalization) energy.TraceSpec {
+	t := energy.TraceSpec{File: r.CSV, Column: r.Column, Normalize: def}
+	if r.Normalize != "" {
+		t.Normalize = energy.Normalization(r.Normalize)
+	}
+	if r.Anchor != nil {
+		t.Anchor = *r.Anchor
+	}
+	return t
+}
+
+// distOf converts a scenario distribution, multiplying its values by k
+// (cores to millicores, GiB to MiB, seconds to hours).
+func distOf(d scenarios.Dist, k float64) Dist {
+	var out Dist
+	switch d.Kind {
+	case scenarios.DistFixed:
+		out = Dist{Kind: Const, A: d.Value * k}
+		return out
+	case scenarios.DistUniform:
+		out = Dist{Kind: Uniform, A: d.Min * k, B: d.Max * k}
+	case scenarios.DistLogUniform:
+		out = Dist{Kind: LogUniform, A: d.Min * k, B: d.Max * k}
+	case scenarios.DistLogNormal:
+		out = Dist{Kind: LogNormal, A: d.Median * k, B: d.Sigma, Min: d.Min * k, Max: d.Max * k}
+	case scenarios.DistExponential:
+		out = Dist{Kind: Exponential, A: d.Mean * k, Min: d.Min * k, Max: d.Max * k}
+	case scenarios.DistChoice:
+		out = Dist{Kind: Choice}
+		for _, v := range d.Values {
+			out.Values = append(out.Values, v*k)
+		}
+		out.Weights = append([]float64(nil), d.Weights...)
+		if len(out.Weights) == 0 {
+			for range out.Values {
+				out.Weights = append(out.Weights, 1)
+			}
+		}
+		return out
+	}
+	out.Step = d.Step * k
+	return out
+}
+
+// workloadClass maps a scenario workload to a class.
+func workloadClass(s *scenarios.Scenario, w *scenarios.Workload) (Class, error) {
+	k := Class{
+		Name:           w.Name,
+		Group:          w.Class,
+		Kind:           Service,
+		CPUMilli:       distOf(w.CPUCores, 1000),
+		MemoryMiB:      distOf(w.MemoryGiB, 1024),
+		GPUMilli:       distOf(w.GPUs, 1000),
+		DurationHours:  distOf(w.Duration.Dist, 1.0/3600),
+		InputMB:        distOf(w.InputGB, 1000),
+		Tasks:          distOf(w.Tasks, 1),
+		LatencyBoundMs: w.LatencyMs,
+		Priority:       w.Priority,
+		SameCity:       w.SameCity,
+		Tiers:          w.TierSet,
+		Patience:       w.Patience.D(),
+		Checkpoint:     w.Checkpoint.D(),
+		OriginWeights:  append([]float64(nil), w.OriginWeights...),
+	}
+	if w.Kind == scenarios.Batch {
+		k.Kind = Batch
+	}
+	if k.Tiers == nodes.AllTiers {
+		k.Tiers = 0
+	}
+	if w.Deadline != nil {
+		d := distOf(w.Deadline.Dist, 1.0/3600)
+		k.SlackHours = &d
+	}
+	// Allowed sites: the listed ones, then only those of the listed roles.
+	if w.SiteIndex != nil || len(w.Roles) > 0 {
+		cand := w.SiteIndex
+		if cand == nil {
+			for i := range s.Sites {
+				cand = append(cand, i)
+			}
+		}
+		k.Sites = []int{}
+		for _, i := range cand {
+			ok := len(w.Roles) == 0
+			for _, r := range w.Roles {
+				ok = ok || s.Sites[i].Role == r
+			}
+			if ok {
+				k.Sites = append(k.Sites, i)
+			}
+		}
+	}
+	switch {
+	case w.Trace != nil:
+		for _, r := range w.Records {
+			k.Records = append(k.Records, TraceRecord{At: r.Submit, Duration: r.Duration,
+				Request: nodes.Resources{CPUMilli: r.CPUMilli, MemoryMiB: r.MemoryMiB, GPUMilli: r.GPUMilli}})
+		}
+		if k.Records == nil {
+			k.Records = []TraceRecord{} // a trace with nothing inside the horizon
+		}
+	case w.Arrivals != nil:
+		a := w.Arrivals
+		k.RatePerHour = w.RatePerHour
+		if w.OriginRatePerHour != nil {
+			k.OriginWeights = append([]float64(nil), w.OriginRatePerHour...)
+		}
+		if a.Shape != "" && a.Shape != "flat" {
+			sh, ok := s.Shapes.Lookup(a.Shape)
+			if !ok {
+				return k, fmt.Errorf("unknown shape %q", a.Shape)
+			}
+			k.HourShape = append([]float64(nil), sh.Hourly[:]...)
+			k.WeekdayShape = append([]float64(nil), sh.Daily[:]...)
+		}
+		if b := a.Bursts; b != nil {
+			k.BurstsPerDay, k.BurstFactor, k.BurstDuration = b.PerDay, b.Factor, b.Duration.D()
+		}
+	default:
+		return k, fmt.Errorf("neither arrivals nor trace")
+	}
+	if k.OriginWeights != nil {
+		sum := 0.0
+		for _, x := range k.OriginWeights {
+			sum += x
+		}
+		if !(sum > 0) {
+			k.OriginWeights = nil // no origin: no arrivals either (rate 0)
+		}
+	}
+	return k, nil
+}
+
+func scenarioEvent(e *scenarios.Event) ScenarioEvent {
+	ev := ScenarioEvent{
+		Name:     e.Name,
+		At:       e.At.D(),
+		Duration: e.Duration.D(),
+		Sites:    append([]int(nil), e.SiteIndex...),
+		Nodes:    e.Nodes,
+		Fraction: e.Fraction,
+		NodeType: e.NodeType,
+		Classes:  append([]string(nil), e.Classes...),
+		Factor:   e.Factor,
+	}
+	if !e.Cities.All {
+		ev.Cities = append([]int(nil), e.Cities.Index...)
+	}
+	switch e.Kind {
+	case scenarios.SiteOutage:
+		ev.Kind = SiteOutage
+	case scenarios.NodeOutage:
+		ev.Kind = NodeOutage
+	case scenarios.DemandSurge:
+		ev.Kind = DemandSurge
+	case scenarios.RenewableDrought:
+		ev.Kind = RenewableDrought
+	}
+	return ev
+}
+
+// ScaleScenario grows a scenario by factor k: every Poisson arrival rate
+// and every site's node counts are multiplied by k (counts rounded, at
+// least one node of a type the site has), and so are on-site solar, wind,
+// contracts and batteries, so the province keeps its mix and its energy
+// proportions at k times the size. Trace workloads replay unchanged. It
+// is how the province-scale benchmark turns the baseline week into
+// millions of workloads.
+func ScaleScenario(s *scenarios.Scenario, k float64) error {
+	if !(k > 0) || k > 1e4 {
+		return fmt.Errorf("scale %g must be in (0, 10000]", k)
+	}
+	for i := range s.Workloads {
+		w := &s.Workloads[i]
+		w.RatePerHour *= k
+		for o := range w.OriginRatePerHour {
+			w.OriginRatePerHour[o] *= k
+		}
+	}
+	for i := range s.Sites {
+		site := &s.Sites[i]
+		nodes := make(scenarios.NodeCounts, len(site.Nodes))
+		for j, nc := range site.Nodes {
+			nodes[j] = nc
+			nodes[j].Count = max(1, int(float64(nc.Count)*k+0.5))
+		}
+		site.Nodes = nodes
+		if site.Solar != nil {
+			x := *site.Solar
+			x.MW *= k
+			site.Solar = &x
+		}
+		if site.Wind != nil {
+			x := *site.Wind
+			x.MW *= k
+			site.Wind = &x
+		}
+		if site.Contract != nil {
+			x := *site.Contract
+			x.MW *= k
+			site.Contract = &x
+		}
+		if site.Battery != nil {
+			x := *site.Battery
+			x.MWh *= k
+			x.MW *= k
+			site.Battery = &x
+		}
+	}
+	return nil
+}
