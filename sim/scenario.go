@@ -36,7 +36,7 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 	}
 	for i := range s.NodeTypes {
 		t := &s.NodeTypes[i]
-		spec := energy.ServerPowerSpec{Name: t.Name, IdleW: t.Power.IdleW, PeakW: t.Power.PeakW, GPUPowerShare: energy.DefaultGPUPowerShare}
+		spec := energy.ServerPowerSpec{Name: t.Name, IdleW: t.Power.IdleW, PeakW: t.Power.PeakW, GPUPowerShare: t.Power.GPUPowerShare}
 		if len(t.Power.CurveW) > 0 {
 			spec.CurveW = append([]float64(nil), t.Power.CurveW...)
 		}
@@ -111,10 +111,14 @@ func MetaOf(s *scenarios.Scenario, c *Config) Meta {
 // model's full load).
 func siteEnergySpec(s *scenarios.Scenario, site *scenarios.Site, ratedKW float64) (energy.SiteSpec, error) {
 	spec := energy.SpecFor(site.NodeSite())
+	rated := site.PUE.RatedITKW // the loader fills it; ratedKW for hand-built scenarios
+	if rated <= 0 {
+		rated = ratedKW
+	}
 	spec.PUE = energy.PUESpec{
 		Model:         energy.PUEModel(site.PUE.Model),
 		Design:        site.PUE.Design,
-		RatedITKW:     ratedKW,
+		RatedITKW:     rated,
 		FixedFraction: site.PUE.FixedOverheadFraction,
 	}
 	switch {
@@ -128,9 +132,10 @@ func siteEnergySpec(s *scenarios.Scenario, site *scenarios.Site, ratedKW float64
 		spec.Solar.Derate = sol.Derate
 		spec.Solar.TiltDeg = sol.TiltDeg
 		spec.Solar.CloudAlpha, spec.Solar.CloudBeta = sol.CloudAlpha, sol.CloudBeta
+		spec.Solar.NoiseSigma, spec.Solar.NoiseTauHours = sol.NoiseSigma, sol.NoiseTauHours
 		if sol.CSV != "" {
 			spec.Solar.Model = energy.SolarTrace
-			spec.Solar.Trace = traceSpec(sol.SeriesRef, energy.NormalizeMax)
+			spec.Solar.Trace = traceSpec(sol.SeriesRef, energy.NormalizeNone)
 		}
 	}
 	if w := site.Wind; w != nil {
@@ -152,6 +157,12 @@ func siteEnergySpec(s *scenarios.Scenario, site *scenarios.Site, ratedKW float64
 		cs := energy.DefaultContractSpec()
 		cs.Name = site.ID + "-contract"
 		cs.MW, cs.Shape, cs.PriceCNYPerKWh = k.MW, energy.ContractShape(k.Shape), k.PriceCNYPerKWh
+		switch {
+		case k.CapacityFactor > 0:
+			cs.Wind.CFMean = k.CapacityFactor
+		case k.Offshore:
+			cs.Wind.CFMean = energy.OffshoreCFMean
+		}
 		spec.Contracts = []energy.ContractSpec{cs}
 	}
 	if b := site.Battery; b != nil {
@@ -393,6 +404,7 @@ func ScaleScenario(s *scenarios.Scenario, k float64) error {
 			nodes[j].Count = max(1, int(float64(nc.Count)*k+0.5))
 		}
 		site.Nodes = nodes
+		site.PUE.RatedITKW *= k
 		if site.Solar != nil {
 			x := *site.Solar
 			x.MW *= k
