@@ -194,3 +194,58 @@ workloads:
 		}
 	}
 }
+
+// TestSharedSeries checks references to the shared CSV series and the
+// SPECpower table: existing columns and models load (and the SPECpower
+// row becomes the node type's curve), missing ones are errors that list
+// what the file has.
+func TestSharedSeries(t *testing.T) {
+	abs := func(p string) string { a, _ := filepath.Abs(filepath.Join(sharedData, p)); return a }
+	if _, err := os.Stat(abs("power/specpower.csv")); err != nil {
+		t.Skipf("shared data absent (%v); it lives in ../shared/data beside the repository", err)
+	}
+	src := func(column, model string) string {
+		return `
+name: series
+horizon: 1d
+policies: [balanced]
+grid:
+  carbon_shape: {csv: "` + abs("energy/pjm-2022-hourly-mix-ci.csv") + `", column: avg_CI}
+  tariff: {csv: "` + abs("shandong/tou-tariff.csv") + `"}
+node_types:
+  old: {cpu_cores: 12, memory_gib: 48, power: {specpower: ` + model + `, file: "` + abs("power/specpower.csv") + `", peak_w: 444}}
+sites:
+  - id: a
+    role: edge
+    city: JN
+    nodes: {old: 2}
+    solar: {mw: 1, csv: "` + abs("energy/solar-5min-10-cities.csv") + `", column: ` + column + `, anchor: "2025-04-07T00:00:00+08:00"}
+workloads:
+  - {class: ctrl, kind: service, cpu_cores: 1, duration: 1h, arrivals: {rate_per_hour: 1}}
+`
+	}
+	s, err := Parse("series.yaml", []byte(src(`"Hong Kong"`, "IbmX3550XeonX5675")), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.NodeTypes[0].Power
+	if len(p.CurveW) != 11 || p.PeakW != 444 || p.IdleW != 116.8 {
+		t.Errorf("SPECpower row scaled to 444 W: got idle %g peak %g curve %v", p.IdleW, p.PeakW, p.CurveW)
+	}
+	if s.Sites[0].Solar.Normalize != "none" || s.Grid.CarbonShape.Series.Normalize != "mean" || s.Grid.Tariff.Table != "" {
+		t.Errorf("defaults: solar normalize %q, carbon normalize %q, tariff table %q", s.Sites[0].Solar.Normalize, s.Grid.CarbonShape.Series.Normalize, s.Grid.Tariff.Table)
+	}
+	_, err = Parse("series.yaml", []byte(src("Jinan", "NoSuchServer")), LoadOptions{})
+	for _, want := range []string{
+		`sites[a].solar.column: ` + abs("energy/solar-5min-10-cities.csv") + ` has no column "Jinan" (allowed: time, Berlin, Cape Town, Hong Kong`,
+		`node_types.old.power.specpower: unknown SPECpower model "NoSuchServer" in ` + abs("power/specpower.csv") + ` (allowed: HpProLiantMl110G3PentiumD930`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v\nwant it to contain %s", err, want)
+		}
+	}
+	// SkipData loads without opening anything.
+	if _, err := Parse("series.yaml", []byte(src("Jinan", "NoSuchServer")), LoadOptions{SkipData: true}); err != nil {
+		t.Errorf("SkipData: %v", err)
+	}
+}
