@@ -24,6 +24,7 @@ func init() { subcommands = append(subcommands, newAgentCmd) }
 
 // layoutFlags choose what an agent hosts.
 type layoutFlags struct {
+	scenario                   string
 	site, city, role, nodeType string
 	pue                        float64
 	nodes, synthetic           int
@@ -32,6 +33,7 @@ type layoutFlags struct {
 
 func (l *layoutFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
+	f.StringVar(&l.scenario, "scenario", "", "host the sites and nodes of this scenario file (e.g. scenarios/shandong-baseline.yaml)")
 	f.StringVar(&l.site, "site", "", "host one site with this ID (with --city, --role, --pue, --nodes, --node-type)")
 	f.StringVar(&l.city, "city", "", "city code of --site: "+strings.Join(nodes.CityCodes(nodes.ShandongCities()), " "))
 	f.StringVar(&l.role, "role", "edge", "role of --site: core-zone, provincial, regional, cluster-zone, industry, edge")
@@ -47,26 +49,36 @@ func (l *layoutFlags) layout(cmd *cobra.Command) (agent.Layout, error) {
 		lay agent.Layout
 		err error
 	)
+	given := 0
+	for _, set := range []bool{l.scenario != "", l.site != "", l.synthetic > 0} {
+		if set {
+			given++
+		}
+	}
 	switch {
-	case l.site != "" && l.synthetic > 0:
-		return lay, errors.New("--site and --synthetic are exclusive")
+	case given > 1:
+		return lay, errors.New("--scenario, --site and --synthetic are exclusive: choose one")
+	case l.scenario != "":
+		lay, err = agent.LoadScenario(l.scenario)
 	case l.site != "":
 		if l.city == "" {
 			return lay, errors.New("--site needs --city (a city code, e.g. JN)")
 		}
 		lay, err = agent.SiteLayout(api.Site{ID: l.site, City: l.city, Role: l.role, PUE: l.pue}, l.nodes, l.nodeType)
 	case l.synthetic > 0:
-		for _, fl := range []string{"city", "nodes", "node-type"} {
-			if cmd.Flags().Changed(fl) {
-				return lay, fmt.Errorf("--%s applies to --site, not --synthetic", fl)
-			}
-		}
 		lay, err = agent.SyntheticLayout(l.synthetic)
 	default:
-		return lay, errors.New("nothing to host: give --site (with --city, --nodes, --node-type) or --synthetic N")
+		return lay, errors.New("nothing to host: give --scenario FILE, --site (with --city, --nodes, --node-type) or --synthetic N")
 	}
 	if err != nil {
 		return lay, err
+	}
+	if l.site == "" {
+		for _, fl := range []string{"city", "role", "pue", "nodes", "node-type"} {
+			if cmd.Flags().Changed(fl) {
+				return lay, fmt.Errorf("--%s applies to --site only", fl)
+			}
+		}
 	}
 	if l.shard != "" {
 		i, n, err := parseShard(l.shard)

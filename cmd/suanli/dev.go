@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -23,7 +24,7 @@ func newDevCmd() *cobra.Command {
 		opts                             devcluster.Options
 		agents, synthetic                int
 		speed                            float64
-		dataDir                          string
+		dataDir, scenario                string
 		keep, noRestart, verbose, insecr bool
 	)
 	cmd := &cobra.Command{
@@ -31,8 +32,10 @@ func newDevCmd() *cobra.Command {
 		Short: "Run a local cluster: 3 servers and an agent on 127.0.0.1, stopped with Ctrl-C",
 		Long: `Start a whole Suanli cluster on this machine as child processes of this binary:
 --servers servers (Raft, gossip, HTTP API) and --agents agents hosting the
-synthetic 1+3+N+X province (--synthetic nodes, shared out among the agents),
-running workloads --speed times faster than real time. It prints the API
+sites and nodes of a scenario (default scenarios/shandong-baseline.yaml, when
+run from the repository; else --synthetic, the synthetic 1+3+N+X province),
+shared out among the agents, running workloads --speed times faster than real
+time. It prints the API
 addresses, the token and the PIDs. A child that dies (try kill -9 on a
 server's PID) is restarted after a second, from its data directory. Ctrl-C
 stops every child (SIGTERM, then SIGKILL after 10 s) and removes the data
@@ -45,9 +48,30 @@ directory unless --keep or --data-dir was given.`,
 			if agents < 0 || agents > 16 {
 				return badInput(fmt.Errorf("--agents %d: want 0 to 16", agents))
 			}
-			lay, err := agent.SyntheticLayout(synthetic)
-			if err != nil {
-				return badInput(fmt.Errorf("--synthetic: %w", err))
+			// What the agents host: --synthetic N, else the scenario (by
+			// default the Shandong baseline, if this directory has it).
+			layoutArgs := []string{"--synthetic", strconv.Itoa(synthetic)}
+			var lay agent.Layout
+			var err error
+			switch {
+			case cmd.Flags().Changed("synthetic") && cmd.Flags().Changed("scenario"):
+				return badInput(fmt.Errorf("--scenario and --synthetic are exclusive"))
+			case cmd.Flags().Changed("synthetic") || !cmd.Flags().Changed("scenario") && !exists(scenario):
+				if lay, err = agent.SyntheticLayout(synthetic); err != nil {
+					return badInput(fmt.Errorf("--synthetic: %w", err))
+				}
+				if !cmd.Flags().Changed("synthetic") {
+					fmt.Fprintf(cmd.ErrOrStderr(), "no %s here: hosting the synthetic province of %d nodes instead\n", scenario, synthetic)
+				}
+			default:
+				if lay, err = agent.LoadScenario(scenario); err != nil {
+					return badInput(err)
+				}
+				abs, err := filepath.Abs(scenario)
+				if err != nil {
+					return err
+				}
+				layoutArgs = []string{"--scenario", abs}
 			}
 			for i := 0; i < agents; i++ {
 				if _, err := lay.Shard(i, agents); err != nil {
@@ -76,9 +100,9 @@ directory unless --keep or --data-dir was given.`,
 				opts.Output = cmd.ErrOrStderr()
 			}
 			for i := 0; i < agents; i++ {
-				opts.Agents = append(opts.Agents, devcluster.AgentSpec{ID: fmt.Sprintf("a%d", i+1), Args: []string{
-					"--synthetic", strconv.Itoa(synthetic), "--shard", fmt.Sprintf("%d/%d", i, agents),
-					"--speed", strconv.FormatFloat(speed, 'g', -1, 64)}})
+				args := append(append([]string(nil), layoutArgs...), "--shard", fmt.Sprintf("%d/%d", i, agents),
+					"--speed", strconv.FormatFloat(speed, 'g', -1, 64))
+				opts.Agents = append(opts.Agents, devcluster.AgentSpec{ID: fmt.Sprintf("a%d", i+1), Args: args})
 			}
 			out := cmd.OutOrStdout()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -121,7 +145,8 @@ directory unless --keep or --data-dir was given.`,
 	f := cmd.Flags()
 	f.IntVar(&opts.Servers, "servers", 3, "number of servers")
 	f.IntVar(&agents, "agents", 1, "number of agents (the nodes are shared out among them)")
-	f.IntVar(&synthetic, "synthetic", 280, "nodes of the synthetic 28-site 1+3+N+X province the agents host")
+	f.StringVar(&scenario, "scenario", "scenarios/shandong-baseline.yaml", "scenario whose sites and nodes the agents host")
+	f.IntVar(&synthetic, "synthetic", 280, "host the synthetic 28-site 1+3+N+X province with this many nodes instead of a scenario")
 	f.Float64Var(&speed, "speed", 60, "agents run workloads this many times faster than real time")
 	f.StringVar(&dataDir, "data-dir", "", "directory for the servers' data and the logs (default: a temporary directory, removed at exit)")
 	f.BoolVar(&keep, "keep", false, "keep the temporary data directory at exit")
@@ -160,4 +185,9 @@ func printDev(w io.Writer, c *devcluster.Cluster, nodes, sites int, speed float6
 	fmt.Fprintf(w, "  curl -s http://%s/metrics | grep ^suanli_\n", addr)
 	fmt.Fprintln(w, "\nKill a server with kill -9 <PID> to watch the others elect a leader; it is restarted after 1 s.")
 	fmt.Fprintln(w, "Ctrl-C stops everything.")
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
