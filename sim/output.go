@@ -246,7 +246,7 @@ func WriteTimeseries(w io.Writer, start time.Time, runs []Run, tiers []nodes.Tie
 				gpu += row.GPUUtil
 			}
 			if tot.GridKWh > 0 {
-				tot.PriceCNYPerKWh = tot.CostCNY / tot.GridKWh
+				tot.PriceCNYPerKWh = tot.GridCostCNY / tot.GridKWh
 				tot.CarbonKgPerKWh = tot.CarbonKg / tot.GridKWh
 			}
 			for s := range iv.Sites {

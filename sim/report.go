@@ -95,7 +95,7 @@ svg text{font-size:11px;fill:#333}.note{color:#666;font-size:.85em}
 			ps.Workloads.LatencyViolations, ps.Workloads.DeadlineMisses, ps.Workloads.Submitted, ps.Workloads.Rejected, ps.Workloads.InFlight,
 			100*ps.Utilization["core"].CPU, 100*ps.Utilization["cluster"].CPU, 100*ps.Utilization["edge"].CPU)
 	}
-	p("</table>\n<p class=\"note\">Targets: renewable share ≥ %.0f %% of facility energy, PUE ≤ %.2f (Shandong 2023). Latency is RTT from the origin city to the chosen site plus compute time plus sampled jitter; see docs/outputs.md.</p></section>\n", 100*TargetRenewableShare, TargetPUE)
+	p("</table>\n<p class=\"note\">Targets: renewable share ≥ %.0f %% of facility energy, PUE ≤ %.2f (Shandong 2023). Latency is the network RTT from the origin city to the chosen site plus sampled jitter; see docs/outputs.md.</p></section>\n", 100*TargetRenewableShare, TargetPUE)
 
 	section := func(id, title, note string, svg string) {
 		p("<section id=\"%s\"><h2>%s</h2>\n%s\n", id, esc(title), svg)
@@ -109,7 +109,7 @@ svg text{font-size:11px;fill:#333}.note{color:#666;font-size:.85em}
 	section("pue", "PUE vs 1.25", "Province facility energy over IT energy per time bucket; dashed line: target.", pueChart(runs, m))
 	section("latency", "Latency distribution per class", "Per class and policy: bar from p50 to p99, tick at p95 (ms, log scale).", latencyChart(runs))
 	section("utilization", "Utilisation per tier", "Time-weighted allocated share of up CPU capacity (solid) and GPU capacity (light), per tier and policy.", utilChart(runs))
-	section("cost-carbon", "Cost and carbon per policy", "Grid energy cost (CNY) and grid carbon (t CO2) over the run.", costCarbonChart(runs))
+	section("cost-carbon", "Cost and carbon per policy", "Energy cost (grid and green-power contracts, CNY) and grid carbon (t CO2) over the run.", costCarbonChart(runs))
 	p("</body>\n</html>\n")
 	return b.Flush()
 }

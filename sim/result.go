@@ -180,7 +180,7 @@ func (r *Result) finalize(events uint64) {
 		r.MeanWaitHours = r.waitHours / float64(r.Placed)
 	}
 	if r.Energy.GridKWh > 0 {
-		r.Energy.PriceCNYPerKWh = r.Energy.CostCNY / r.Energy.GridKWh
+		r.Energy.PriceCNYPerKWh = r.Energy.GridCostCNY / r.Energy.GridKWh
 		r.Energy.CarbonKgPerKWh = r.Energy.CarbonKg / r.Energy.GridKWh
 	}
 	r.Classes = r.classes
