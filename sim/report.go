@@ -360,12 +360,21 @@ func latencyChart(runs []Run) string {
 	rowH := 10
 	groupH := rowH*len(runs) + 12
 	h := padT + classes*groupH + 50
-	lo, hi := 0.1, 1000.0
+	// The axis spans the decades the p50–p99 bars need (at least one).
+	lo, hi := math.Inf(1), 0.0
 	for _, r := range runs {
-		if mx := r.latency.Max(); mx > hi {
-			hi = math.Pow(10, math.Ceil(math.Log10(mx)))
+		for c := range r.Classes {
+			if h := r.Classes[c].latency; h.Count() > 0 {
+				lo = math.Min(lo, h.Quantile(0.5))
+				hi = math.Max(hi, h.Quantile(0.99))
+			}
 		}
 	}
+	if math.IsInf(lo, 1) || lo <= 0 {
+		lo, hi = 0.1, 1000
+	}
+	lo = math.Pow(10, math.Floor(math.Log10(lo)))
+	hi = math.Pow(10, math.Ceil(math.Log10(math.Max(hi, lo*10))))
 	var b strings.Builder
 	fmt.Fprintf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n", cw, h, cw, h)
 	x0, w := 140, cw-140-padR
@@ -487,9 +496,10 @@ func costCarbonChart(runs []Run) string {
 	bw := gw * 0.8 / float64(max(1, len(runs)))
 	for i, r := range runs {
 		for g, v := range []string{groupThousands(r.Energy.CostCNY) + " CNY", strconv.FormatFloat(r.Energy.CarbonKg/1000, 'f', 1, 64) + " t"} {
-			x := float64(padL) + gw*float64(g) + gw*0.1 + bw*float64(i) + bw*0.45
-			y := float64(padT+plotH) - vals[g][i]*float64(plotH) - 4
-			fmt.Fprintf(&labels, "<text x=\"%s\" y=\"%s\" text-anchor=\"middle\" font-size=\"9\">%s</text>\n", num(x), num(y), esc(v))
+			// Written vertically inside the bar, from its top down.
+			x := float64(padL) + gw*float64(g) + gw*0.1 + bw*float64(i) + bw*0.45 + 3
+			y := float64(padT+plotH) - vals[g][i]*float64(plotH) + 6
+			fmt.Fprintf(&labels, "<text x=\"%s\" y=\"%s\" transform=\"rotate(90 %s %s)\" font-size=\"10\" fill=\"#fff\">%s</text>\n", num(x), num(y), num(x), num(y), esc(v))
 		}
 	}
 	return strings.Replace(svg, "</svg>", labels.String()+"</svg>", 1)
