@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler"
@@ -124,4 +126,120 @@ func ParsePolicies(list []string) []string {
 		}
 	}
 	return out
+}
+
+// ExplainOptions configure ExplainFile.
+type ExplainOptions struct {
+	// Policy is the policy to run (default: the scenario's first).
+	Policy string
+	// Workload is the workload id, "<class>-<n>" as in trace.csv: the
+	// n-th instance (from 0) of the class.
+	Workload string
+	// WhyNotSites and WhyNotNodes name sites and nodes (by id) whose
+	// rejection to explain; TopK is how many scored candidates to list
+	// (default 5).
+	WhyNotSites, WhyNotNodes []string
+	TopK                     int
+	// Seed and Sets as in FileOptions.
+	Seed *uint64
+	Sets []string
+}
+
+// ExplainResult is the explanation of one decision.
+type ExplainResult struct {
+	Explanation *scheduler.Explanation
+	Workload    scheduler.Workload
+	At          time.Time
+	Policy      string
+}
+
+// ExplainFile is `suanli explain`: it runs the scenario at path under one
+// policy until the named workload is first decided, and returns the core's
+// explanation of that decision (which filter removed which sites and how
+// many nodes, the scored candidates, and why the named sites and nodes
+// lost). The run up to that point is the same as `suanli sim`'s, so the
+// explanation is of the decision the simulation made.
+func ExplainFile(path string, opt ExplainOptions) (*ExplainResult, error) {
+	s, err := scenarios.Load(path, scenarios.LoadOptions{KnownPolicies: scheduler.PolicyNames(), Sets: opt.Sets})
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	if opt.Seed != nil {
+		s.Seed = *opt.Seed
+	}
+	cfg, err := FromScenario(s)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
+	}
+	policy := opt.Policy
+	if policy == "" {
+		policy = cfg.Policies[0]
+	}
+	if _, err := scheduler.LookupPolicy(policy); err != nil {
+		return nil, &InputError{fmt.Errorf("--policy: %w", err)}
+	}
+	target, err := explainTarget(cfg, opt.Workload)
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	ex := &scheduler.Explanation{TopK: opt.TopK}
+	for _, id := range opt.WhyNotSites {
+		i := cfg.Topology.SiteIndex(id)
+		if i < 0 {
+			ids := make([]string, len(cfg.Topology.Sites))
+			for k, site := range cfg.Topology.Sites {
+				ids[k] = site.ID
+			}
+			return nil, &InputError{fmt.Errorf("--why-not-site: unknown site %q (allowed: %s)", id, strings.Join(ids, ", "))}
+		}
+		ex.WhyNotSites = append(ex.WhyNotSites, i)
+	}
+	for _, id := range opt.WhyNotNodes {
+		i := -1
+		for k := range cfg.Topology.Nodes {
+			if cfg.Topology.Nodes[k].ID == id {
+				i = k
+				break
+			}
+		}
+		if i < 0 {
+			return nil, &InputError{fmt.Errorf("--why-not-node: unknown node %q (node ids are <site>/<type>-<n>, e.g. %s)", id, cfg.Topology.Nodes[0].ID)}
+		}
+		ex.WhyNotNodes = append(ex.WhyNotNodes, i)
+	}
+	target.Explanation = ex
+	r, err := NewRunner(cfg, policy, Options{Explain: target})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.RunUntil(int64(cfg.Horizon)); err != nil {
+		return nil, err
+	}
+	if !target.Done {
+		return nil, &InputError{fmt.Errorf("workload %s: class %s has only %d arrivals before the horizon (ids from %s-0)",
+			opt.Workload, cfg.Classes[target.Class].Name, r.gens[target.Class].count, cfg.Classes[target.Class].Name)}
+	}
+	return &ExplainResult{Explanation: ex, Workload: target.Workload, At: target.At, Policy: policy}, nil
+}
+
+// explainTarget parses "<class>-<n>".
+func explainTarget(cfg *Config, id string) (*ExplainTarget, error) {
+	names := make([]string, len(cfg.Classes))
+	for i, k := range cfg.Classes {
+		names[i] = k.Name
+	}
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 || i == len(id)-1 {
+		return nil, fmt.Errorf("--workload %q: want <class>-<n>, e.g. %s-0 (classes: %s)", id, names[0], strings.Join(names, ", "))
+	}
+	seq, err := strconv.ParseInt(id[i+1:], 10, 64)
+	if err != nil || seq < 0 {
+		return nil, fmt.Errorf("--workload %q: %q is not an instance number >= 0", id, id[i+1:])
+	}
+	for k, n := range names {
+		if n == id[:i] {
+			return &ExplainTarget{Class: k, Seq: seq}, nil
+		}
+	}
+	return nil, fmt.Errorf("--workload %q: unknown class %q (allowed: %s)", id, id[:i], strings.Join(names, ", "))
 }

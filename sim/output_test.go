@@ -63,6 +63,7 @@ func stripTiming(t *testing.T, b []byte) []byte {
 
 func TestSameSeedSameOutputs(t *testing.T) {
 	cfg := testConfig(300, 42)
+	cfg.Horizon = 24 * time.Hour
 	cfg.Events = []ScenarioEvent{{Kind: SiteOutage, At: 5 * time.Hour, Duration: 2 * time.Hour, Sites: []int{2}}}
 	a := runOutputs(t, cfg, true)
 	b := runOutputs(t, testConfigWithEvents(cfg), true)
@@ -90,6 +91,7 @@ func TestSameSeedSameOutputs(t *testing.T) {
 
 func testConfigWithEvents(c *Config) *Config {
 	d := testConfig(300, c.Seed)
+	d.Horizon = c.Horizon
 	d.Events = append([]ScenarioEvent(nil), c.Events...)
 	return d
 }

@@ -35,6 +35,26 @@ type Options struct {
 	CheckInvariants bool
 	// Scheduler configures the policy.
 	Scheduler scheduler.Config
+	// Explain, when set, asks for the core's explanation of one
+	// workload's first decision; the run stops right after it.
+	Explain *ExplainTarget
+}
+
+// ExplainTarget names the workload to explain and receives the
+// explanation.
+type ExplainTarget struct {
+	// Class is the class index and Seq the workload's arrival number in
+	// it (as in its id "<class>-<seq>").
+	Class int
+	Seq   int64
+	// Explanation is passed to the core (set WhyNotSites, WhyNotNodes and
+	// TopK before the run); Decide fills it.
+	Explanation *scheduler.Explanation
+	// Done reports the workload was decided; Workload and At are what and
+	// when.
+	Done     bool
+	Workload scheduler.Workload
+	At       time.Time
 }
 
 // event kinds, with their priorities at equal times.
@@ -69,6 +89,7 @@ type wrec struct {
 	total    int64  // ns of work in all
 	started  int64  // ns of the current start (running)
 	end      int64  // ns of the planned completion (running)
+	until    int64  // interrupted service: the end it was planned for (0 = none)
 	seq      int64  // per-class arrival number
 	id       string // workload id, only for work with a deadline (the optimizer tracks deferred work by id)
 	req      nodes.Resources
@@ -341,7 +362,7 @@ func (r *Runner) Run() (*Result, error) {
 // RunUntil processes every event before virtual time t (ns since Start).
 // The interval boundary at the horizon runs too.
 func (r *Runner) RunUntil(t int64) error {
-	for r.err == nil {
+	for r.err == nil && (r.opt.Explain == nil || !r.opt.Explain.Done) {
 		ev, ok := r.eng.Peek()
 		if !ok || ev.At > r.hor || (ev.At >= t && !(ev.At == r.hor && t == r.hor && ev.Kind == kInterval)) {
 			break
@@ -489,7 +510,15 @@ func (r *Runner) decide(slot int32, queued bool) bool {
 	if r.opt.Clock != nil {
 		t0 = r.opt.Clock()
 	}
-	d := r.sched.Decide(r.snap, w, r.now(), r.rng, nil)
+	var ex *scheduler.Explanation
+	if x := r.opt.Explain; x != nil && !x.Done && int(rec.class) == x.Class && rec.seq == x.Seq {
+		ex = x.Explanation
+		if w.ID == "" {
+			w.ID = r.ids.make(r.cfg.Classes[rec.class].Name, rec.seq)
+		}
+		x.Done, x.Workload, x.At = true, *w, r.now()
+	}
+	d := r.sched.Decide(r.snap, w, r.now(), r.rng, ex)
 	if r.opt.Clock != nil {
 		r.res.decisionNs.Add(float64(r.opt.Clock() - t0))
 	}
@@ -527,16 +556,20 @@ func (r *Runner) decide(slot int32, queued bool) bool {
 		r.schedule(at, kRedecide, slot, rec.gen)
 		return true
 	default:
-		if d.Reason.Transient() && now < rec.expire {
-			if !queued {
-				r.enqueue(slot)
-			}
-			return false
-		}
 		if queued {
+			if d.Reason.Transient() && now < rec.expire {
+				return false // still waiting
+			}
 			r.dequeue(slot)
 		}
-		r.reject(slot, d.Reason.String())
+		switch {
+		case !d.Reason.Transient():
+			r.reject(slot, d.Reason.String())
+		case now < rec.expire:
+			r.enqueue(slot)
+		default:
+			r.giveUp(slot) // its patience ran out exactly now
+		}
 		return false
 	}
 }
@@ -550,6 +583,9 @@ func (r *Runner) start1(slot int32, d scheduler.Decision) {
 	rec.node = int32(d.Node)
 	rec.site = int32(d.Site)
 	rec.started = now
+	if rec.until > 0 {
+		rec.duration = max(rec.until-now-int64(d.TransferTime), 0)
+	}
 	rec.end = now + int64(d.TransferTime) + rec.duration
 	if d.Late {
 		rec.late = true
@@ -764,8 +800,10 @@ func (r *Runner) capacityFreed(site int) {
 	if !any || r.retryPending {
 		return
 	}
+	// Releases are throttled to one retry per quantum; nodes coming
+	// back (site < 0) are retried at once.
 	at := r.lastRetry + int64(r.cfg.RetryQuantum)
-	if now := r.eng.Now(); at < now {
+	if now := r.eng.Now(); at < now || site < 0 {
 		at = now
 	}
 	r.retryPending = true
@@ -807,7 +845,9 @@ func (r *Runner) interrupt(n int) {
 		ran := now - rec.started
 		switch {
 		case c.Kind == Service:
-			rec.duration = max(rec.end-now, 0)
+			// A service is needed until its planned end: placed again,
+			// it runs only what is left of that.
+			rec.until = rec.end
 		case c.Checkpoint > 0:
 			done := ran / int64(c.Checkpoint) * int64(c.Checkpoint)
 			rec.duration = max(rec.duration-done, 0)

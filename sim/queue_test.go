@@ -1,0 +1,144 @@
+package sim
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/nodes/energy"
+)
+
+// oneNodeConfig is one site with one 64-core node and trace classes, so
+// every arrival and its size are exact.
+func oneNodeConfig(classes ...Class) *Config {
+	loc := time.FixedZone("CST", 8*3600)
+	jn := nodes.ShandongCities()[0]
+	topo := nodes.Topology{
+		Sites: []nodes.Site{{ID: "jn", City: jn.Code, Lat: jn.Lat, Lon: jn.Lon, Tier: nodes.TierCore, Role: nodes.RoleCoreZone, PUE: 1.25}},
+		Nodes: []nodes.Node{{ID: "jn/cpu-0", Site: 0, Type: "cpu-64", Capacity: nodes.CPUServer}},
+	}
+	c := &Config{
+		Name: "one-node", Seed: 1, Start: time.Date(2025, 4, 7, 0, 0, 0, 0, loc),
+		Horizon: 4 * time.Hour, Interval: 15 * time.Minute,
+		Topology: topo, Cities: nodes.ShandongCities(), Latency: nodes.DefaultLatencyModel(),
+		NodePower: map[string]*energy.ServerPower{"cpu-64": mustServerPower(energy.CPUServerPowerSpec(), nodes.CPUServer)},
+		Classes:   classes,
+		Policies:  []string{"first-fit"},
+	}
+	c.NewEnergy = func(int) (EnergyModel, error) {
+		return &testEnergy{pue: 1.25, capKWh: 1, rateKW: 1, eff: 0.9, carbon: 0.6, peakPrice: 1, offPrice: 0.3, scale: 1, loc: loc}, nil
+	}
+	return c
+}
+
+func rec(at time.Duration, cores int64, dur time.Duration) TraceRecord {
+	return TraceRecord{At: at, Duration: dur, Request: nodes.Resources{CPUMilli: cores * 1000, MemoryMiB: 1024}}
+}
+
+// traceRows runs cfg under first-fit and returns the trace rows by id.
+func traceRows(t *testing.T, cfg *Config) (map[string][]string, *Result) {
+	t.Helper()
+	var buf bytes.Buffer
+	r, err := NewRunner(cfg, "first-fit", Options{Trace: &buf, CheckInvariants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		f := strings.Split(line, ",")
+		rows[f[1]] = f
+	}
+	return rows, res
+}
+
+func secs(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("not a number of seconds: %q", s)
+	}
+	return v
+}
+
+// TestQueueRetryAndExpiry: work refused for capacity waits, starts within
+// the retry quantum after capacity frees, and gives up after its patience.
+func TestQueueRetryAndExpiry(t *testing.T) {
+	cfg := oneNodeConfig(
+		Class{Name: "big", Kind: Service, Patience: 2 * time.Hour, Records: []TraceRecord{
+			rec(0, 48, time.Hour),               // big-0 runs 0–1 h
+			rec(time.Minute, 48, time.Hour),     // big-1 waits for big-0
+			rec(2*time.Minute, 8, time.Hour),    // big-2 fits beside big-0 at once
+			rec(3*time.Minute, 48, time.Minute), // big-3 waits behind big-1 (head-of-line)
+		}},
+		Class{Name: "impatient", Kind: Service, Patience: 10 * time.Minute, Records: []TraceRecord{
+			rec(5*time.Minute, 40, time.Hour), // never fits before its patience runs out
+		}},
+	)
+	rows, res := traceRows(t, cfg)
+	start := func(id string) float64 { return secs(t, rows[id][5]) }
+	if got := start("big-0"); got != 0 {
+		t.Errorf("big-0 started at %g s, want 0", got)
+	}
+	if got := start("big-2"); got != 120 {
+		t.Errorf("big-2 started at %g s, want 120 (it fits at once)", got)
+	}
+	if got := start("big-1"); got < 3600 || got > 3600+30 {
+		t.Errorf("big-1 started at %g s, want within the 30 s retry quantum after big-0 ends at 3600", got)
+	}
+	if got := start("big-3"); got < 7200 || got > 7200+30 {
+		t.Errorf("big-3 started at %g s, want after big-1 ends at 7200 (FIFO, head-of-line)", got)
+	}
+	imp := rows["impatient-0"]
+	if imp[9] != "rejected" || imp[10] != "expired" {
+		t.Errorf("impatient-0: outcome %s %s, want rejected expired", imp[9], imp[10])
+	}
+	if res.RejectReasons["expired"] != 1 || res.Rejected != 1 {
+		t.Errorf("got rejections %v, want exactly one expired", res.RejectReasons)
+	}
+}
+
+// TestBatchWithoutDeadlineWaitsForever: batch work with neither patience
+// nor deadline waits until capacity comes, however long.
+func TestBatchWithoutDeadlineWaitsForever(t *testing.T) {
+	cfg := oneNodeConfig(Class{Name: "job", Kind: Batch, Records: []TraceRecord{
+		rec(0, 64, 3*time.Hour),
+		rec(time.Minute, 64, time.Hour),
+	}})
+	rows, res := traceRows(t, cfg)
+	if got := secs(t, rows["job-1"][5]); got < 3*3600 || got > 3*3600+30 {
+		t.Errorf("job-1 started at %g s, want right after job-0 ends at 10800", got)
+	}
+	if res.Rejected != 0 {
+		t.Errorf("got %d rejections, want none", res.Rejected)
+	}
+}
+
+// TestOutageReplacesWork: running work on a node that goes down is
+// interrupted and decided again; a service keeps its remaining lifetime,
+// batch work restarts from its last checkpoint.
+func TestOutageReplacesWork(t *testing.T) {
+	cfg := oneNodeConfig(
+		Class{Name: "svc", Kind: Service, Patience: 3 * time.Hour, Records: []TraceRecord{rec(0, 8, 2*time.Hour)}},
+		Class{Name: "job", Kind: Batch, Checkpoint: 30 * time.Minute, Records: []TraceRecord{rec(0, 8, 2*time.Hour)}},
+	)
+	cfg.Events = []ScenarioEvent{{Kind: SiteOutage, Name: "down", At: 70 * time.Minute, Duration: 20 * time.Minute, Sites: []int{0}}}
+	rows, res := traceRows(t, cfg)
+	// The node is back at 90 min; the queue is retried then.
+	if got := secs(t, rows["svc-0"][6]); got != 2*3600 {
+		t.Errorf("service ended at %g s, want 7200 (its lifetime, not extended by the outage)", got)
+	}
+	// The job ran 70 min, kept 60 min of checkpoints, needs 60 more from 90 min.
+	if got := secs(t, rows["job-0"][6]); got != 150*60 {
+		t.Errorf("job ended at %g s, want 9000 (restart at 90 min from its 60-min checkpoint)", got)
+	}
+	if res.Interrupted != 2 || res.Events[0].Interrupted != 2 || res.Events[0].NodesDown != 1 {
+		t.Errorf("got interrupted %d, event %+v; want 2 interrupted, 1 node down", res.Interrupted, res.Events[0])
+	}
+}
