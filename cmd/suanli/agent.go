@@ -183,6 +183,7 @@ moves its work elsewhere at once.`,
 	f.Float64Var(&cfg.Speed, "speed", 1, "run workloads this many times faster than real time (60: a minute per second)")
 	f.DurationVar(&cfg.PollWait, "poll-wait", 30*time.Second, "long-poll wait for new assignments")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the retry jitter")
+	f.DurationVar(&cfg.StatusInterval, "status-interval", time.Minute, "log a status line this often (0: never)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	lf.register(cmd)
 	return cmd

@@ -61,6 +61,8 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// EventBatch is the most events per request (default 1000).
 	EventBatch int
+	// StatusInterval is how often the agent logs a status line (0: never).
+	StatusInterval time.Duration
 	// SeenCheck is how often the agent checks that the servers' gossip
 	// view holds it (default 2 s).
 	SeenCheck time.Duration
@@ -234,6 +236,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.gossipLoop(ctx) }()
 	}
+	if a.cfg.StatusInterval > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.statusLoop(ctx) }()
+	}
 	<-ctx.Done()
 	wg.Wait()
 	a.flush()
@@ -299,6 +305,23 @@ func containsAny(s string, subs ...string) bool {
 }
 
 func trimNL(s string) string { return strings.TrimRight(s, "\r\n") }
+
+// statusLoop logs what the agent does, every StatusInterval.
+func (a *Agent) statusLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.StatusInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := a.Stats()
+		a.log.Info("status", "nodes", s.Nodes, "running", s.Running, "started", s.Started, "completed", s.Completed,
+			"stopped", s.Stopped, "events_sent", s.EventsSent, "events_pending", s.EventsPending, "index", s.Index,
+			"members", s.Members, "leader", a.servers.pick(), "poll_errors", s.PollErrors, "event_errors", s.EventErrors)
+	}
+}
 
 // gossipLoop joins the pool, rejoins whenever the agent finds itself
 // alone (every seed was down, or the whole cluster restarted), and checks
