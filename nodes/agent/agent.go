@@ -319,7 +319,7 @@ func (a *Agent) statusLoop(ctx context.Context) {
 		s := a.Stats()
 		a.log.Info("status", "nodes", s.Nodes, "running", s.Running, "started", s.Started, "completed", s.Completed,
 			"stopped", s.Stopped, "events_sent", s.EventsSent, "events_pending", s.EventsPending, "index", s.Index,
-			"members", s.Members, "leader", a.servers.pick(), "poll_errors", s.PollErrors, "event_errors", s.EventErrors)
+			"members", s.Members, "server", a.servers.pick(), "poll_errors", s.PollErrors, "event_errors", s.EventErrors)
 	}
 }
 
