@@ -198,10 +198,18 @@ func (a *Agent) Stats() Stats {
 	s.Registered, s.Registrations, s.Polls, s.PollErrors = a.registered, a.registrations, a.polls, a.pollErrors
 	s.EventsSent, s.EventErrors = a.eventsSent, a.eventErrors
 	a.mu.Unlock()
-	if a.pool != nil {
-		s.Members = a.pool.NumMembers()
+	if p := a.gossipPool(); p != nil {
+		s.Members = p.NumMembers()
 	}
 	return s
+}
+
+// gossipPool is the agent's pool member (nil before Run or without gossip);
+// Run's own goroutines start after it is set and use a.pool directly.
+func (a *Agent) gossipPool() *gossip.Pool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pool
 }
 
 // Usage lists every node's usage as the agent sees it.
@@ -209,10 +217,11 @@ func (a *Agent) Usage() []NodeUsage { return a.run.usage() }
 
 // GossipAddr is the agent's gossip address ("" before Run or without gossip).
 func (a *Agent) GossipAddr() string {
-	if a.pool == nil {
+	p := a.gossipPool()
+	if p == nil {
 		return ""
 	}
-	return a.pool.Addr()
+	return p.Addr()
 }
 
 // Run runs the agent until ctx is cancelled (then it leaves the gossip
@@ -280,7 +289,9 @@ func (a *Agent) startGossip() error {
 	if err != nil {
 		return fmt.Errorf("agent %s: %w", a.cfg.ID, err)
 	}
+	a.mu.Lock()
 	a.pool = p
+	a.mu.Unlock()
 	return nil
 }
 
