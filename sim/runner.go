@@ -127,6 +127,11 @@ type siteAcc struct {
 }
 
 func (a *siteAcc) advance(now int64) {
+	// kw is a running sum of per-node changes; when every node of the site
+	// stops drawing power, rounding can leave it a few ulps below zero.
+	if a.kw < 0 {
+		a.kw = 0
+	}
 	if dt := float64(now - a.last); dt > 0 {
 		a.kwNs += a.kw * dt
 		a.cpuNs += a.cpu * dt

@@ -15,17 +15,20 @@ import (
 // as "mean ±ci", and below the baseline a line per policy with the paired
 // differences, marked + (significantly better) or − (significantly worse).
 func (r *Result) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	var tw *tabwriter.Writer
 	var scen string
 	for i := 0; i < len(r.Rows); i += len(Metrics) {
 		group := r.Rows[i : i+len(Metrics)]
-		if group[0].Scenario != scen {
-			scen = group[0].Scenario
-			fmt.Fprintf(tw, "\n%s (%d seeds; ± = 95 %% CI; Δ vs %s, paired by seed)\t", scen, len(r.Seeds), r.Baseline)
-			for range Metrics {
-				fmt.Fprint(tw, "\t")
+		if tw == nil || group[0].Scenario != scen {
+			if tw != nil {
+				if err := tw.Flush(); err != nil {
+					return err
+				}
 			}
-			fmt.Fprintln(tw)
+			scen = group[0].Scenario
+			fmt.Fprintf(w, "\n%s: %d seeds; mean ± 95 %% CI; Δ = difference from %s paired by seed (+ significantly better, − significantly worse)\n",
+				scen, len(r.Seeds), r.Baseline)
+			tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprint(tw, "policy\t")
 			for _, m := range Metrics {
 				name := m.Name
@@ -42,9 +45,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 		if group[0].Policy != r.Baseline {
-			fmt.Fprint(tw, "  Δ\t")
+			fmt.Fprint(tw, "Δ\t")
 			for _, row := range group {
-				mark := ""
+				mark := "  "
 				switch row.Better {
 				case 1:
 					mark = " +"
@@ -55,6 +58,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 			}
 			fmt.Fprintln(tw)
 		}
+	}
+	if tw == nil {
+		return nil
 	}
 	return tw.Flush()
 }

@@ -176,3 +176,13 @@ func asInput(err error, target **InputError) bool {
 	}
 	return ok
 }
+
+// TestRunSiteGoesDark is a regression case the sweep found: on the tiny
+// scenario, seed 8, carbon-window, a site whose every node stopped drawing
+// power was left with an IT power a few ulps below zero, which the energy
+// model (rightly) refused.
+func TestRunSiteGoesDark(t *testing.T) {
+	if _, err := Run(Spec{Scenarios: []string{"../testdata/tiny.yaml"}, Policies: []string{"carbon-window"}, Seeds: []uint64{8}}); err != nil {
+		t.Fatal(err)
+	}
+}
