@@ -128,6 +128,10 @@ func (s *Snapshot) Refresh() {
 	}
 }
 
+// TransferTime is how long moving w's input from its origin to site takes
+// (0 in the origin's own city or with no bandwidth set).
+func (s *Snapshot) TransferTime(w *Workload, site int) time.Duration { return s.transferTime(w, site) }
+
 // transferTime is how long moving w's input to site takes.
 func (s *Snapshot) transferTime(w *Workload, site int) time.Duration {
 	if w.InputMB <= 0 || s.SiteCity[site] == w.Origin || site >= len(s.secPerMB) {

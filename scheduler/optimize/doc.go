@@ -24,12 +24,25 @@
 // simplex took seconds on the same problem (see optimize_test.go), so the
 // optimizer uses this exact combinatorial solution instead.
 //
+// The plan is made per group of work that may run at the same sites (by
+// tier, allowed sites and GPU hardware), most constrained group first, so
+// work restricted to two sites is never planned onto a third. Capacity per
+// cell is the site's free cores, recovering linearly to its up capacity
+// over RecoveryHours as running work finishes. A new hour brings a full
+// plan; new work within the hour is filled into the capacity the plan left
+// (so a job's many tasks arriving together each find budget), with a full
+// plan once that added demand grows past ReplanShare of the planned.
+//
 // # The binder
 //
-// A deferrable workload runs now at one of the sites whose plan budget for
-// the current hour covers it (the greenest such site, through the core's
-// filters and node choice), or is deferred to the first later hour within
-// its deadline where the plan has budget for it, or, when the plan has no
-// room for it at all before its deadline, runs now at the greenest feasible
+// For a deadline workload it looks at every hour up to its latest start
+// (its deadline less its run and input transfer) where its group's plan
+// has budget for it, costs a run starting then at each such site (grid
+// cost of the part of its power renewable headroom does not cover, over
+// its whole run) and picks the cheapest: it runs now (greenest feasible
+// node among the sites with budget, through the core's filters) when now
+// is within Tolerance of that, and otherwise is deferred there, keeping
+// the budget reserved across plans until it comes back. When the plan has
+// no room for it before its deadline it runs now at the greenest feasible
 // site. Work without a deadline is placed by the balanced policy.
 package optimize

@@ -1,6 +1,7 @@
 package optimize
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -245,9 +246,13 @@ func BenchmarkPlan(b *testing.B) {
 	}
 	snap.Refresh()
 	o, _ := New(scheduler.Config{}, Options{})
+	o.sites = snap.State.NumSites()
+	any := o.groupOf(snap, &scheduler.Workload{Request: nodes.Resources{CPUMilli: 1000}})
+	core := o.groupOf(snap, &scheduler.Workload{Request: nodes.Resources{CPUMilli: 1000}, Tiers: nodes.TiersOf(nodes.TierCore)})
 	for i := 0; i < 500; i++ {
 		o.index[string(rune(i))] = len(o.ledger)
-		o.ledger = append(o.ledger, entry{id: string(rune(i)), cores: 16, hours: 4, deadline: t0.Add(time.Duration(4+rng.IntN(40)) * time.Hour)})
+		o.ledger = append(o.ledger, entry{id: string(rune(i)), cores: 16, hours: 4, deadline: t0.Add(time.Duration(4+rng.IntN(40)) * time.Hour),
+			group: []int{any, core}[i%2], site: -1})
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -278,5 +283,52 @@ func TestOptimizerDecideAllocatesNothingWithoutExplanation(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Errorf("Decide allocated %.1f times per run, want 0", allocs)
+	}
+}
+
+// TestOptimizerPlansRestrictedWorkAtItsSites: work that may only run at
+// jn-core must not be planned into qd-core's green window (the plan is per
+// group of eligible sites); with nothing cheaper later at jn-core it runs
+// now, while unrestricted work still goes to the window.
+func TestOptimizerPlansRestrictedWorkAtItsSites(t *testing.T) {
+	snap := newProvince(t)
+	sched, err := scheduler.New(Name, scheduler.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onlyJN := scheduler.NewSiteSet(2, 0)
+	w := scheduler.Workload{ID: "hpc-1", Origin: 0, Request: nodes.Resources{CPUMilli: 32_000}, Duration: 2 * time.Hour,
+		Deadline: t0.Add(20 * time.Hour), Sites: onlyJN}
+	ex := &scheduler.Explanation{}
+	if d := sched.Decide(snap, &w, t0, nil, ex); d.Outcome != scheduler.Place || snap.State.Site(d.Site).ID != "jn-core" {
+		t.Fatalf("restricted work: got %+v, want placed now at jn-core\n%s", d, ex)
+	}
+	free := scheduler.Workload{ID: "any-1", Origin: 0, Request: nodes.Resources{CPUMilli: 32_000}, Duration: 2 * time.Hour, Deadline: t0.Add(20 * time.Hour)}
+	if d := sched.Decide(snap, &free, t0, nil, nil); d.Outcome != scheduler.Defer {
+		t.Fatalf("unrestricted work: got %+v, want deferred into the green window", d)
+	}
+}
+
+// TestOptimizerBurstIsPlanned: many tasks of one job arriving together
+// each get budget (the plan is extended task by task), so none falls back
+// to running at once in an expensive hour.
+func TestOptimizerBurstIsPlanned(t *testing.T) {
+	snap := newProvince(t)
+	o, err := New(scheduler.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deferred := 0
+	for i := 0; i < 20; i++ { // 20 × 12 core-hours; the window holds 256
+		w := scheduler.Workload{ID: fmt.Sprintf("job-%d", i), Origin: 0, Request: nodes.Resources{CPUMilli: 8_000}, Duration: 90 * time.Minute, Deadline: t0.Add(20 * time.Hour)}
+		if d := o.Decide(snap, &w, t0, nil, nil); d.Outcome == scheduler.Defer {
+			deferred++
+		}
+	}
+	if deferred != 20 {
+		t.Errorf("%d of 20 tasks deferred into the green window, want 20", deferred)
+	}
+	if o.Plans() > 8 {
+		t.Errorf("%d full plans for one burst of 20, want at most 8 (the rest extend the plan)", o.Plans())
 	}
 }

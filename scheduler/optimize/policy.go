@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"time"
 
+	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/scheduler"
 )
 
@@ -28,13 +30,23 @@ type Options struct {
 	// Utilization is the share of a site's free cores the plan may use
 	// for deferrable work, leaving room for services (default 0.8).
 	Utilization float64
-	// MinShare is the share of a workload's need in the current hour the
-	// plan's budget must cover before the binder runs it now (default 0.5).
+	// MinShare is the share of a workload's need in an hour the plan's
+	// budget must cover before the binder starts it then (default 0.5).
 	MinShare float64
-	// ReplanShare is how much the known deferrable demand must change, as
-	// a share of the demand the current plan was made for, before a new
-	// workload triggers a new plan within the same hour (default 0.05). A
-	// new hour always brings a new plan.
+	// Tolerance is how much cheaper (as a fraction) a later start must be
+	// before the binder defers rather than runs now (default 0.05).
+	Tolerance float64
+	// RecoveryHours is over how many hours the plan assumes the cores busy
+	// now become free again for deferrable work (running work finishes):
+	// slot k may use free + (capacity·Utilization − free)·min(1, k/RecoveryHours)
+	// cores. 0 means the default (4); negative means never (plan on the
+	// cores free now only).
+	RecoveryHours float64
+	// ReplanShare is how much deferrable demand may be added to the
+	// current plan incrementally (each new workload filled into the
+	// capacity the plan left), as a share of the demand the plan was made
+	// for, before a new workload triggers a full plan within the same hour
+	// (default 0.5). A new hour always brings a full plan.
 	ReplanShare float64
 }
 
@@ -49,7 +61,13 @@ func (o Options) withDefaults() Options {
 		o.MinShare = 0.5
 	}
 	if o.ReplanShare <= 0 {
-		o.ReplanShare = 0.05
+		o.ReplanShare = 0.5
+	}
+	if o.Tolerance <= 0 {
+		o.Tolerance = 0.05
+	}
+	if o.RecoveryHours == 0 {
+		o.RecoveryHours = 4
 	}
 	return o
 }
@@ -58,8 +76,27 @@ func (o Options) withDefaults() Options {
 type entry struct {
 	id       string
 	cores    float64
+	gpus     float64
 	hours    float64
 	deadline time.Time
+	group    int // index into Optimizer.groups
+	// site and at are where and when deferred work was told to come back
+	// (site −1: not deferred); its budget there stays reserved across
+	// plans until it returns.
+	site int
+	at   time.Time
+}
+
+// group is deferrable work that may run at the same sites: the plan is
+// computed per group, most constrained first, so work that may only run at
+// two sites is not planned onto a third.
+type group struct {
+	eligible  []bool // by site
+	count     int    // eligible sites
+	budget    []float64
+	cores     float64 // known demand in the group, for its power per core
+	gpus      float64
+	kwPerCore []float64 // by site: the group's facility kW per core
 }
 
 // Optimizer is the "optimizer" policy. Like a Scheduler it keeps state
@@ -72,22 +109,27 @@ type Optimizer struct {
 
 	ledger []entry
 	index  map[string]int
+	groups []group
 
-	// the plan: budget[site*h + slot] core-hours left, for slots from
-	// planStart at the snapshot's forecast step
-	budget    []float64
+	// the plan covers slots of length step from planStart
 	h         int
 	planStart time.Time
 	step      time.Duration
 	dirty     bool
 	sites     int
+	cellCost  []float64 // normalised grid cost of a kWh at (site, slot)
+	cellHead  []float64 // renewable headroom kW at (site, slot)
 	// demand known now and when the plan was made, in core-hours
 	demand, planned float64
+	extended        float64 // demand added by extend since the last full plan
 
-	cells  []Cell
-	due    []float64
-	allow  *scheduler.SiteSet
-	replan int // number of plans computed (for tests and metrics)
+	cells    []Cell
+	due      []float64
+	coreLeft []float64
+	headLeft []float64
+	order    []int
+	allow    *scheduler.SiteSet
+	replan   int // number of plans computed (for tests and metrics)
 }
 
 var _ scheduler.Decider = (*Optimizer)(nil)
@@ -116,72 +158,197 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 		o.note(ex, "no deadline or no forecast: placed by the balanced policy")
 		return d
 	}
-	cores := float64(w.Request.CPUMilli) / 1000
-	hours := w.Duration.Hours()
-	if _, ok := o.index[w.ID]; !ok {
-		o.index[w.ID] = len(o.ledger)
-		o.ledger = append(o.ledger, entry{id: w.ID, cores: cores, hours: hours, deadline: w.Deadline})
-		o.demand += cores * hours
-		if math.Abs(o.demand-o.planned) > o.opt.ReplanShare*o.planned {
-			o.dirty = true
-		}
+	if o.sites != snap.State.NumSites() {
+		// a new topology: forget groups (their site masks) and the plan
+		o.groups, o.ledger, o.index = nil, o.ledger[:0], map[string]int{}
+		o.demand, o.planned, o.sites = 0, 0, snap.State.NumSites()
+		o.dirty = true
 	}
+	cores := float64(w.Request.CPUMilli) / 1000
+	gpus := float64(w.Request.GPUMilli) / 1000
+	hours := w.Duration.Hours()
 	start := snap.ForecastStart
 	if now.After(start) {
 		start = start.Add(now.Sub(start) / snap.ForecastStep * snap.ForecastStep)
 	}
-	if o.dirty || !start.Equal(o.planStart) || o.sites != snap.State.NumSites() || o.step != snap.ForecastStep {
+	fresh := false
+	if _, ok := o.index[w.ID]; !ok {
+		g := o.groupOf(snap, w)
+		o.index[w.ID] = len(o.ledger)
+		o.ledger = append(o.ledger, entry{id: w.ID, cores: cores, gpus: gpus, hours: hours, deadline: w.Deadline, group: g, site: -1})
+		o.demand += cores * hours
+		fresh = true
+		if o.demand-o.planned > o.opt.ReplanShare*o.planned {
+			o.dirty = true
+		}
+	}
+	if o.dirty || !start.Equal(o.planStart) || o.step != snap.ForecastStep {
 		o.plan(snap, start, now)
+	} else if fresh {
+		// Fill the new work into the capacity the plan left.
+		o.extend(snap, o.index[w.ID])
+	}
+	me := &o.ledger[o.index[w.ID]]
+	gi := me.group
+	// Work coming back from a deferral gets its reservation back.
+	if me.site >= 0 {
+		o.consume(gi, me.site, me.at, -me.cores, me.hours)
+		me.site = -1
+	}
+	jobKW := func(site int) float64 {
+		e := &snap.Energy[site]
+		return (cores*e.MarginalWPerCore + gpus*e.MarginalWPerGPU) * e.PUE / 1000
 	}
 
-	// Run now at a site whose budget for this hour covers the work.
-	need := cores * math.Min(hours, start.Add(o.step).Sub(now).Hours())
-	if o.openSites(w, 0, need) {
+	// Among the hours up to the work's latest start where the plan has
+	// budget for it, pick the one whose mean cost over the work's run (grid
+	// energy net of renewable headroom, at the best site with budget) is
+	// lowest; run now when now is within Tolerance of that.
+	stepH := o.step.Hours()
+	durSlots := int(math.Ceil(hours / stepH))
+	if durSlots < 1 {
+		durSlots = 1
+	}
+	latestSlot := int(w.Deadline.Add(-w.Duration).Sub(o.planStart) / o.step)
+	if latestSlot > o.h-1 {
+		latestSlot = o.h - 1
+	}
+	need0 := cores * math.Min(hours, start.Add(o.step).Sub(now).Hours())
+	search := func(from int) (bestT, bestSite int, bestScore, nowScore float64) {
+		bestT, bestSite, bestScore, nowScore = -1, -1, math.Inf(1), math.Inf(1)
+		for t := from; t <= latestSlot; t++ {
+			need := cores * math.Min(hours, stepH)
+			if t == 0 {
+				need = need0
+			}
+			if !o.openSites(w, gi, t, need) {
+				continue
+			}
+			at := now
+			if t > 0 {
+				at = o.planStart.Add(time.Duration(t) * o.step)
+			}
+			for site := 0; site < o.sites; site++ {
+				if !o.allow.Has(site) {
+					continue
+				}
+				if at.Add(snap.TransferTime(w, site) + w.Duration).After(w.Deadline) {
+					continue // starting here then would finish late
+				}
+				sc := o.runCost(site, t, durSlots, jobKW(site))
+				if t == 0 && sc < nowScore {
+					nowScore = sc
+				}
+				if sc < bestScore {
+					bestT, bestSite, bestScore = t, site, sc
+				}
+			}
+		}
+		return
+	}
+	bestT, bestSite, bestScore, nowScore := search(0)
+	if bestT >= 0 && nowScore <= bestScore*(1+o.opt.Tolerance)+1e-12 {
+		o.openSites(w, gi, 0, need0)
 		saved := w.Sites
 		w.Sites = o.allow
 		d := o.greenest.Decide(snap, w, now, rng, ex)
 		w.Sites = saved
 		if d.Outcome == scheduler.Place {
-			o.consume(d.Site, now, cores, hours)
+			o.consume(gi, d.Site, now, cores, hours)
 			o.forget(w.ID)
 			if ex != nil {
-				o.note(ex, fmt.Sprintf("optimizer: planned to run now; sites with plan budget this hour were the candidates (budget %.1f core-hours at %s)", o.budget[d.Site*o.h], snap.State.Site(d.Site).ID))
+				o.note(ex, fmt.Sprintf("optimizer: runs now: the plan gives it budget this hour and no later start within its deadline is cheaper by more than %.0f %% (cost index now %.4g, best %.4g)",
+					100*o.opt.Tolerance, nowScore, bestScore))
 			}
 			return d
 		}
+		// no single node fits among the planned sites now: look later
+		bestT, bestSite, bestScore, _ = search(1)
 	}
-	// Defer to the first later hour with budget, within the deadline.
-	latest := w.Deadline.Add(-w.Duration)
-	for t := 1; t < o.h; t++ {
-		at := o.planStart.Add(time.Duration(t) * o.step)
-		if at.After(latest) {
-			break
+	if bestT > 0 {
+		at := o.planStart.Add(time.Duration(bestT) * o.step)
+		// Reserve the budget, so later work sees what is left instead of
+		// piling into the same hour; plans keep the reservation.
+		o.consume(gi, bestSite, at, cores, hours)
+		me := &o.ledger[o.index[w.ID]]
+		me.site, me.at = bestSite, at
+		if ex != nil {
+			o.greenest.Decide(snap, w, now, rng, ex) // fill in the feasibility picture
+			o.note(ex, fmt.Sprintf("optimizer: deferred to %s at %s, the cheapest start within its deadline where the plan has budget (cost index %.4g vs %.4g now)",
+				at.Format(time.RFC3339), snap.State.Site(bestSite).ID, bestScore, nowScore))
 		}
-		if o.openSites(w, t, cores*math.Min(hours, o.step.Hours())) {
-			// Reserve the budget at the site the plan gives most, so work
-			// deferred in the same hour spreads over the window.
-			best := -1
-			for s := 0; s < o.sites; s++ {
-				if o.allow.Has(s) && (best < 0 || o.budget[s*o.h+t] > o.budget[best*o.h+t]) {
-					best = s
-				}
-			}
-			o.consume(best, at, cores, hours)
-			if ex != nil {
-				o.greenest.Decide(snap, w, now, rng, ex) // fill in the feasibility picture
-				o.note(ex, fmt.Sprintf("optimizer: deferred to %s, the first hour the plan gives this work budget", at.Format(time.RFC3339)))
-			}
-			return scheduler.Decision{Outcome: scheduler.Defer, Node: -1, Site: -1, NotBefore: at, Reason: scheduler.FilterNone}
-		}
+		return scheduler.Decision{Outcome: scheduler.Defer, Node: -1, Site: bestSite, NotBefore: at, Reason: scheduler.FilterNone}
 	}
 	// No room in the plan before the deadline: run now, greenest first.
 	d := o.greenest.Decide(snap, w, now, rng, ex)
 	if d.Outcome == scheduler.Place {
-		o.consume(d.Site, now, cores, hours)
+		o.consume(gi, d.Site, now, cores, hours)
 		o.forget(w.ID)
 	}
 	o.note(ex, "optimizer: the plan has no room for this work before its deadline; placed greenest-first now")
 	return d
+}
+
+// groupOf returns the group of sites w may run at (by tier, allowed sites
+// and GPU hardware; batch work has no latency bound, but one is honoured),
+// creating it if new.
+func (o *Optimizer) groupOf(snap *scheduler.Snapshot, w *scheduler.Workload) int {
+	st := snap.State
+	mask := make([]bool, st.NumSites())
+	count := 0
+	tiers := w.Tiers
+	if tiers == 0 {
+		tiers = nodes.AllTiers
+	}
+	for s := range mask {
+		site := st.Site(s)
+		ok := tiers.Has(site.Tier) && (w.Sites == nil || w.Sites.Has(s)) &&
+			(w.Request.GPUMilli == 0 || st.SiteCapacity(s).GPUMilli > 0 || st.SiteUsedAll(s).GPUMilli > 0) &&
+			(w.LatencyBoundMs <= 0 || snap.Latency.RTTMs(w.Origin, s) <= w.LatencyBoundMs)
+		mask[s] = ok
+		if ok {
+			count++
+		}
+	}
+	for i := range o.groups {
+		if equalMask(o.groups[i].eligible, mask) {
+			return i
+		}
+	}
+	o.groups = append(o.groups, group{eligible: mask, count: count})
+	o.dirty = true // the new group needs a budget
+	return len(o.groups) - 1
+}
+
+func equalMask(a, b []bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// runCost is the mean cost of running a job drawing jobKW at site for
+// slots t..t+n-1 (the last forecast slot repeats): each hour's normalised
+// grid cost of the part of its power renewable headroom does not cover.
+func (o *Optimizer) runCost(site, t, n int, jobKW float64) float64 {
+	sum := 0.0
+	for k := t; k < t+n; k++ {
+		i := k
+		if i >= o.h {
+			i = o.h - 1
+		}
+		grid := jobKW
+		if h := o.cellHead[site*o.h+i]; h > 0 {
+			grid = math.Max(0, jobKW-h)
+		}
+		sum += o.cellCost[site*o.h+i] * grid
+	}
+	return sum / float64(n)
 }
 
 func (o *Optimizer) note(ex *scheduler.Explanation, s string) {
@@ -191,20 +358,24 @@ func (o *Optimizer) note(ex *scheduler.Explanation, s string) {
 	}
 }
 
-// openSites sets o.allow to the sites whose budget in slot t covers at least
-// MinShare of need (intersected with the work's own allowed sites) and
-// reports whether there is any.
-func (o *Optimizer) openSites(w *scheduler.Workload, t int, need float64) bool {
+// openSites sets o.allow to the sites whose budget for group gi in slot t
+// covers at least MinShare of need (intersected with the work's own
+// allowed sites) and reports whether there is any.
+func (o *Optimizer) openSites(w *scheduler.Workload, gi, t int, need float64) bool {
 	if o.allow == nil || o.allow.Len() != o.sites {
 		o.allow = scheduler.NewSiteSet(o.sites)
 	}
 	o.allow.Clear()
 	any := false
+	b := o.groups[gi].budget
+	if len(b) < o.sites*o.h {
+		return false
+	}
 	for s := 0; s < o.sites; s++ {
 		if w.Sites != nil && !w.Sites.Has(s) {
 			continue
 		}
-		if b := o.budget[s*o.h+t]; b > 0 && b >= need*o.opt.MinShare {
+		if v := b[s*o.h+t]; v > 0 && v >= need*o.opt.MinShare {
 			o.allow.Add(s)
 			any = true
 		}
@@ -212,21 +383,28 @@ func (o *Optimizer) openSites(w *scheduler.Workload, t int, need float64) bool {
 	return any
 }
 
-// consume takes the work's core-hours out of the plan at site, hour by
-// hour from now.
-func (o *Optimizer) consume(site int, now time.Time, cores, hours float64) {
+// consume takes cores × hours out of group gi's budget at site, hour by
+// hour from at (negative cores give it back).
+func (o *Optimizer) consume(gi, site int, at time.Time, cores, hours float64) {
+	if site < 0 || site >= o.sites {
+		return
+	}
+	b := o.groups[gi].budget
+	if len(b) < o.sites*o.h {
+		return
+	}
 	left := hours
 	for t := 0; t < o.h && left > 0; t++ {
 		end := o.planStart.Add(time.Duration(t+1) * o.step)
-		if !end.After(now) {
+		if !end.After(at) {
 			continue
 		}
-		from := now
-		if slotStart := o.planStart.Add(time.Duration(t) * o.step); slotStart.After(now) {
+		from := at
+		if slotStart := o.planStart.Add(time.Duration(t) * o.step); slotStart.After(at) {
 			from = slotStart
 		}
 		d := math.Min(left, end.Sub(from).Hours())
-		o.budget[site*o.h+t] -= cores * d
+		b[site*o.h+t] -= cores * d
 		left -= d
 	}
 }
@@ -244,13 +422,12 @@ func (o *Optimizer) forget(id string) {
 	delete(o.index, id)
 }
 
-// plan recomputes the budget from the ledger and the snapshot.
+// plan recomputes every group's budget from the ledger and the snapshot.
 func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 	o.replan++
 	o.dirty = false
-	defer func() { o.planned = o.demand }()
+	defer func() { o.planned, o.extended = o.demand, 0 }()
 	o.planStart, o.step = start, snap.ForecastStep
-	o.sites = snap.State.NumSites()
 	// Drop work whose deadline has passed: its driver gave up on it.
 	for i := 0; i < len(o.ledger); {
 		if !o.ledger[i].deadline.After(now) {
@@ -266,24 +443,10 @@ func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 	}
 	o.h = h
 	stepH := o.step.Hours()
+	n := o.sites * h
 
-	o.due = append(o.due[:0], make([]float64, h)...)
-	for _, e := range o.ledger {
-		t := int(e.deadline.Sub(start) / o.step)
-		if t >= h {
-			t = h - 1
-		}
-		if t < 0 {
-			t = 0
-		}
-		// Work due in slot t must run in slots before it: it finishes by
-		// the deadline, which falls inside slot t.
-		if t > 0 {
-			t--
-		}
-		o.due[t] += e.cores * e.hours
-	}
-
+	// Per cell: normalised grid cost of a kWh, renewable headroom, and
+	// the cores the plan may use.
 	maxCO2, maxPrice := 0.0, 0.0
 	for s := 0; s < o.sites; s++ {
 		for k := 0; k < h; k++ {
@@ -292,25 +455,19 @@ func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 			maxPrice = math.Max(maxPrice, g.PriceCNYPerKWh)
 		}
 	}
-	o.cells = o.cells[:0]
+	o.cellCost = resize(o.cellCost, n)
+	o.cellHead = resize(o.cellHead, n)
+	o.coreLeft = resize(o.coreLeft, n)
+	o.headLeft = resize(o.headLeft, n)
 	for s := 0; s < o.sites; s++ {
-		e := &snap.Energy[s]
+		capacity := float64(snap.State.SiteCapacity(s).CPUMilli) / 1000 * o.opt.Utilization
 		free := float64(snap.State.SiteCapacity(s).CPUMilli-snap.State.SiteUsed(s).CPUMilli) / 1000 * o.opt.Utilization
-		if free <= 0 {
-			continue
-		}
-		kwPerCore := e.MarginalWPerCore * e.PUE / 1000
 		for k := 0; k < h; k++ {
+			avail := free
+			if o.opt.RecoveryHours > 0 && capacity > free {
+				avail += (capacity - free) * math.Min(1, float64(k)*stepH/o.opt.RecoveryHours)
+			}
 			g := signal(snap, s, offset+k)
-			capTotal := free * stepH
-			green := 0.0
-			if kwPerCore > 0 {
-				green = math.Min(capTotal, g.RenewableHeadroomKW/kwPerCore*stepH)
-			}
-			eps := 1e-9 * float64(k)
-			if green > 0 {
-				o.cells = append(o.cells, Cell{Site: s, Slot: k, Capacity: green, Cost: eps})
-			}
 			cost := 0.0
 			if maxCO2 > 0 {
 				cost += o.opt.CarbonWeight * g.CarbonKgPerKWh / maxCO2
@@ -318,19 +475,145 @@ func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 			if maxPrice > 0 {
 				cost += o.opt.PriceWeight * g.PriceCNYPerKWh / maxPrice
 			}
+			i := s*h + k
+			o.cellCost[i] = cost
+			o.cellHead[i] = g.RenewableHeadroomKW
+			o.headLeft[i] = g.RenewableHeadroomKW
+			o.coreLeft[i] = math.Max(0, avail) * stepH
+		}
+	}
+
+	// Group demand and power per core.
+	for gi := range o.groups {
+		g := &o.groups[gi]
+		g.cores, g.gpus = 0, 0
+		g.budget = resize(g.budget, n)
+	}
+	for _, e := range o.ledger {
+		g := &o.groups[e.group]
+		g.cores += e.cores * e.hours
+		g.gpus += e.gpus * e.hours
+	}
+	// Most constrained groups first (fewest sites; ties: creation order).
+	o.order = o.order[:0]
+	for gi := range o.groups {
+		o.order = append(o.order, gi)
+	}
+	sort.SliceStable(o.order, func(a, b int) bool { return o.groups[o.order[a]].count < o.groups[o.order[b]].count })
+
+	for _, gi := range o.order {
+		g := &o.groups[gi]
+		if g.cores <= 0 {
+			continue
+		}
+		g.kwPerCore = resize(g.kwPerCore, o.sites)
+		for s := 0; s < o.sites; s++ {
+			e := &snap.Energy[s]
+			g.kwPerCore[s] = (e.MarginalWPerCore + g.gpus/g.cores*e.MarginalWPerGPU) * e.PUE / 1000
+		}
+		o.due = resize(o.due, h)
+		for _, e := range o.ledger {
+			if e.group == gi {
+				o.addDue(e)
+			}
+		}
+		o.fillGroup(gi)
+	}
+	for _, e := range o.ledger {
+		if e.site >= 0 && !e.at.Before(start) {
+			o.consume(e.group, e.site, e.at, e.cores, e.hours)
+		}
+	}
+}
+
+// addDue adds e's core-hours to o.due in the slot before the one its
+// deadline falls in (it must finish by then).
+func (o *Optimizer) addDue(e entry) {
+	t := int(e.deadline.Sub(o.planStart) / o.step)
+	if t >= o.h {
+		t = o.h - 1
+	}
+	if t < 0 {
+		t = 0
+	}
+	if t > 0 {
+		t--
+	}
+	o.due[t] += e.cores * e.hours
+}
+
+// fillGroup fills o.due for group gi into the capacity and headroom the
+// plan has left (o.coreLeft, o.headLeft), adding the allocation to the
+// group's budget and taking it out of what is left.
+func (o *Optimizer) fillGroup(gi int) {
+	g := &o.groups[gi]
+	h, stepH := o.h, o.step.Hours()
+	o.cells = o.cells[:0]
+	for s := 0; s < o.sites; s++ {
+		if !g.eligible[s] {
+			continue
+		}
+		kpc := g.kwPerCore[s]
+		for k := 0; k < h; k++ {
+			i := s*h + k
+			capTotal := o.coreLeft[i]
+			if capTotal <= 0 {
+				continue
+			}
+			green := 0.0
+			if kpc > 0 {
+				green = math.Min(capTotal, o.headLeft[i]/kpc*stepH)
+			}
+			eps := 1e-9 * float64(k)
+			if green > 0 {
+				o.cells = append(o.cells, Cell{Site: s, Slot: k, Capacity: green, Cost: eps})
+			}
 			if rest := capTotal - green; rest > 0 {
-				o.cells = append(o.cells, Cell{Site: s, Slot: k, Capacity: rest, Cost: kwPerCore*cost + eps})
+				o.cells = append(o.cells, Cell{Site: s, Slot: k, Capacity: rest, Cost: kpc*o.cellCost[i] + eps})
 			}
 		}
 	}
 	alloc, _, err := Fill(o.cells, o.due)
-	o.budget = append(o.budget[:0], make([]float64, o.sites*h)...)
 	if err != nil {
 		return // cannot happen: cells and demand are built valid above
 	}
-	for i, c := range o.cells {
-		o.budget[c.Site*h+c.Slot] += alloc[i]
+	for j, c := range o.cells {
+		if alloc[j] == 0 {
+			continue
+		}
+		i := c.Site*h + c.Slot
+		g.budget[i] += alloc[j]
+		o.coreLeft[i] -= alloc[j]
+		if c.Cost < 1e-6 { // a renewable-powered cell uses headroom
+			o.headLeft[i] = math.Max(0, o.headLeft[i]-alloc[j]*g.kwPerCore[c.Site]/stepH)
+		}
 	}
+}
+
+// extend fills ledger entry i, new since the last full plan, into the
+// capacity the plan left: a greedy step that keeps bursts of work (a job's
+// many tasks) from finding no budget, at the cost of one group's cells.
+func (o *Optimizer) extend(snap *scheduler.Snapshot, i int) {
+	e := o.ledger[i]
+	g := &o.groups[e.group]
+	if len(g.budget) < o.sites*o.h || len(g.kwPerCore) < o.sites {
+		o.plan(snap, o.planStart, o.planStart)
+		return
+	}
+	o.due = resize(o.due, o.h)
+	o.addDue(e)
+	o.fillGroup(e.group)
+	o.extended += e.cores * e.hours
+}
+
+// resize returns v with length n, zeroed.
+func resize(v []float64, n int) []float64 {
+	if cap(v) < n {
+		return make([]float64, n)
+	}
+	v = v[:n]
+	clear(v)
+	return v
 }
 
 // signal returns site s's forecast at slot k (the last one past the end).
