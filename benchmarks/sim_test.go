@@ -3,11 +3,16 @@ package benchmarks
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/energy"
+	"github.com/suanli/suanli/scenarios"
+	"github.com/suanli/suanli/scheduler"
 	"github.com/suanli/suanli/sim"
 )
 
@@ -156,4 +161,90 @@ func mustServerPower(spec energy.ServerPowerSpec, capacity nodes.Resources) *ene
 		panic(err)
 	}
 	return p
+}
+
+// baselineConfig loads ../scenarios/shandong-baseline.yaml, grown by
+// scale (1: as shipped).
+func baselineConfig(b *testing.B, scale float64) *sim.Config {
+	b.Helper()
+	path := filepath.Join("..", "scenarios", "shandong-baseline.yaml")
+	s, err := scenarios.Load(path, scenarios.LoadOptions{KnownPolicies: scheduler.PolicyNames()})
+	if err != nil {
+		b.Skipf("baseline scenario: %v", err)
+	}
+	if scale != 1 {
+		if err := sim.ScaleScenario(s, scale); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cfg, err := sim.FromScenario(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
+}
+
+func runOnce(b *testing.B, cfg *sim.Config, policy string) *sim.Result {
+	b.Helper()
+	r, err := sim.NewRunner(cfg, policy, sim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := r.Run()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
+// BenchmarkSimBaseline is the planner's main job: one policy over the
+// shipped shandong-baseline scenario, a week of 28 sites and 8,334 nodes
+// (about 70,000 workloads). One op is one whole week; the goal is ≤ 10 s.
+func BenchmarkSimBaseline(b *testing.B) {
+	cfg := baselineConfig(b, 1)
+	for _, policy := range scheduler.PolicyNames() {
+		b.Run("policy="+policy, func(b *testing.B) {
+			b.ReportAllocs()
+			var workloads int64
+			for i := 0; i < b.N; i++ {
+				workloads += runOnce(b, cfg, policy).Submitted
+			}
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(sec/float64(b.N), "s/week")
+			b.ReportMetric(float64(workloads)/sec, "workloads/s")
+		})
+	}
+}
+
+// BenchmarkSimProvince grows the baseline week by SUANLI_PROVINCE_SCALE
+// (default 72: about 600,000 nodes and 5 million workloads) and runs it
+// under the balanced policy. It takes minutes, so it only runs when that
+// variable is set; benchmarks/README.md records the command and the peak
+// memory measured with /usr/bin/time -v around the same run from the CLI.
+func BenchmarkSimProvince(b *testing.B) {
+	v := os.Getenv("SUANLI_PROVINCE_SCALE")
+	if v == "" {
+		b.Skip("set SUANLI_PROVINCE_SCALE (e.g. 72) to run the province-scale week")
+	}
+	scale, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		b.Fatalf("SUANLI_PROVINCE_SCALE=%q: %v", v, err)
+	}
+	cfg := baselineConfig(b, scale)
+	policy := os.Getenv("SUANLI_PROVINCE_POLICY")
+	if policy == "" {
+		policy = "balanced"
+	}
+	b.ReportAllocs()
+	var workloads, events int64
+	for i := 0; i < b.N; i++ {
+		res := runOnce(b, cfg, policy)
+		workloads += res.Submitted
+		events += int64(res.EventsProcessed)
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(len(cfg.Topology.Nodes)), "nodes")
+	b.ReportMetric(float64(workloads)/float64(b.N), "workloads/op")
+	b.ReportMetric(float64(workloads)/sec, "workloads/s")
+	b.ReportMetric(float64(events)/sec, "events/s")
 }
