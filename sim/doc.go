@@ -21,8 +21,10 @@
 //
 // # Runner
 //
-// Run builds, for one policy, the scheduler State and Snapshot from a
-// Config, generates the workloads of every class (non-homogeneous Poisson
+// FromScenario turns a loaded scenario into a Config; RunFile is
+// `suanli sim` (load, run every policy in parallel, write the outputs) and
+// ExplainFile is `suanli explain`. A Runner builds, for one policy, the
+// scheduler State and Snapshot from a Config, generates the workloads of every class (non-homogeneous Poisson
 // arrivals shaped by hour of day and day of week, bursts, size, duration and
 // deadline distributions, origins among cities), applies scenario events
 // (site and node outages, demand surges, renewable droughts), calls the core
