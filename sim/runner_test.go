@@ -15,6 +15,7 @@ func TestRunConservesWorkAndEnergy(t *testing.T) {
 	for _, policy := range []string{"first-fit", "greenest", "carbon-window", "optimizer", "random"} {
 		t.Run(policy, func(t *testing.T) {
 			cfg := testConfig(400, 1)
+			cfg.Horizon = 32 * time.Hour
 			cfg.Events = []ScenarioEvent{
 				{Kind: SiteOutage, Name: "jn down", At: 10 * time.Hour, Duration: 3 * time.Hour, Sites: []int{0}},
 				{Kind: NodeOutage, At: 20 * time.Hour, Duration: 2 * time.Hour, Sites: []int{1}, Fraction: 0.5},
@@ -35,8 +36,8 @@ func TestRunConservesWorkAndEnergy(t *testing.T) {
 			if got := res.Completed + res.Rejected + res.InFlight; got != res.Submitted {
 				t.Errorf("completed+rejected+in_flight = %d, want submitted %d", got, res.Submitted)
 			}
-			if len(res.Intervals) != 192 {
-				t.Errorf("got %d intervals, want 192", len(res.Intervals))
+			if len(res.Intervals) != 128 {
+				t.Errorf("got %d intervals, want 128", len(res.Intervals))
 			}
 			if res.Interrupted == 0 {
 				t.Errorf("got no interrupted work, want some from the outages")
