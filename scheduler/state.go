@@ -17,34 +17,69 @@ var (
 	ErrUnderflow     = errors.New("scheduler: release exceeds what is allocated on node")
 )
 
-// free3 is a node's free capacity as seen by the per-site index. A node
-// that cannot take new work (down, draining, or a padding leaf) is stored
-// as unschedulable, which no request dominates.
+// free3 is a node's free capacity as seen by the per-site index, and for
+// a subtree the component-wise maximum over its nodes. A node that cannot
+// take new work (down, draining, or a padding leaf) is stored as
+// unschedulable, which no request dominates.
 //
-// Values are int32 to halve the index's cache footprint; NewState refuses
-// node capacities of 2^31 units or more in any dimension.
-type free3 struct{ cpu, mem, gpu int32 }
+// Besides CPU, memory and GPU, it keeps "shape" terms q[i] = min(CPU,
+// memory / r_i) for memory-per-core ratios r_i of 1, 2, 4 and 8 GiB, and
+// min(CPU, GPUs · 8 cores). A node that fits a request has every term at
+// least the request's, so a subtree whose maximum term falls short holds no
+// fitting node. The plain per-dimension maxima alone let subtrees through
+// whose free CPU and free memory sit on different nodes — common once a
+// site is packed and fragmented — and the walk then descended into them for
+// nothing (the cost grew with the site's size); the shape terms close most
+// of that gap, exactly at the ratios above.
+//
+// Values are int32 to keep the index compact; NewState refuses node
+// capacities of 2^31 units or more in any dimension.
+type free3 struct {
+	cpu, mem, gpu int32
+	q             [numShapes]int32
+}
 
-var unschedulable = free3{-1, -1, -1}
+// numShapes is the number of shape terms in free3.q.
+const numShapes = 5
+
+var unschedulable = free3{-1, -1, -1, [numShapes]int32{-1, -1, -1, -1, -1}}
 
 // maxUnits bounds node capacity per dimension (millicores, MiB, milli-GPUs).
 const maxUnits = math.MaxInt32
 
-func (f free3) dominates(r free3) bool {
-	return f.cpu >= r.cpu && f.mem >= r.mem && f.gpu >= r.gpu
+func (f *free3) dominates(r *free3) bool {
+	return f.cpu >= r.cpu && f.mem >= r.mem && f.gpu >= r.gpu &&
+		f.q[0] >= r.q[0] && f.q[1] >= r.q[1] && f.q[2] >= r.q[2] && f.q[3] >= r.q[3] && f.q[4] >= r.q[4]
+}
+
+// shapeKey builds a key from free (or requested) millicores, MiB and
+// milli-GPUs, clamped to the index's range.
+func shapeKey(cpu, mem, gpu int64) free3 {
+	clamp := func(v int64) int32 {
+		if v > maxUnits {
+			return maxUnits
+		}
+		if v < 0 {
+			return 0
+		}
+		return int32(v)
+	}
+	k := free3{cpu: clamp(cpu), mem: clamp(mem), gpu: clamp(gpu)}
+	// memory as CPU-equivalents at r GiB per core: MiB·1000/(r·1024)
+	// millicores, for r = 1, 2, 4, 8 (constant divisors: shifts)
+	m := mem * 1000
+	k.q[0] = clamp(min(cpu, m/1024))
+	k.q[1] = clamp(min(cpu, m/2048))
+	k.q[2] = clamp(min(cpu, m/4096))
+	k.q[3] = clamp(min(cpu, m/8192))
+	k.q[4] = clamp(min(cpu, gpu*8)) // 8 cores per GPU, both in milli-units
+	return k
 }
 
 // need converts a request to index units; dimensions beyond the index's
 // range become unsatisfiable.
 func need(r nodes.Resources) free3 {
-	clamp := func(v int64) int32 {
-		if v > maxUnits {
-			return maxUnits
-		}
-		return int32(v)
-	}
-	f := free3{clamp(r.CPUMilli), clamp(r.MemoryMiB), clamp(r.GPUMilli)}
-	return f
+	return shapeKey(r.CPUMilli, r.MemoryMiB, r.GPUMilli)
 }
 
 func max3(a, b free3) free3 {
@@ -56,6 +91,11 @@ func max3(a, b free3) free3 {
 	}
 	if b.gpu > a.gpu {
 		a.gpu = b.gpu
+	}
+	for i := range a.q {
+		if b.q[i] > a.q[i] {
+			a.q[i] = b.q[i]
+		}
 	}
 	return a
 }
@@ -75,7 +115,7 @@ func (n *nodeRec) key() free3 {
 		return unschedulable
 	}
 	f := n.free()
-	return free3{int32(f.CPUMilli), int32(f.MemoryMiB), int32(f.GPUMilli)}
+	return shapeKey(f.CPUMilli, f.MemoryMiB, f.GPUMilli)
 }
 
 // siteRec is the per-site aggregate and index.
@@ -197,8 +237,14 @@ func (s *State) updateLeaf(n int32) {
 	sr := &s.sites[nr.site]
 	j := sr.size + int(nr.leaf)
 	sr.tree[j] = nr.key()
+	// Recompute the path to the root, stopping as soon as a subtree's
+	// maxima come out unchanged: nothing above it can change either.
 	for j >>= 1; j >= 1; j >>= 1 {
-		sr.tree[j] = max3(sr.tree[2*j], sr.tree[2*j+1])
+		m := max3(sr.tree[2*j], sr.tree[2*j+1])
+		if m == sr.tree[j] {
+			return
+		}
+		sr.tree[j] = m
 	}
 	sr.root = sr.tree[1]
 }
@@ -266,7 +312,7 @@ func (s *State) SiteUpNodes(i int) int { return int(s.sites[i].upNodes) }
 // up nodes (each dimension may come from a different node), or -1 in every
 // dimension when no node is up.
 func (s *State) SiteMaxFree(i int) nodes.Resources {
-	t := s.sites[i].tree[1]
+	t := s.sites[i].root
 	return nodes.Resources{CPUMilli: int64(t.cpu), MemoryMiB: int64(t.mem), GPUMilli: int64(t.gpu)}
 }
 
@@ -431,7 +477,7 @@ func (sr *siteRec) findFrom(req free3, from int) int {
 // appended. It is one iterative depth-first walk for all k results that
 // never enters a subtree whose maxima do not dominate req.
 func (sr *siteRec) collect(req free3, from, to int, buf []int32) int {
-	if from >= to || len(buf) == 0 || !sr.root.dominates(req) {
+	if from >= to || len(buf) == 0 || !sr.root.dominates(&req) {
 		return 0
 	}
 	k := 0
@@ -440,7 +486,7 @@ func (sr *siteRec) collect(req free3, from, to int, buf []int32) int {
 		if lo >= to {
 			return k
 		}
-		if lo+width > from && sr.tree[j].dominates(req) {
+		if lo+width > from && sr.tree[j].dominates(&req) {
 			if width > 1 { // descend into the left child
 				j <<= 1
 				width >>= 1
