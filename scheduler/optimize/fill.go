@@ -28,6 +28,29 @@ type Cell struct {
 // order (ties: earlier slot, then lower site) as far as every suffix bound
 // allows is optimal for a linear cost.
 func Fill(cells []Cell, due []float64) (alloc []float64, served float64, err error) {
+	var f Filler
+	alloc, served, err = f.Fill(cells, due)
+	return append([]float64(nil), alloc...), served, err
+}
+
+// Filler computes Fill with reusable scratch space: the optimizer plans
+// every hour and must not allocate for it each time. The zero value is
+// ready; it is not safe for concurrent use.
+type Filler struct {
+	room  []float64
+	order []fillKey
+	alloc []float64
+}
+
+type fillKey struct {
+	cost       float64
+	slot, site int
+	i          int
+}
+
+// Fill is the package-level Fill; the returned slice is valid until the
+// next call.
+func (f *Filler) Fill(cells []Cell, due []float64) (alloc []float64, served float64, err error) {
 	h := len(due)
 	for i, c := range cells {
 		if c.Slot < 0 || c.Slot >= h {
@@ -43,24 +66,19 @@ func Fill(cells []Cell, due []float64) (alloc []float64, served float64, err err
 		}
 	}
 	// room[t] = demand due at or after t, less what cells of slots ≥ t took.
-	room := make([]float64, h)
+	f.room = grow(f.room, h)
 	acc := 0.0
 	for t := h - 1; t >= 0; t-- {
 		acc += due[t]
-		room[t] = acc
+		f.room[t] = acc
 	}
 	// Sort by (cost, slot, site, index): a total order, so the result
 	// does not depend on the sort algorithm.
-	type key struct {
-		cost       float64
-		slot, site int
-		i          int
-	}
-	order := make([]key, len(cells))
+	f.order = f.order[:0]
 	for i, c := range cells {
-		order[i] = key{c.Cost, c.Slot, c.Site, i}
+		f.order = append(f.order, fillKey{c.Cost, c.Slot, c.Site, i})
 	}
-	slices.SortFunc(order, func(a, b key) int {
+	slices.SortFunc(f.order, func(a, b fillKey) int {
 		switch {
 		case a.cost != b.cost:
 			return cmp.Compare(a.cost, b.cost)
@@ -71,24 +89,44 @@ func Fill(cells []Cell, due []float64) (alloc []float64, served float64, err err
 		}
 		return a.i - b.i
 	})
-	alloc = make([]float64, len(cells))
-	for _, k := range order {
+	f.alloc = grow(f.alloc, len(cells))
+	for _, k := range f.order {
 		i := k.i
 		c := &cells[i]
 		inc := c.Capacity
 		for t := 0; t <= c.Slot && inc > 0; t++ {
-			if room[t] < inc {
-				inc = room[t]
+			if f.room[t] < inc {
+				inc = f.room[t]
 			}
 		}
 		if inc <= 0 {
 			continue
 		}
-		alloc[i] = inc
+		f.alloc[i] = inc
 		served += inc
 		for t := 0; t <= c.Slot; t++ {
-			room[t] -= inc
+			f.room[t] -= inc
 		}
 	}
-	return alloc, served, nil
+	return f.alloc, served, nil
+}
+
+// Order returns the cells of the last Fill in the order it filled them
+// (cost, slot, site): indices into its cells. Valid until the next call.
+func (f *Filler) Order(dst []int) []int {
+	dst = dst[:0]
+	for _, k := range f.order {
+		dst = append(dst, k.i)
+	}
+	return dst
+}
+
+// grow returns v with length n, zeroed, reusing its memory.
+func grow(v []float64, n int) []float64 {
+	if cap(v) < n {
+		return make([]float64, n)
+	}
+	v = v[:n]
+	clear(v)
+	return v
 }

@@ -97,6 +97,16 @@ type group struct {
 	cores     float64 // known demand in the group, for its power per core
 	gpus      float64
 	kwPerCore []float64 // by site: the group's facility kW per core
+	// sorted are the group's cells of the last full plan in cost order,
+	// for extend to fill new work without sorting again.
+	sorted []cellRef
+}
+
+// cellRef is a plan cell: the green (renewable-powered) or grid part of a
+// (site, slot).
+type cellRef struct {
+	site, slot int32
+	green      bool
 }
 
 // Optimizer is the "optimizer" policy. Like a Scheduler it keeps state
@@ -124,6 +134,9 @@ type Optimizer struct {
 	extended        float64 // demand added by extend since the last full plan
 
 	cells    []Cell
+	filler   Filler
+	mask     []bool
+	orderBuf []int
 	due      []float64
 	coreLeft []float64
 	headLeft []float64
@@ -294,7 +307,10 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 // creating it if new.
 func (o *Optimizer) groupOf(snap *scheduler.Snapshot, w *scheduler.Workload) int {
 	st := snap.State
-	mask := make([]bool, st.NumSites())
+	if cap(o.mask) < st.NumSites() {
+		o.mask = make([]bool, st.NumSites())
+	}
+	mask := o.mask[:st.NumSites()]
 	count := 0
 	tiers := w.Tiers
 	if tiers == 0 {
@@ -315,7 +331,7 @@ func (o *Optimizer) groupOf(snap *scheduler.Snapshot, w *scheduler.Workload) int
 			return i
 		}
 	}
-	o.groups = append(o.groups, group{eligible: mask, count: count})
+	o.groups = append(o.groups, group{eligible: append([]bool(nil), mask...), count: count})
 	o.dirty = true // the new group needs a budget
 	return len(o.groups) - 1
 }
@@ -526,9 +542,9 @@ func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 	}
 }
 
-// addDue adds e's core-hours to o.due in the slot before the one its
-// deadline falls in (it must finish by then).
-func (o *Optimizer) addDue(e entry) {
+// dueSlot is the last slot e's work may be planned in: the one before the
+// slot its deadline falls in (it must finish by then).
+func (o *Optimizer) dueSlot(e entry) int {
 	t := int(e.deadline.Sub(o.planStart) / o.step)
 	if t >= o.h {
 		t = o.h - 1
@@ -539,8 +555,11 @@ func (o *Optimizer) addDue(e entry) {
 	if t > 0 {
 		t--
 	}
-	o.due[t] += e.cores * e.hours
+	return t
 }
+
+// addDue adds e's core-hours to o.due at its due slot.
+func (o *Optimizer) addDue(e entry) { o.due[o.dueSlot(e)] += e.cores * e.hours }
 
 // fillGroup fills o.due for group gi into the capacity and headroom the
 // plan has left (o.coreLeft, o.headLeft), adding the allocation to the
@@ -573,9 +592,15 @@ func (o *Optimizer) fillGroup(gi int) {
 			}
 		}
 	}
-	alloc, _, err := Fill(o.cells, o.due)
+	alloc, _, err := o.filler.Fill(o.cells, o.due)
 	if err != nil {
 		return // cannot happen: cells and demand are built valid above
+	}
+	o.orderBuf = o.filler.Order(o.orderBuf)
+	g.sorted = g.sorted[:0]
+	for _, j := range o.orderBuf {
+		c := &o.cells[j]
+		g.sorted = append(g.sorted, cellRef{site: int32(c.Site), slot: int32(c.Slot), green: c.Cost < 1e-6})
 	}
 	for j, c := range o.cells {
 		if alloc[j] == 0 {
@@ -591,18 +616,48 @@ func (o *Optimizer) fillGroup(gi int) {
 }
 
 // extend fills ledger entry i, new since the last full plan, into the
-// capacity the plan left: a greedy step that keeps bursts of work (a job's
-// many tasks) from finding no budget, at the cost of one group's cells.
+// capacity the plan left, walking the group's cells in the plan's cost
+// order (no sorting): a greedy step that keeps bursts of work (a job's
+// many tasks) from finding no budget, usually after a few cells.
 func (o *Optimizer) extend(snap *scheduler.Snapshot, i int) {
 	e := o.ledger[i]
 	g := &o.groups[e.group]
-	if len(g.budget) < o.sites*o.h || len(g.kwPerCore) < o.sites {
+	if len(g.budget) < o.sites*o.h || len(g.kwPerCore) < o.sites || len(g.sorted) == 0 {
 		o.plan(snap, o.planStart, o.planStart)
 		return
 	}
-	o.due = resize(o.due, o.h)
-	o.addDue(e)
-	o.fillGroup(e.group)
+	d := o.dueSlot(e)
+	stepH := o.step.Hours()
+	need := e.cores * e.hours
+	for _, c := range g.sorted {
+		if need <= 0 {
+			break
+		}
+		if int(c.slot) > d {
+			continue
+		}
+		site := int(c.site)
+		idx := site*o.h + int(c.slot)
+		kpc := g.kwPerCore[site]
+		green := 0.0
+		if kpc > 0 {
+			green = math.Min(o.coreLeft[idx], o.headLeft[idx]/kpc*stepH)
+		}
+		avail := o.coreLeft[idx] - green
+		if c.green {
+			avail = green
+		}
+		if avail <= 0 {
+			continue
+		}
+		take := math.Min(avail, need)
+		g.budget[idx] += take
+		o.coreLeft[idx] -= take
+		if c.green {
+			o.headLeft[idx] = math.Max(0, o.headLeft[idx]-take*kpc/stepH)
+		}
+		need -= take
+	}
 	o.extended += e.cores * e.hours
 }
 
