@@ -152,12 +152,17 @@ type Pool struct {
 	d    *delegate
 	conf *memberlist.Config
 
-	mu     sync.Mutex
-	queue  []Event
-	wake   chan struct{}
-	done   chan struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu    sync.Mutex
+	queue []Event
+	// members mirrors memberlist's live members as values, maintained from
+	// its event callbacks (which it calls under its own lock). Reading
+	// memberlist's Members() instead hands out pointers to nodes it keeps
+	// rewriting, which races.
+	members map[string]Member
+	wake    chan struct{}
+	done    chan struct{}
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // ParseKey decodes a base64 gossip key of 16, 24 or 32 bytes.
@@ -308,10 +313,12 @@ func (p *Pool) NumMembers() int { return p.ml.NumMembers() }
 // Members returns the members this member sees as alive or suspect,
 // sorted by name.
 func (p *Pool) Members() []Member {
-	var out []Member
-	for _, n := range p.ml.Members() {
-		out = append(out, member(n))
+	p.mu.Lock()
+	out := make([]Member, 0, len(p.members))
+	for _, m := range p.members {
+		out = append(out, m)
 	}
+	p.mu.Unlock()
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out
 }
@@ -362,6 +369,14 @@ func (p *Pool) enqueue(k EventKind, n *memberlist.Node) {
 		e.Member.State = "dead"
 	}
 	p.mu.Lock()
+	if p.members == nil {
+		p.members = map[string]Member{}
+	}
+	if k == EventLeave {
+		delete(p.members, e.Member.Name)
+	} else {
+		p.members[e.Member.Name] = e.Member
+	}
 	if !p.closed {
 		p.queue = append(p.queue, e)
 	}
