@@ -31,7 +31,11 @@ func testConfig(t testing.TB, id string) Config {
 		Gossip: GossipConfig{Addr: "127.0.0.1:0", Key: testKey, Profile: "local",
 			ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond, SuspicionMult: 2},
 		Token: testToken, Raft: FastRaftTiming(), Policy: "balanced", Seed: 1,
-		ReconcileInterval: 100 * time.Millisecond, AgentGrace: 500 * time.Millisecond, MaxWait: 5 * time.Second,
+		// Agents registered through the API alone (registerAgent) never join
+		// the gossip pool; a short AgentGrace would take their nodes down
+		// while a slow, loaded machine is still placing work on them. Tests
+		// of agent death use gossip members, whose leave acts at once.
+		ReconcileInterval: 100 * time.Millisecond, AgentGrace: time.Hour, MaxWait: 5 * time.Second,
 		Log: testLog(),
 	}
 }

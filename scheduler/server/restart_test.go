@@ -108,7 +108,7 @@ func TestAgentDeathReplacesWork(t *testing.T) {
 		t.Fatalf("w1: got agent %s, want a1", w.Agent)
 	}
 	_ = a1.Shutdown() // crash: no graceful leave
-	waitFor(t, "w1 re-placed on a2", 10*time.Second, func() bool {
+	waitFor(t, "w1 re-placed on a2", 30*time.Second, func() bool {
 		w, err := c.Get(ctx(t), "w1")
 		return err == nil && w.Status == api.StatusPlaced && w.Agent == "a2"
 	})
@@ -121,7 +121,7 @@ func TestAgentDeathReplacesWork(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	a1 = startAgent("a1")
 	defer a1.Shutdown()
-	waitFor(t, "a1's node up again", 10*time.Second, func() bool {
+	waitFor(t, "a1's node up again", 30*time.Second, func() bool {
 		n, err := c.Nodes(ctx(t), "up", "jn-core", "")
 		return err == nil && len(n.Nodes) == 1
 	})
