@@ -7,12 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/suanli/suanli/scheduler"
+	_ "github.com/suanli/suanli/scheduler/optimize" // registers "optimizer"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// testPolicies stands in for the scheduler's policy registry.
-var testPolicies = []string{"balanced", "binpack", "cheapest", "first-fit", "greenest", "nearest", "spread"}
+// testPolicies is the scheduler's policy registry, as the CLI passes it.
+var testPolicies = scheduler.PolicyNames()
 
 // TestBroken loads every file in testdata/broken and compares the errors
 // with the golden file beside it.
