@@ -133,7 +133,7 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 			f = FilterDown
 		case req.GPUMilli > 0 && sr.gpuNodes == 0:
 			f = FilterGPU
-		case !sr.root.dominates(&key):
+		case !sr.root.dominates3(&key):
 			f = FilterCapacity
 		}
 		if f != FilterNone {

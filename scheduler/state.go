@@ -23,8 +23,8 @@ var (
 // unschedulable, which no request dominates.
 //
 // Besides CPU, memory and GPU, it keeps "shape" terms q[i] = min(CPU,
-// memory / r_i) for memory-per-core ratios r_i of 1, 2, 4 and 8 GiB, and
-// min(CPU, GPUs · 8 cores). A node that fits a request has every term at
+// memory / r_i) for memory-per-core ratios r_i of 2 and 4 GiB (the servers'
+// own ratio is 4), and min(CPU, GPUs · 8 cores). A node that fits a request has every term at
 // least the request's, so a subtree whose maximum term falls short holds no
 // fitting node. The plain per-dimension maxima alone let subtrees through
 // whose free CPU and free memory sit on different nodes — common once a
@@ -40,16 +40,23 @@ type free3 struct {
 }
 
 // numShapes is the number of shape terms in free3.q.
-const numShapes = 5
+const numShapes = 3
 
-var unschedulable = free3{-1, -1, -1, [numShapes]int32{-1, -1, -1, -1, -1}}
+var unschedulable = free3{-1, -1, -1, [numShapes]int32{-1, -1, -1}}
 
 // maxUnits bounds node capacity per dimension (millicores, MiB, milli-GPUs).
 const maxUnits = math.MaxInt32
 
 func (f *free3) dominates(r *free3) bool {
 	return f.cpu >= r.cpu && f.mem >= r.mem && f.gpu >= r.gpu &&
-		f.q[0] >= r.q[0] && f.q[1] >= r.q[1] && f.q[2] >= r.q[2] && f.q[3] >= r.q[3] && f.q[4] >= r.q[4]
+		f.q[0] >= r.q[0] && f.q[1] >= r.q[1] && f.q[2] >= r.q[2]
+}
+
+// dominates3 checks only CPU, memory and GPU: the cheap per-site test the
+// filters run for every site (the walk inside the chosen site uses the
+// full test).
+func (f *free3) dominates3(r *free3) bool {
+	return f.cpu >= r.cpu && f.mem >= r.mem && f.gpu >= r.gpu
 }
 
 // shapeKey builds a key from free (or requested) millicores, MiB and
@@ -66,13 +73,11 @@ func shapeKey(cpu, mem, gpu int64) free3 {
 	}
 	k := free3{cpu: clamp(cpu), mem: clamp(mem), gpu: clamp(gpu)}
 	// memory as CPU-equivalents at r GiB per core: MiB·1000/(r·1024)
-	// millicores, for r = 1, 2, 4, 8 (constant divisors: shifts)
+	// millicores, for r = 2, 4 (constant divisors: shifts)
 	m := mem * 1000
-	k.q[0] = clamp(min(cpu, m/1024))
-	k.q[1] = clamp(min(cpu, m/2048))
-	k.q[2] = clamp(min(cpu, m/4096))
-	k.q[3] = clamp(min(cpu, m/8192))
-	k.q[4] = clamp(min(cpu, gpu*8)) // 8 cores per GPU, both in milli-units
+	k.q[0] = clamp(min(cpu, m/2048))
+	k.q[1] = clamp(min(cpu, m/4096))
+	k.q[2] = clamp(min(cpu, gpu*8)) // 8 cores per GPU, both in milli-units
 	return k
 }
 
