@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -151,6 +152,9 @@ func (f *PlaceFixture) Bench(b *testing.B, policy string) {
 	for i := 0; i < ringLen; i++ {
 		place(i)
 	}
+	// Collect the setup's garbage now, so a GC cycle it started does not
+	// run (on the other core, and through write barriers) while timing.
+	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -370,3 +370,63 @@ func TestUnknownPolicy(t *testing.T) {
 		t.Fatalf("got %v, want an error listing the allowed policies", err)
 	}
 }
+
+// TestExplainingDoesNotChangeDecisions drives every policy through a varied
+// stream twice, once asking for explanations and once not, and requires the
+// same decisions: the fast paths taken without an explanation (the nearest
+// site tried at once, the best site tracked during the scan) must choose
+// exactly what the explained path chooses.
+func TestExplainingDoesNotChangeDecisions(t *testing.T) {
+	for _, p := range PolicyNames() {
+		t.Run(p, func(t *testing.T) {
+			snaps := [2]*Snapshot{}
+			for k := range snaps {
+				snaps[k] = newSnapshot(t, nodes.Synthetic(400))
+				sig := rand.New(rand.NewPCG(9, 9))
+				for i := range snaps[k].Energy {
+					e := &snaps[k].Energy[i]
+					e.Now = Signal{PriceCNYPerKWh: 0.2 + sig.Float64(), CarbonKgPerKWh: 0.4 + sig.Float64()*0.3, RenewableHeadroomKW: sig.Float64() * 50}
+					e.Forecast = make([]Signal, 24)
+					for j := range e.Forecast {
+						e.Forecast[j] = e.Now
+						e.Forecast[j].CarbonKgPerKWh *= 0.7 + 0.6*sig.Float64()
+						e.Forecast[j].PriceCNYPerKWh *= 0.7 + 0.6*sig.Float64()
+					}
+				}
+				snaps[k].ForecastStart = t0
+				snaps[k].Refresh()
+			}
+			scheds := [2]*Scheduler{mustNew(t, p), mustNew(t, p)}
+			rngs := [2]*rand.Rand{rand.New(rand.NewPCG(3, 4)), rand.New(rand.NewPCG(3, 4))}
+			gen := rand.New(rand.NewPCG(7, 8))
+			sizes := []nodes.Resources{small(1), small(4), small(16), {CPUMilli: 8000, MemoryMiB: 32768, GPUMilli: 1000}, small(64)}
+			for i := 0; i < 3000; i++ {
+				w := Workload{Origin: gen.IntN(16), Request: sizes[gen.IntN(len(sizes))], Duration: time.Duration(1+gen.IntN(6)) * time.Hour, InputMB: gen.Float64() * 5000}
+				switch gen.IntN(4) {
+				case 0:
+					w.LatencyBoundMs = 1 + gen.Float64()*6
+				case 1:
+					w.Deadline = t0.Add(w.Duration + time.Duration(gen.IntN(600))*time.Second)
+				case 2:
+					w.Tiers = nodes.TiersOf(nodes.TierCore, nodes.TierCluster)
+				}
+				var got [2]Decision
+				for k := range got {
+					var ex *Explanation
+					if k == 1 {
+						ex = &Explanation{}
+					}
+					got[k] = scheds[k].Decide(snaps[k], &w, t0, rngs[k], ex)
+					if got[k].Outcome == Place {
+						if err := snaps[k].State.Allocate(got[k].Node, w.Request); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if got[0] != got[1] {
+					t.Fatalf("workload %d (%+v): without explanation %+v, with %+v", i, w, got[0], got[1])
+				}
+			}
+		})
+	}
+}

@@ -110,6 +110,11 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 	}
 	cands := s.cands[:0]
 	onTime := 0
+	// bestOn is the best on-time site's position among the on-time sites
+	// (its index once late ones are dropped); bestAll the best site's index.
+	bestOn, bestAll, bestOnTotal := -1, -1, 0.0
+	nearestNow := s.spec.site == siteNearest && s.spec.window == windowNone && ex == nil
+	triedOnTime := false // nearestNow: an on-time site was tried and had no fitting node
 	for i, si := range order {
 		site := int(si)
 		rtt := row[site]
@@ -152,16 +157,37 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 			}
 		}
 		if s.scored {
-			var t [NumScorers]float64
-			tc.terms(site, rtt, &t)
-			c.total = s.weights[0]*t[0] + s.weights[1]*t[1] + s.weights[2]*t[2] + s.weights[3]*t[3] + s.weights[4]*t[4]
+			c.total = tc.total(site, rtt, &s.weights)
+			// Track the best site as pickSite would choose it (first
+			// maximum, among on-time sites if any), saving it a pass.
+			if !c.late && (bestOn < 0 || c.total > bestOnTotal) {
+				bestOn, bestOnTotal = onTime, c.total
+			}
+			if bestAll < 0 || c.total > cands[bestAll].total {
+				bestAll = len(cands)
+			}
 		}
 		if !c.late {
+			if nearestNow {
+				// The nearest on-time site wins outright: try it now
+				// and skip scoring the rest (without an explanation
+				// to fill, nothing else needs them).
+				if node, _ := s.pickNode(st, site, req, key, rng); node >= 0 {
+					s.cands = cands
+					return Decision{Outcome: Place, Node: node, Site: site, Reason: FilterNone, TransferTime: c.transfer}
+				}
+				note(FilterCapacity)
+				triedOnTime = true
+				continue
+			}
 			onTime++
 		}
 		cands = append(cands, c)
 	}
 	// Late sites are used only when no site can meet the deadline.
+	if triedOnTime {
+		cands = cands[:0]
+	}
 	if onTime > 0 && onTime < len(cands) {
 		j := 0
 		for _, c := range cands {
@@ -188,8 +214,19 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 		}
 	}
 
+	first := -1
+	if s.scored {
+		first = bestAll
+		if onTime > 0 {
+			first = bestOn
+		}
+	}
 	for len(cands) > 0 {
-		ci := s.pickSite(cands, rng)
+		ci := first
+		if ci < 0 {
+			ci = s.pickSite(cands, rng)
+		}
+		first = -1
 		c := cands[ci]
 		node, _ := s.pickNode(st, int(c.site), req, key, rng)
 		if node >= 0 {
@@ -205,8 +242,12 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 		if ex != nil {
 			ex.removed(st, int(c.site), FilterCapacity, row[c.site])
 		}
-		cands[ci] = cands[len(cands)-1]
-		cands = cands[:len(cands)-1]
+		if s.spec.site == siteNearest {
+			cands = append(cands[:ci], cands[ci+1:]...) // keep RTT order
+		} else {
+			cands[ci] = cands[len(cands)-1]
+			cands = cands[:len(cands)-1]
+		}
 	}
 	if last == FilterNone {
 		last = FilterCapacity // no sites at all

@@ -59,12 +59,14 @@ type termCtx struct {
 	req         nodes.Resources
 	latRefInv   float64 // 1 / latency reference (bound, or the largest RTT)
 	cores, gpus float64 // request in cores and whole GPUs
-	invMaxCost  float64
-	invMaxCO2   float64
 	useMem      bool
 	useGPU      bool
 	invDims     float64
 }
+
+// invDimsOf[n] is 1/n: the utilisation average over the n dimensions a
+// request uses (CPU, plus memory and GPU when requested).
+var invDimsOf = [4]float64{0, 1, 1.0 / 2, 1.0 / 3}
 
 func (s *Snapshot) newTermCtx(w *Workload) termCtx {
 	c := termCtx{snap: s, req: w.Request,
@@ -77,51 +79,58 @@ func (s *Snapshot) newTermCtx(w *Workload) termCtx {
 	if ref > 0 {
 		c.latRefInv = 1 / ref
 	}
-	if s.maxCostKey > 0 {
-		c.invMaxCost = 1 / s.maxCostKey
-	}
-	if s.maxCarbonKey > 0 {
-		c.invMaxCO2 = 1 / s.maxCarbonKey
-	}
-	dims := 1.0
+	dims := 1
 	if c.useMem {
 		dims++
 	}
 	if c.useGPU {
 		dims++
 	}
-	c.invDims = 1 / dims
+	c.invDims = invDimsOf[dims]
 	return c
 }
 
 // terms computes every (unweighted) scoring term for placing the work at
 // site, whose RTT from the origin is rttMs.
 func (c *termCtx) terms(site int, rttMs float64, t *[NumScorers]float64) {
-	lat := 1 - rttMs*c.latRefInv
+	lat, cost, carbon, u := c.parts(site, rttMs)
+	t[ScoreLatency], t[ScoreCost], t[ScoreCarbon], t[ScoreBinPack], t[ScoreSpread] = lat, cost, carbon, u, 1-u
+}
+
+// total is the weighted sum of the terms, exactly as Σ w[i]·terms[i] in
+// scorer order (Decide's hot path; explanations use terms).
+func (c *termCtx) total(site int, rttMs float64, w *Weights) float64 {
+	lat, cost, carbon, u := c.parts(site, rttMs)
+	return w[0]*lat + w[1]*cost + w[2]*carbon + w[3]*u + w[4]*(1-u)
+}
+
+// parts computes the latency, cost and carbon terms and the utilisation
+// after placing (the bin-pack term; spread is 1 minus it).
+func (c *termCtx) parts(site int, rttMs float64) (lat, cost, carbon, u float64) {
+	lat = 1 - rttMs*c.latRefInv
 	if lat < 0 {
 		lat = 0
 	}
-	t[ScoreLatency] = lat
 
 	// cost and carbon of the grid share of the work's facility power, once
 	// renewable headroom has covered what it can
-	e := &c.snap.Energy[site]
-	grid := e.PUE
-	if h := e.Now.RenewableHeadroomKW; h > 0 {
-		if kw := (c.cores*e.MarginalWPerCore + c.gpus*e.MarginalWPerGPU) * e.PUE / 1000; kw > 0 {
+	ec := &c.snap.eco[site]
+	grid := 1.0
+	if h := ec.headroomKW; h > 0 {
+		if kw := c.cores*ec.kwPerCore + c.gpus*ec.kwPerGPU; kw > 0 {
 			if h >= kw {
 				grid = 0
 			} else {
-				grid *= 1 - h/kw
+				grid = 1 - h/kw
 			}
 		}
 	}
-	t[ScoreCost] = 1 - e.Now.PriceCNYPerKWh*grid*c.invMaxCost
-	t[ScoreCarbon] = 1 - e.Now.CarbonKgPerKWh*grid*c.invMaxCO2
+	cost = 1 - ec.costN*grid
+	carbon = 1 - ec.carbonN*grid
 
 	// utilisation after placing, averaged over the dimensions the work uses
 	sr := &c.snap.State.sites[site]
-	u := float64(sr.upUsed.CPUMilli+c.req.CPUMilli) * sr.invUpCPU
+	u = float64(sr.upUsed.CPUMilli+c.req.CPUMilli) * sr.invUpCPU
 	if c.useMem {
 		u += float64(sr.upUsed.MemoryMiB+c.req.MemoryMiB) * sr.invUpMem
 	}
@@ -132,8 +141,7 @@ func (c *termCtx) terms(site int, rttMs float64, t *[NumScorers]float64) {
 	if u > 1 {
 		u = 1
 	}
-	t[ScoreBinPack] = u
-	t[ScoreSpread] = 1 - u
+	return lat, cost, carbon, u
 }
 
 // siteTerms computes every (unweighted) scoring term for placing w at site.
@@ -148,13 +156,7 @@ func (s *Snapshot) siteTerms(w *Workload, site int, rttMs float64, t *[NumScorer
 // [0,18] and scaled to [0,1], where free* are the free fractions left. CPU
 // work on a GPU node is halved so GPU servers stay free for GPU work.
 func nodeFitScore(n *nodeRec, req nodes.Resources) float64 {
-	fc, fm := 0.0, 0.0
-	if n.capacity.CPUMilli > 0 {
-		fc = float64(n.capacity.CPUMilli-n.used.CPUMilli-req.CPUMilli) / float64(n.capacity.CPUMilli)
-	}
-	if n.capacity.MemoryMiB > 0 {
-		fm = float64(n.capacity.MemoryMiB-n.used.MemoryMiB-req.MemoryMiB) / float64(n.capacity.MemoryMiB)
-	}
+	fc, fm := freeAfter(n, req)
 	v := 20 - (pow10frac(fc) + pow10frac(fm))
 	if v < 0 {
 		v = 0
@@ -162,10 +164,22 @@ func nodeFitScore(n *nodeRec, req nodes.Resources) float64 {
 		v = 18
 	}
 	v /= 18
-	if req.GPUMilli == 0 && n.capacity.GPUMilli > 0 {
+	if req.GPUMilli == 0 && n.capacity.gpu > 0 {
 		v *= 0.5
 	}
 	return v
+}
+
+// freeAfter is the free CPU and memory fractions left on n after placing
+// req (0 for a dimension the node does not have).
+func freeAfter(n *nodeRec, req nodes.Resources) (fc, fm float64) {
+	if c := int64(n.capacity.cpu); c > 0 {
+		fc = float64(c-int64(n.used.cpu)-req.CPUMilli) / float64(c)
+	}
+	if m := int64(n.capacity.mem); m > 0 {
+		fm = float64(m-int64(n.used.mem)-req.MemoryMiB) / float64(m)
+	}
+	return fc, fm
 }
 
 // pow10Table holds 10^(i/pow10Steps) for i in [0, pow10Steps].
@@ -196,15 +210,9 @@ func pow10frac(x float64) float64 {
 // (worst fit), averaged over CPU and memory, halved for CPU work on GPU
 // nodes.
 func nodeSpreadScore(n *nodeRec, req nodes.Resources) float64 {
-	fc, fm := 0.0, 0.0
-	if n.capacity.CPUMilli > 0 {
-		fc = float64(n.capacity.CPUMilli-n.used.CPUMilli-req.CPUMilli) / float64(n.capacity.CPUMilli)
-	}
-	if n.capacity.MemoryMiB > 0 {
-		fm = float64(n.capacity.MemoryMiB-n.used.MemoryMiB-req.MemoryMiB) / float64(n.capacity.MemoryMiB)
-	}
+	fc, fm := freeAfter(n, req)
 	v := (fc + fm) / 2
-	if req.GPUMilli == 0 && n.capacity.GPUMilli > 0 {
+	if req.GPUMilli == 0 && n.capacity.gpu > 0 {
 		v *= 0.5
 	}
 	return v

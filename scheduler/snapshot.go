@@ -57,6 +57,15 @@ type Snapshot struct {
 	maxRTTMs     float64
 	maxCostKey   float64 // max over sites of price × PUE
 	maxCarbonKey float64 // max over sites of carbon × PUE
+	eco          []siteEco
+}
+
+// siteEco holds a site's energy scoring constants for the current signals,
+// so the per-site work of a decision is a few multiplications.
+type siteEco struct {
+	costN, carbonN      float64 // price × PUE and carbon × PUE over their maxima
+	headroomKW          float64 // renewable headroom now
+	kwPerCore, kwPerGPU float64 // facility kW per allocated core and whole GPU
 }
 
 // NewSnapshot ties a state and a latency table together, with neutral
@@ -125,6 +134,21 @@ func (s *Snapshot) Refresh() {
 				s.maxCarbonKey = v
 			}
 		}
+	}
+	if len(s.eco) != len(s.Energy) {
+		s.eco = make([]siteEco, len(s.Energy))
+	}
+	for i := range s.Energy {
+		e := &s.Energy[i]
+		ec := siteEco{headroomKW: e.Now.RenewableHeadroomKW,
+			kwPerCore: e.MarginalWPerCore * e.PUE / 1000, kwPerGPU: e.MarginalWPerGPU * e.PUE / 1000}
+		if s.maxCostKey > 0 {
+			ec.costN = e.Now.PriceCNYPerKWh * e.PUE / s.maxCostKey
+		}
+		if s.maxCarbonKey > 0 {
+			ec.carbonN = e.Now.CarbonKgPerKWh * e.PUE / s.maxCarbonKey
+		}
+		s.eco[i] = ec
 	}
 }
 

@@ -47,9 +47,13 @@ var unschedulable = free3{-1, -1, -1, [numShapes]int32{-1, -1, -1}}
 // maxUnits bounds node capacity per dimension (millicores, MiB, milli-GPUs).
 const maxUnits = math.MaxInt32
 
+// dominates reports whether f is at least r in every term. It is
+// branch-free: every difference is non-negative exactly when their OR has
+// no sign bit, and no difference overflows (values lie in [-1, 2^31-1],
+// requests in [0, 2^31-1]).
 func (f *free3) dominates(r *free3) bool {
-	return f.cpu >= r.cpu && f.mem >= r.mem && f.gpu >= r.gpu &&
-		f.q[0] >= r.q[0] && f.q[1] >= r.q[1] && f.q[2] >= r.q[2]
+	return (f.cpu-r.cpu)|(f.mem-r.mem)|(f.gpu-r.gpu)|
+		(f.q[0]-r.q[0])|(f.q[1]-r.q[1])|(f.q[2]-r.q[2]) >= 0
 }
 
 // dominates3 checks only CPU, memory and GPU: the cheap per-site test the
@@ -62,24 +66,15 @@ func (f *free3) dominates3(r *free3) bool {
 // shapeKey builds a key from free (or requested) millicores, MiB and
 // milli-GPUs, clamped to the index's range.
 func shapeKey(cpu, mem, gpu int64) free3 {
-	clamp := func(v int64) int32 {
-		if v > maxUnits {
-			return maxUnits
-		}
-		if v < 0 {
-			return 0
-		}
-		return int32(v)
-	}
-	k := free3{cpu: clamp(cpu), mem: clamp(mem), gpu: clamp(gpu)}
 	// memory as CPU-equivalents at r GiB per core: MiB·1000/(r·1024)
-	// millicores, for r = 2, 4 (constant divisors: shifts)
+	// millicores, for r = 2, 4
 	m := mem * 1000
-	k.q[0] = clamp(min(cpu, m/2048))
-	k.q[1] = clamp(min(cpu, m/4096))
-	k.q[2] = clamp(min(cpu, gpu*8)) // 8 cores per GPU, both in milli-units
-	return k
+	return free3{cpu: clamp32(cpu), mem: clamp32(mem), gpu: clamp32(gpu),
+		q: [numShapes]int32{clamp32(min(cpu, m/2048)), clamp32(min(cpu, m/4096)),
+			clamp32(min(cpu, gpu*8))}} // 8 cores per GPU, both in milli-units
 }
+
+func clamp32(v int64) int32 { return int32(min(max(v, 0), maxUnits)) }
 
 // need converts a request to index units; dimensions beyond the index's
 // range become unsatisfiable.
@@ -88,39 +83,47 @@ func need(r nodes.Resources) free3 {
 }
 
 func max3(a, b free3) free3 {
-	if b.cpu > a.cpu {
-		a.cpu = b.cpu
-	}
-	if b.mem > a.mem {
-		a.mem = b.mem
-	}
-	if b.gpu > a.gpu {
-		a.gpu = b.gpu
-	}
-	for i := range a.q {
-		if b.q[i] > a.q[i] {
-			a.q[i] = b.q[i]
-		}
-	}
-	return a
+	return free3{cpu: max(a.cpu, b.cpu), mem: max(a.mem, b.mem), gpu: max(a.gpu, b.gpu),
+		q: [numShapes]int32{max(a.q[0], b.q[0]), max(a.q[1], b.q[1]), max(a.q[2], b.q[2])}}
+}
+
+// res32 is a node's capacity or allocation in int32 units: NewState bounds
+// capacities below 2^31 in every dimension and Allocate keeps allocations
+// within them, so a node record stays 36 bytes and 10,000 of them fit in a
+// core's L2 cache (the hot path reads several per decision).
+type res32 struct{ cpu, mem, gpu int32 }
+
+func to32(r nodes.Resources) res32 {
+	return res32{int32(r.CPUMilli), int32(r.MemoryMiB), int32(r.GPUMilli)}
+}
+
+func (r res32) r64() nodes.Resources {
+	return nodes.Resources{CPUMilli: int64(r.cpu), MemoryMiB: int64(r.mem), GPUMilli: int64(r.gpu)}
 }
 
 type nodeRec struct {
-	capacity nodes.Resources
-	used     nodes.Resources
+	capacity res32
+	used     res32
 	site     int32
 	leaf     int32 // position among the site's nodes (leaf of its tree)
 	state    nodes.NodeState
 }
 
-func (n *nodeRec) free() nodes.Resources { return n.capacity.Sub(n.used) }
+func (n *nodeRec) free() nodes.Resources { return n.capacity.r64().Sub(n.used.r64()) }
 
 func (n *nodeRec) key() free3 {
 	if n.state != nodes.NodeUp {
 		return unschedulable
 	}
-	f := n.free()
-	return shapeKey(f.CPUMilli, f.MemoryMiB, f.GPUMilli)
+	// Free capacity lies in [0, 2^31) in every dimension (NewState bounds
+	// capacities, Allocate keeps used within them): no clamping needed,
+	// and divisions by powers of two are shifts.
+	cpu := int64(n.capacity.cpu - n.used.cpu)
+	mem := int64(n.capacity.mem - n.used.mem)
+	gpu := int64(n.capacity.gpu - n.used.gpu)
+	m := mem * 1000
+	return free3{cpu: int32(cpu), mem: int32(mem), gpu: int32(gpu),
+		q: [numShapes]int32{int32(min(cpu, m>>11)), int32(min(cpu, m>>12)), int32(min(cpu, gpu*8))}}
 }
 
 // siteRec is the per-site aggregate and index.
@@ -175,7 +178,7 @@ func NewState(t *nodes.Topology) (*State, error) {
 			return nil, fmt.Errorf("new state: node %q: capacity %v too large (each dimension must be below %d)", n.ID, c, int64(maxUnits))
 		}
 		sr := &s.sites[n.Site]
-		s.nodes[i] = nodeRec{capacity: n.Capacity, site: int32(n.Site), leaf: int32(len(sr.nodes)), state: n.State}
+		s.nodes[i] = nodeRec{capacity: to32(n.Capacity), site: int32(n.Site), leaf: int32(len(sr.nodes)), state: n.State}
 		sr.nodes = append(sr.nodes, int32(i))
 		s.nodeIDs[i] = n.ID
 		s.byID[n.ID] = int32(i)
@@ -206,14 +209,14 @@ func (s *State) rebuildSite(i int) {
 		if leaf < len(sr.nodes) {
 			n := &s.nodes[sr.nodes[leaf]]
 			k = n.key()
-			sr.capacity = sr.capacity.Add(n.capacity)
-			sr.used = sr.used.Add(n.used)
-			if n.capacity.GPUMilli > 0 {
+			sr.capacity = sr.capacity.Add(n.capacity.r64())
+			sr.used = sr.used.Add(n.used.r64())
+			if n.capacity.gpu > 0 {
 				sr.gpuNodes++
 			}
 			if n.state == nodes.NodeUp {
-				sr.upCapacity = sr.upCapacity.Add(n.capacity)
-				sr.upUsed = sr.upUsed.Add(n.used)
+				sr.upCapacity = sr.upCapacity.Add(n.capacity.r64())
+				sr.upUsed = sr.upUsed.Add(n.used.r64())
 				sr.upNodes++
 			}
 		}
@@ -241,7 +244,23 @@ func (s *State) updateLeaf(n int32) {
 	nr := &s.nodes[n]
 	sr := &s.sites[nr.site]
 	j := sr.size + int(nr.leaf)
-	sr.tree[j] = nr.key()
+	k := nr.key()
+	grew := k.dominates(&sr.tree[j])
+	sr.tree[j] = k
+	if grew {
+		// Free capacity only grew (a release, a node coming up): every
+		// maximum on the path is max(itself, k), no sibling needed, and
+		// the walk stops at the first subtree that already covers k.
+		for j >>= 1; j >= 1; j >>= 1 {
+			m := max3(sr.tree[j], k)
+			if m == sr.tree[j] {
+				return
+			}
+			sr.tree[j] = m
+		}
+		sr.root = sr.tree[1]
+		return
+	}
 	// Recompute the path to the root, stopping as soon as a subtree's
 	// maxima come out unchanged: nothing above it can change either.
 	for j >>= 1; j >= 1; j >>= 1 {
@@ -286,10 +305,10 @@ func (s *State) SiteIndex(id string) int {
 func (s *State) NodeSite(i int) int { return int(s.nodes[i].site) }
 
 // NodeCapacity returns node i's capacity.
-func (s *State) NodeCapacity(i int) nodes.Resources { return s.nodes[i].capacity }
+func (s *State) NodeCapacity(i int) nodes.Resources { return s.nodes[i].capacity.r64() }
 
 // NodeUsed returns what is allocated on node i.
-func (s *State) NodeUsed(i int) nodes.Resources { return s.nodes[i].used }
+func (s *State) NodeUsed(i int) nodes.Resources { return s.nodes[i].used.r64() }
 
 // NodeFree returns node i's free capacity (capacity minus allocated).
 func (s *State) NodeFree(i int) nodes.Resources { return s.nodes[i].free() }
@@ -337,7 +356,7 @@ func (s *State) Allocate(n int, req nodes.Resources) error {
 	if !nr.free().Fits(req) {
 		return fmt.Errorf("allocate %v on node %s with %v free: %w", req, s.nodeIDs[n], nr.free(), ErrOversubscribe)
 	}
-	nr.used = nr.used.Add(req)
+	nr.used = to32(nr.used.r64().Add(req))
 	sr := &s.sites[nr.site]
 	sr.used = sr.used.Add(req)
 	sr.upUsed = sr.upUsed.Add(req)
@@ -352,10 +371,10 @@ func (s *State) Release(n int, req nodes.Resources) error {
 		return fmt.Errorf("release on node %d: %w", n, ErrUnknownNode)
 	}
 	nr := &s.nodes[n]
-	if !req.NonNegative() || !nr.used.Fits(req) {
-		return fmt.Errorf("release %v on node %s with %v allocated: %w", req, s.nodeIDs[n], nr.used, ErrUnderflow)
+	if !req.NonNegative() || !nr.used.r64().Fits(req) {
+		return fmt.Errorf("release %v on node %s with %v allocated: %w", req, s.nodeIDs[n], nr.used.r64(), ErrUnderflow)
 	}
-	nr.used = nr.used.Sub(req)
+	nr.used = to32(nr.used.r64().Sub(req))
 	sr := &s.sites[nr.site]
 	sr.used = sr.used.Sub(req)
 	if nr.state == nodes.NodeUp {
@@ -377,14 +396,14 @@ func (s *State) SetNodeState(n int, st nodes.NodeState) error {
 	}
 	sr := &s.sites[nr.site]
 	if nr.state == nodes.NodeUp {
-		sr.upCapacity = sr.upCapacity.Sub(nr.capacity)
-		sr.upUsed = sr.upUsed.Sub(nr.used)
+		sr.upCapacity = sr.upCapacity.Sub(nr.capacity.r64())
+		sr.upUsed = sr.upUsed.Sub(nr.used.r64())
 		sr.upNodes--
 	}
 	nr.state = st
 	if st == nodes.NodeUp {
-		sr.upCapacity = sr.upCapacity.Add(nr.capacity)
-		sr.upUsed = sr.upUsed.Add(nr.used)
+		sr.upCapacity = sr.upCapacity.Add(nr.capacity.r64())
+		sr.upUsed = sr.upUsed.Add(nr.used.r64())
 		sr.upNodes++
 	}
 	sr.refreshInv()
@@ -430,8 +449,8 @@ func (s *State) CopyFrom(o *State) {
 func (s *State) CheckInvariants() error {
 	for i := range s.nodes {
 		n := &s.nodes[i]
-		if !n.used.NonNegative() || !n.capacity.Fits(n.used) {
-			return fmt.Errorf("node %s: used %v exceeds capacity %v", s.nodeIDs[i], n.used, n.capacity)
+		if u, c := n.used.r64(), n.capacity.r64(); !u.NonNegative() || !c.Fits(u) {
+			return fmt.Errorf("node %s: used %v exceeds capacity %v", s.nodeIDs[i], u, c)
 		}
 	}
 	for i := range s.sites {
@@ -443,9 +462,9 @@ func (s *State) CheckInvariants() error {
 			if int(n.leaf) != leaf || int(n.site) != i {
 				return fmt.Errorf("site %s: node %s index mismatch", sr.info.ID, s.nodeIDs[ni])
 			}
-			capAll, used = capAll.Add(n.capacity), used.Add(n.used)
+			capAll, used = capAll.Add(n.capacity.r64()), used.Add(n.used.r64())
 			if n.state == nodes.NodeUp {
-				upCap, upUsed = upCap.Add(n.capacity), upUsed.Add(n.used)
+				upCap, upUsed = upCap.Add(n.capacity.r64()), upUsed.Add(n.used.r64())
 				up++
 			}
 			if sr.tree[sr.size+leaf] != n.key() {
