@@ -100,6 +100,19 @@ func TestAgentDeathReplacesWork(t *testing.T) {
 	defer a2.Shutdown()
 	registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 1)
 	registerAgent(t, c, "a2", "x-hz", "HZ", "edge", 1)
+	// The leader must have heard of both agents before one dies: a member
+	// that dies before its alive message has spread is never known to the
+	// leader's pool, its suspect and dead messages are ignored there, and
+	// only the reconcile grace (1 h in tests) would take its nodes down.
+	waitFor(t, "leader sees both agents", 10*time.Second, func() bool {
+		seen := 0
+		for _, m := range l.pool.Members() {
+			if m.Meta.Role == gossip.RoleAgent {
+				seen++
+			}
+		}
+		return seen == 2
+	})
 	// Near Jinan: placed on a1's node first.
 	if _, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil {
 		t.Fatal(err)
@@ -108,8 +121,16 @@ func TestAgentDeathReplacesWork(t *testing.T) {
 		t.Fatalf("w1: got agent %s, want a1", w.Agent)
 	}
 	_ = a1.Shutdown() // crash: no graceful leave
+	var last string
+	defer func() {
+		if t.Failed() {
+			n, _ := c.Nodes(ctx(t), "", "", "")
+			t.Logf("w1 last seen: %s; nodes: %+v", last, n)
+		}
+	}()
 	waitFor(t, "w1 re-placed on a2", 30*time.Second, func() bool {
 		w, err := c.Get(ctx(t), "w1")
+		last = fmt.Sprintf("%+v (err %v)", w, err)
 		return err == nil && w.Status == api.StatusPlaced && w.Agent == "a2"
 	})
 	n, _ := c.Nodes(ctx(t), "", "jn-core", "")

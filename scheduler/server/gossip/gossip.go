@@ -207,6 +207,14 @@ func memberlistConfig(cfg Config) (*memberlist.Config, error) {
 	if cfg.PushPull > 0 {
 		c.PushPullInterval = cfg.PushPull
 	}
+	// memberlist sends each broadcast RetransmitMult·⌈log10(n+1)⌉ times in
+	// all; the local profile's 2 means 2 sends in a cluster of under 9
+	// members, and a member that hears an alive message first-hand (its
+	// subject, or one that knew already) does not pass it on — so a new
+	// agent could stay unknown to the leader until the next push-pull
+	// (15 s), and if it died meanwhile its suspect and dead messages were
+	// ignored there. 4 (the LAN default) reaches a small cluster directly.
+	c.RetransmitMult = max(c.RetransmitMult, 4)
 	// A member that restarts on another port (agents and tests use port
 	// 0) may take its name back once its old incarnation is dead.
 	c.DeadNodeReclaimTime = 2 * c.ProbeInterval
