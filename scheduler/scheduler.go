@@ -157,7 +157,9 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 			}
 		}
 		if s.scored {
-			c.total = tc.total(site, rtt, &s.weights)
+			lat, cost, carbon, u := tc.parts(site, rtt)
+			wt := &s.weights
+			c.total = wt[0]*lat + wt[1]*cost + wt[2]*carbon + wt[3]*u + wt[4]*(1-u)
 			// Track the best site as pickSite would choose it (first
 			// maximum, among on-time sites if any), saving it a pass.
 			if !c.late && (bestOn < 0 || c.total > bestOnTotal) {

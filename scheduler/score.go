@@ -97,13 +97,6 @@ func (c *termCtx) terms(site int, rttMs float64, t *[NumScorers]float64) {
 	t[ScoreLatency], t[ScoreCost], t[ScoreCarbon], t[ScoreBinPack], t[ScoreSpread] = lat, cost, carbon, u, 1-u
 }
 
-// total is the weighted sum of the terms, exactly as Σ w[i]·terms[i] in
-// scorer order (Decide's hot path; explanations use terms).
-func (c *termCtx) total(site int, rttMs float64, w *Weights) float64 {
-	lat, cost, carbon, u := c.parts(site, rttMs)
-	return w[0]*lat + w[1]*cost + w[2]*carbon + w[3]*u + w[4]*(1-u)
-}
-
 // parts computes the latency, cost and carbon terms and the utilisation
 // after placing (the bin-pack term; spread is 1 minus it).
 func (c *termCtx) parts(site int, rttMs float64) (lat, cost, carbon, u float64) {
