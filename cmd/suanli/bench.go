@@ -179,8 +179,8 @@ reads them.`,
 				for _, p := range ps {
 					for i := 0; i < count; i++ {
 						r := benchmarkFor(benchtime, func(b *testing.B) { f.Bench(b, p) })
-						fmt.Fprintf(tw, "BenchmarkPlace/%s-%d\t%d\t%.1f ns/op\t%d B/op\t%d allocs/op\n",
-							benchmarks.PlaceName(p, n), gomaxprocs(), r.N, float64(r.T.Nanoseconds())/float64(r.N), r.AllocedBytesPerOp(), r.AllocsPerOp())
+						fmt.Fprintf(tw, "BenchmarkPlace/%s-%d\t%d\t%.1f ns/op\t%.1f release-ns\t%d B/op\t%d allocs/op\n",
+							benchmarks.PlaceName(p, n), gomaxprocs(), r.N, float64(r.T.Nanoseconds())/float64(r.N), r.Extra["release-ns"], r.AllocedBytesPerOp(), r.AllocsPerOp())
 						tw.Flush()
 					}
 				}
