@@ -153,10 +153,10 @@ func (c *Config) setDefaults() {
 	if c.ApplyTimeout <= 0 {
 		c.ApplyTimeout = 5 * time.Second
 	}
-	if c.ReconcileInterval <= 0 {
+	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 5 * time.Second
 	}
-	if c.AgentGrace <= 0 {
+	if c.AgentGrace == 0 {
 		c.AgentGrace = 30 * time.Second
 	}
 	if c.MaxWait <= 0 {
@@ -201,6 +201,19 @@ func (c *Config) Validate() error {
 		if n := len(c.Gossip.Key); n != 16 && n != 24 && n != 32 {
 			errs = append(errs, fmt.Errorf("--gossip-key: %d bytes, want 16, 24 or 32", n))
 		}
+	}
+	g := c.Gossip
+	for flag, d := range map[string]time.Duration{"--gossip-probe-interval": g.ProbeInterval, "--gossip-probe-timeout": g.ProbeTimeout,
+		"--reconcile-interval": c.ReconcileInterval, "--agent-grace": c.AgentGrace} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must not be negative", flag, d))
+		}
+	}
+	if g.SuspicionMult < 0 {
+		errs = append(errs, fmt.Errorf("--gossip-suspicion-mult %d: must not be negative", g.SuspicionMult))
+	}
+	if g.ProbeInterval > 0 && g.ProbeTimeout > 0 && g.ProbeTimeout >= g.ProbeInterval {
+		errs = append(errs, fmt.Errorf("--gossip-probe-timeout %v must be below --gossip-probe-interval %v", g.ProbeTimeout, g.ProbeInterval))
 	}
 	r := c.Raft
 	if r.HeartbeatTimeout < 5*time.Millisecond || r.ElectionTimeout < 5*time.Millisecond {

@@ -124,6 +124,10 @@ func TestConfigValidate(t *testing.T) {
 		"bootstrap+join": func(c *Config) { c.Bootstrap, c.Join = true, []string{"x:1"} },
 		"short key":      func(c *Config) { c.Gossip.Key = []byte("short") },
 		"lease":          func(c *Config) { c.Raft.LeaderLeaseTimeout = time.Hour },
+		"probe timeout":  func(c *Config) { c.Gossip.ProbeInterval, c.Gossip.ProbeTimeout = time.Second, time.Second },
+		"neg suspicion":  func(c *Config) { c.Gossip.SuspicionMult = -1 },
+		"neg reconcile":  func(c *Config) { c.ReconcileInterval = -time.Second },
+		"neg grace":      func(c *Config) { c.AgentGrace = -time.Second },
 	} {
 		cfg := testConfig(t, "s1")
 		tweak(&cfg)
