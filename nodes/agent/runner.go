@@ -189,7 +189,13 @@ func (r *runner) startLocked(a *api.Assignment, ni int32, now time.Time) {
 	if !n.cap.Fits(n.used) {
 		r.st.Overcommitted++
 	}
-	t := &task{id: a.WorkloadID, node: ni, req: a.Request, due: now.Add(r.runTime(a.DurationMs))}
+	start := now
+	if a.Status == api.StatusRunning && !a.StartedAt.IsZero() && a.StartedAt.Before(now) {
+		// Already running before this agent (re)started: keep its
+		// original finishing time (due now if that has passed).
+		start = a.StartedAt
+	}
+	t := &task{id: a.WorkloadID, node: ni, req: a.Request, due: start.Add(r.runTime(a.DurationMs))}
 	r.tasks[t.id] = t
 	heap.Push(&r.heap, t)
 	r.st.Started++

@@ -253,3 +253,27 @@ func TestRunTime(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerKeepsStartTimeOfRunningWork: a restarted agent receives work
+// that was already running with its start time, and finishes it on the
+// original schedule rather than a full duration from now.
+func TestRunnerKeepsStartTimeOfRunningWork(t *testing.T) {
+	clk := newManualClock()
+	r := newRunner(testLayout(t, 1), clk, 1)
+	running := asg("w1", "x-jn-0", 1000, 60_000)
+	running.Status, running.StartedAt = api.StatusRunning, clk.Now().Add(-40*time.Second)
+	fresh := asg("w2", "x-jn-0", 1000, 60_000)
+	r.apply(api.Assignments{Index: 1, Assignments: []api.Assignment{running, fresh}})
+	clk.Advance(19 * time.Second)
+	if n := r.complete(clk.Now()); n != 0 {
+		t.Fatalf("after 19 s: %d completed, want 0", n)
+	}
+	clk.Advance(2 * time.Second)
+	if n := r.complete(clk.Now()); n != 1 {
+		t.Fatalf("after 21 s: %d completed, want 1 (w1 started 40 s before the restart)", n)
+	}
+	clk.Advance(40 * time.Second)
+	if n := r.complete(clk.Now()); n != 1 {
+		t.Fatalf("after 61 s: %d completed, want 1 (w2, a full minute)", n)
+	}
+}

@@ -312,6 +312,9 @@ type Assignment struct {
 	PlacedAt   time.Time       `json:"placed_at"`
 	Status     string          `json:"status"` // placed or running
 	Class      string          `json:"class,omitempty"`
+	// StartedAt is when the agent reported the work started (running
+	// only), so a restarted agent finishes it on its original schedule.
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // Assignments answers GET /v1/agent/{id}/assignments: the full set of work
