@@ -98,7 +98,8 @@ type Config struct {
 	FSM    fsm.Config
 
 	// MaxBodyBytes limits request bodies (default 1 MiB); bulk submissions,
-	// registrations and events may use MaxBulkBodyBytes (default 8 MiB).
+	// registrations and events may use MaxBulkBodyBytes (default 16 MiB: a
+	// registration of the 100,000 nodes an agent may hold is about 12 MB).
 	MaxBodyBytes     int64
 	MaxBulkBodyBytes int64
 	// PlanBatch is the most workloads per plan entry (default 1024);
@@ -139,7 +140,7 @@ func (c *Config) setDefaults() {
 		c.MaxBodyBytes = 1 << 20
 	}
 	if c.MaxBulkBodyBytes <= 0 {
-		c.MaxBulkBodyBytes = 8 << 20
+		c.MaxBulkBodyBytes = 16 << 20
 	}
 	if c.PlanBatch <= 0 {
 		c.PlanBatch = 1024
