@@ -72,6 +72,9 @@ directory unless --keep or --data-dir was given.`,
 					return err
 				}
 				layoutArgs = []string{"--scenario", abs}
+				// The servers take the scenario's energy models too, so
+				// the policies see its prices, carbon and renewables.
+				opts.ServerArgs = append(opts.ServerArgs, "--energy-scenario", abs)
 			}
 			for i := 0; i < agents; i++ {
 				if _, err := lay.Shard(i, agents); err != nil {

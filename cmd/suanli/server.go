@@ -11,8 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler/server"
 	"github.com/suanli/suanli/scheduler/server/gossip"
+	"github.com/suanli/suanli/sim"
 )
 
 func init() { subcommands = append(subcommands, newServerCmd) }
@@ -24,6 +26,8 @@ func newServerCmd() *cobra.Command {
 		gossipJoin string
 		gossipKey  string
 		timing     string
+
+		energyScenario string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -60,6 +64,13 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 			}
 			if err := os.MkdirAll(cfg.DataDir, 0o700); cfg.DataDir != "" && err != nil {
 				return fmt.Errorf("data dir: %w", err)
+			}
+			if energyScenario != "" {
+				src, err := loadEnergySource(energyScenario)
+				if err != nil {
+					return err
+				}
+				cfg.Energy = src
 			}
 			cfg.Log = cmd.ErrOrStderr()
 			s, err := server.New(cfg)
@@ -101,6 +112,8 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.IntVar(&cfg.Gossip.SuspicionMult, "gossip-suspicion-mult", 0, "override the suspicion multiplier (0: profile default)")
 	f.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 5*time.Second, "how often the leader compares registered agents with the gossip pool")
 	f.StringVar(&cfg.Policy, "policy", "balanced", "scheduling policy (see suanli policies)")
+	f.StringVar(&energyScenario, "energy-scenario", "", "take per-site energy signals (price, carbon, renewables, PUE, forecast) from this scenario's energy models, stepped along the wall clock (default: neutral signals)")
+	f.DurationVar(&cfg.EnergyRefresh, "energy-refresh", time.Minute, "how often the leader refreshes the energy signals (with --energy-scenario)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the policies' random choices")
 	f.StringVar(&cfg.Token, "token", "", "API token required for writes and agent endpoints (or SUANLI_TOKEN)")
 	f.BoolVar(&cfg.Dev, "dev", false, "development mode: accept writes without a token")
@@ -119,4 +132,18 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// loadEnergySource builds the energy models of a scenario's sites for a
+// live server; a bad scenario is bad input (exit code 2).
+func loadEnergySource(path string) (*sim.EnergySource, error) {
+	sc, err := scenarios.Load(path, scenarioLoadOptions(nil, false))
+	if err != nil {
+		return nil, badInput(fmt.Errorf("--energy-scenario: %w", err))
+	}
+	c, err := sim.FromScenario(sc)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("--energy-scenario %s: %w", path, err))
+	}
+	return sim.NewEnergySource(c)
 }

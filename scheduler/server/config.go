@@ -117,6 +117,13 @@ type Config struct {
 	// and left events from the pool act at once.
 	ReconcileInterval time.Duration
 	AgentGrace        time.Duration
+	// Energy, if set, supplies per-site energy signals (price, carbon
+	// intensity, renewable headroom and their forecast, PUE) to the
+	// leader's planning snapshot and to dry runs; nil leaves every site
+	// with the same neutral signals. EnergyRefresh is how often the leader
+	// refreshes them (default 1 min).
+	Energy        EnergySource
+	EnergyRefresh time.Duration
 	// MaxWait caps long-poll waits (default 60 s).
 	MaxWait time.Duration
 
@@ -153,6 +160,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ApplyTimeout <= 0 {
 		c.ApplyTimeout = 5 * time.Second
+	}
+	if c.EnergyRefresh == 0 {
+		c.EnergyRefresh = time.Minute
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 5 * time.Second
@@ -209,6 +219,9 @@ func (c *Config) Validate() error {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s %v: must not be negative", flag, d))
 		}
+	}
+	if c.EnergyRefresh < 0 {
+		errs = append(errs, fmt.Errorf("--energy-refresh %v: must not be negative", c.EnergyRefresh))
 	}
 	if g.SuspicionMult < 0 {
 		errs = append(errs, fmt.Errorf("--gossip-suspicion-mult %d: must not be negative", g.SuspicionMult))

@@ -346,6 +346,7 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request, body []byte)
 	if err != nil {
 		return &api.Error{Code: api.CodeInternal, Message: err.Error()}
 	}
+	s.applyEnergy(snap, s.clock.Now())
 	wl, err := toWorkload(&req.Workload, snap)
 	if err != nil {
 		return api.Invalid("workload", "%v", err)

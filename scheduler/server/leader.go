@@ -135,6 +135,8 @@ func (s *Server) planLoop(ctx context.Context) {
 		results     = make(chan planDone, s.cfg.PlanPipeline)
 		defers      deferHeap
 		buf         []fsm.Ready
+		energySnap  *scheduler.Snapshot // the snapshot energy signals were last set on, and when
+		energyAt    time.Time
 	)
 	for _, d := range s.fsm.Deferred() {
 		heap.Push(&defers, deferral{at: d.NotBefore, id: d.Spec.ID, seq: d.Seq})
@@ -226,6 +228,10 @@ func (s *Server) planLoop(ctx context.Context) {
 			continue
 		}
 		now := s.clock.Now()
+		if s.cfg.Energy != nil && (snap != energySnap || now.Sub(energyAt) >= s.cfg.EnergyRefresh) {
+			s.applyEnergy(snap, now)
+			energySnap, energyAt = snap, now
+		}
 		buf = s.fsm.ReadyAfter(cursor, s.cfg.PlanBatch, buf[:0])
 		if n := len(buf); n > 0 {
 			cursor = buf[n-1].Seq
