@@ -46,11 +46,6 @@ func NewEnergySource(c *Config) (*EnergySource, error) {
 	cc := *c
 	cc.withDefaults()
 	src := &EnergySource{interval: cc.Interval, step: cc.ForecastStep, steps: cc.ForecastSteps, sites: map[string]*liveSite{}}
-	type typeCount struct {
-		p *energy.ServerPower
-		n int
-	}
-	perSite := make([][]typeCount, len(cc.Topology.Sites))
 	idle := make([]float64, len(cc.Topology.Sites))
 	for _, n := range cc.Topology.Nodes {
 		p, ok := cc.NodePower[n.Type]
@@ -58,30 +53,14 @@ func NewEnergySource(c *Config) (*EnergySource, error) {
 			return nil, fmt.Errorf("energy source: node %s: no power model for type %q", n.ID, n.Type)
 		}
 		idle[n.Site] += p.PowerW(nodes.Resources{}) / 1000
-		found := false
-		for k := range perSite[n.Site] {
-			if perSite[n.Site][k].p == p {
-				perSite[n.Site][k].n++
-				found = true
-			}
-		}
-		if !found {
-			perSite[n.Site] = append(perSite[n.Site], typeCount{p, 1})
-		}
 	}
+	wCore, wGPU := siteMarginalW(&cc)
 	for i, site := range cc.Topology.Sites {
 		m, err := cc.NewEnergy(i)
 		if err != nil {
 			return nil, fmt.Errorf("energy source: site %s: %w", site.ID, err)
 		}
-		ls := &liveSite{m: m, idleKW: idle[i]}
-		servers := make([]*energy.ServerPower, len(perSite[i]))
-		counts := make([]int, len(perSite[i]))
-		for k, tc := range perSite[i] {
-			servers[k], counts[k] = tc.p, tc.n
-		}
-		ls.wPerCore, ls.wPerGPU = energy.SiteMarginalW(servers, counts)
-		src.sites[site.ID] = ls
+		src.sites[site.ID] = &liveSite{m: m, idleKW: idle[i], wPerCore: wCore[i], wPerGPU: wGPU[i]}
 	}
 	return src, nil
 }

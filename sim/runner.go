@@ -259,29 +259,12 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 		r.sites[i].scale = 1
 		r.sites[i].tier = c.Topology.Sites[i].Tier
 	}
-	// The core turns a request into kW with each site's mean marginal
-	// watts per core and per GPU (energy.SiteMarginalW over its nodes).
-	type typeCount struct {
-		p *energy.ServerPower
-		n int
-	}
-	perSite := make([][]typeCount, len(r.sites))
 	for i, n := range c.Topology.Nodes {
 		r.nodeHead[i] = -1
 		p := c.NodePower[n.Type]
 		r.nodePower[i] = p
 		r.nodeCPU[i] = float64(n.Capacity.CPUMilli) / 1000
 		r.nodeGPU[i] = float64(n.Capacity.GPUMilli) / 1000
-		found := false
-		for k := range perSite[n.Site] {
-			if perSite[n.Site][k].p == p {
-				perSite[n.Site][k].n++
-				found = true
-			}
-		}
-		if !found {
-			perSite[n.Site] = append(perSite[n.Site], typeCount{p, 1})
-		}
 		if n.State == nodes.NodeUp {
 			a := &r.sites[n.Site]
 			r.nodeKW[i] = p.PowerW(nodes.Resources{}) / 1000
@@ -290,14 +273,11 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 			a.gpuCap += r.nodeGPU[i]
 		}
 	}
-	for s, tcs := range perSite {
-		servers := make([]*energy.ServerPower, len(tcs))
-		counts := make([]int, len(tcs))
-		for k, tc := range tcs {
-			servers[k], counts[k] = tc.p, tc.n
-		}
-		e := &snap.Energy[s]
-		e.MarginalWPerCore, e.MarginalWPerGPU = energy.SiteMarginalW(servers, counts)
+	// The core turns a request into kW with each site's mean marginal
+	// watts per core and per GPU.
+	wCore, wGPU := siteMarginalW(&c)
+	for s := range snap.Energy {
+		snap.Energy[s].MarginalWPerCore, snap.Energy[s].MarginalWPerGPU = wCore[s], wGPU[s]
 	}
 	// Site restrictions per class (and per origin for same-city classes).
 	r.siteSets = make([][]*scheduler.SiteSet, len(c.Classes))
@@ -1170,3 +1150,36 @@ func (r *Runner) Snapshot() *scheduler.Snapshot { return r.snap }
 
 // Now is the virtual time the runner has reached.
 func (r *Runner) Now() time.Time { return r.now() }
+
+// siteMarginalW is each site's mean marginal IT power per allocated core
+// and per GPU over its nodes (energy.SiteMarginalW by node type).
+func siteMarginalW(c *Config) (perCore, perGPU []float64) {
+	type typeCount struct {
+		p *energy.ServerPower
+		n int
+	}
+	perSite := make([][]typeCount, len(c.Topology.Sites))
+	for _, n := range c.Topology.Nodes {
+		p := c.NodePower[n.Type]
+		found := false
+		for k := range perSite[n.Site] {
+			if perSite[n.Site][k].p == p {
+				perSite[n.Site][k].n++
+				found = true
+			}
+		}
+		if !found {
+			perSite[n.Site] = append(perSite[n.Site], typeCount{p, 1})
+		}
+	}
+	perCore, perGPU = make([]float64, len(perSite)), make([]float64, len(perSite))
+	for s, tcs := range perSite {
+		servers := make([]*energy.ServerPower, len(tcs))
+		counts := make([]int, len(tcs))
+		for k, tc := range tcs {
+			servers[k], counts[k] = tc.p, tc.n
+		}
+		perCore[s], perGPU[s] = energy.SiteMarginalW(servers, counts)
+	}
+	return perCore, perGPU
+}
