@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -162,6 +163,8 @@ type Agent struct {
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
+	instance string // this run's identity, in the registration and the gossip metadata
+
 	mu            sync.Mutex
 	registered    bool
 	registrations uint64
@@ -187,6 +190,8 @@ func New(cfg Config) (*Agent, error) {
 		wakeTimer:  make(chan struct{}, 1),
 		wakeSender: make(chan struct{}, 1),
 		rng:        rand.New(rand.NewPCG(cfg.Seed, 0x5ee0a6e47)),
+		// One value per run (not from the seed: a restart must differ).
+		instance: crand.Text()[:12],
 	}
 	return a, nil
 }
@@ -277,7 +282,7 @@ func (a *Agent) startGossip() error {
 	p, err := gossip.Start(gossip.Config{
 		BindAddr: g.Addr, Key: g.Key, Profile: g.Profile,
 		ProbeInterval: g.ProbeInterval, ProbeTimeout: g.ProbeTimeout, SuspicionMult: g.SuspicionMult,
-		Meta: gossip.Meta{Role: gossip.RoleAgent, ID: a.cfg.ID, Sites: sites, Tiers: tiers,
+		Meta: gossip.Meta{Role: gossip.RoleAgent, ID: a.cfg.ID, Instance: a.instance, Sites: sites, Tiers: tiers,
 			Nodes: len(a.cfg.Layout.Nodes), Capacity: total},
 		LogOutput: warnWriter{a.log},
 		OnEvent: func(e gossip.Event) {
@@ -443,7 +448,7 @@ func (a *Agent) noteServers(st api.ClusterStatus) {
 // register sends the agent's layout until a server accepts it. It returns
 // false if ctx ends first or the servers refuse it for good.
 func (a *Agent) register(ctx context.Context, cancel context.CancelFunc) bool {
-	req := api.RegisterRequest{AgentID: a.cfg.ID, Sites: a.cfg.Layout.Sites, Nodes: a.cfg.Layout.Nodes}
+	req := api.RegisterRequest{AgentID: a.cfg.ID, Sites: a.cfg.Layout.Sites, Nodes: a.cfg.Layout.Nodes, Instance: a.instance}
 	b := a.newBackoff()
 	for ctx.Err() == nil {
 		addr := a.servers.pick()

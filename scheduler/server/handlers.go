@@ -419,7 +419,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, body []b
 	if req.Sites == nil {
 		req.Sites = []api.Site{}
 	}
-	_, idx, e := s.apply(fsm.CmdRegister, &fsm.Register{At: s.clock.Now(), AgentID: req.AgentID, Sites: req.Sites, Nodes: req.Nodes})
+	_, idx, e := s.apply(fsm.CmdRegister, &fsm.Register{At: s.clock.Now(), AgentID: req.AgentID, Sites: req.Sites, Nodes: req.Nodes, Instance: req.Instance})
 	if e != nil {
 		return e
 	}

@@ -358,6 +358,17 @@ func (s *Server) membershipLoop(ctx context.Context) {
 			}
 			switch e.Kind {
 			case gossip.EventLeave:
+				if inst := s.fsm.AgentInstance(id); inst != "" && e.Member.Meta.Instance != "" && inst != e.Member.Meta.Instance {
+					// An older run of the agent is gone, but a newer one
+					// has registered since (a restart quicker than failure
+					// detection): it runs the same nodes and work, and the
+					// pool admits it once the old one is dead. Its nodes
+					// stay up; if it never joins, reconcile takes them
+					// down after AgentGrace.
+					s.log.Info("agent restarted: old instance gone, nodes stay up", "agent", id,
+						"old", e.Member.Meta.Instance, "registered", inst)
+					continue
+				}
 				s.setAgent(id, "down")
 			case gossip.EventJoin:
 				delete(missingSince, id)

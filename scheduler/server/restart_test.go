@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/scheduler/server/api"
 	"github.com/suanli/suanli/scheduler/server/fsm"
 	"github.com/suanli/suanli/scheduler/server/gossip"
@@ -149,3 +150,74 @@ func TestAgentDeathReplacesWork(t *testing.T) {
 }
 
 func pipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
+
+// TestQuickAgentRestartKeepsNodesUp: an agent killed and restarted faster
+// than failure detection registers again under a new instance before the
+// pool declares its old instance dead. That death must not take its nodes
+// down or move its work; the new instance then takes the name back.
+func TestQuickAgentRestartKeepsNodesUp(t *testing.T) {
+	ss := startCluster(t, 1, nil)
+	l := ss[0]
+	c := client(l)
+	startAgent := func(id, instance string) *gossip.Pool {
+		p, err := gossip.Start(gossip.Config{BindAddr: "127.0.0.1:0", Key: testKey, Profile: "local",
+			ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond, SuspicionMult: 2,
+			Meta: gossip.Meta{Role: gossip.RoleAgent, ID: id, Instance: instance}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Join([]string{l.Addrs().GossipAddr}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	register := func(agent, instance, site, city, role string) {
+		req := api.RegisterRequest{AgentID: agent, Instance: instance, Sites: []api.Site{{ID: site, City: city, Role: role, PUE: 1.3}},
+			Nodes: []api.NodeSpec{{ID: site + "-0", Site: site, Capacity: nodes.Resources{CPUMilli: 16000, MemoryMiB: 65536}}}}
+		if _, err := c.Register(ctx(t), req); err != nil {
+			t.Fatalf("register %s: %v", agent, err)
+		}
+	}
+	agentSeen := func(id string) bool {
+		for _, m := range l.pool.Members() {
+			if m.Meta.Role == gossip.RoleAgent && m.Meta.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	a1 := startAgent("a1", "one")
+	a2 := startAgent("a2", "x")
+	defer a2.Shutdown()
+	register("a1", "one", "jn-core", "JN", "core-zone")
+	register("a2", "x", "x-hz", "HZ", "edge")
+	waitFor(t, "leader sees both agents", 10*time.Second, func() bool { return agentSeen("a1") && agentSeen("a2") })
+	if _, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil {
+		t.Fatal(err)
+	}
+	if w := waitStatus(t, c, "w1", api.StatusPlaced); w.Agent != "a1" {
+		t.Fatalf("w1: got agent %s, want a1", w.Agent)
+	}
+
+	_ = a1.Shutdown() // SIGKILL-like: no graceful leave
+	register("a1", "two", "jn-core", "JN", "core-zone")
+	waitFor(t, "the leader's pool drops a1's old instance", 10*time.Second, func() bool { return !agentSeen("a1") })
+	time.Sleep(300 * time.Millisecond) // let the membership loop act on the event
+	check := func(when string) {
+		t.Helper()
+		n, err := c.Nodes(ctx(t), "", "jn-core", "")
+		if err != nil || len(n.Nodes) != 1 || n.Nodes[0].State != "up" {
+			t.Fatalf("%s: a1's node: %+v (err %v), want up", when, n.Nodes, err)
+		}
+		if w, err := c.Get(ctx(t), "w1"); err != nil || w.Agent != "a1" || w.Status != api.StatusPlaced {
+			t.Fatalf("%s: w1 %+v (err %v), want still placed on a1", when, w, err)
+		}
+	}
+	check("old instance declared dead")
+
+	// The new instance takes the name back (after the reclaim time).
+	a1 = startAgent("a1", "two")
+	defer a1.Shutdown()
+	waitFor(t, "the new instance in the leader's pool", 10*time.Second, func() bool { return agentSeen("a1") })
+	check("new instance joined")
+}

@@ -294,6 +294,11 @@ type RegisterRequest struct {
 	AgentID string     `json:"agent_id"`
 	Nodes   []NodeSpec `json:"nodes"`
 	Sites   []Site     `json:"sites"`
+	// Instance identifies this run of the agent (random per start; the
+	// same value is in its gossip metadata). When the pool declares an
+	// older instance dead after a newer one registered, the agent was
+	// restarted and its nodes stay up.
+	Instance string `json:"instance,omitempty"`
 }
 
 // RegisterResponse answers a registration.

@@ -163,6 +163,9 @@ func (r *RegisterRequest) Validate(knownSite func(string) bool) *Error {
 	if !ValidID(r.AgentID) {
 		return Invalid("agent_id", "agent_id %q must be 1-%d characters of [A-Za-z0-9._:-]", r.AgentID, MaxIDLen)
 	}
+	if r.Instance != "" && !ValidID(r.Instance) {
+		return Invalid("instance", "instance %q must be 1-%d characters of [A-Za-z0-9._:-]", r.Instance, MaxIDLen)
+	}
 	if len(r.Nodes) > 100000 {
 		return Invalid("nodes", "at most 100000 nodes per agent")
 	}

@@ -116,6 +116,7 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 		a.Nodes = append(a.Nodes, ns.ID)
 	}
 	a.Index = index
+	a.Instance = c.Instance
 	if rebuild {
 		for _, i := range ups {
 			f.nodes[i].n.State, f.nodes[i].n.DownReason = nodes.NodeUp.String(), ""

@@ -54,6 +54,8 @@ type Register struct {
 	AgentID string         `json:"agent_id"`
 	Sites   []api.Site     `json:"sites"`
 	Nodes   []api.NodeSpec `json:"nodes"`
+	// Instance is the registering run of the agent (may be empty).
+	Instance string `json:"instance,omitempty"`
 }
 
 // NodeState sets nodes down, draining or up: the listed nodes, or all nodes

@@ -69,6 +69,8 @@ type agentRec struct {
 	ID    string   `json:"id"`
 	Nodes []string `json:"nodes"`
 	Index uint64   `json:"index"`
+	// Instance is the run of the agent that registered last.
+	Instance string `json:"instance,omitempty"`
 }
 
 // FSM is the replicated state. It is safe for concurrent use: Apply takes

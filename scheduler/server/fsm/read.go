@@ -168,6 +168,17 @@ func (f *FSM) AgentIndex(agent string) (uint64, bool) {
 	return a.Index, true
 }
 
+// AgentInstance returns the instance (run) of the agent that registered
+// last, "" if it gave none or is unknown.
+func (f *FSM) AgentInstance(agent string) string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if a := f.agents[agent]; a != nil {
+		return a.Instance
+	}
+	return ""
+}
+
 // Assignments returns the work that should run on the agent's nodes
 // (placed or running), ordered by placement then ID, with the agent's
 // assignment index.

@@ -70,7 +70,7 @@ func (f *FSM) Snapshot() *State {
 	sort.Strings(ids)
 	for _, id := range ids {
 		a := f.agents[id]
-		d.Agents = append(d.Agents, agentRec{ID: a.ID, Nodes: append([]string{}, a.Nodes...), Index: a.Index})
+		d.Agents = append(d.Agents, agentRec{ID: a.ID, Nodes: append([]string{}, a.Nodes...), Index: a.Index, Instance: a.Instance})
 	}
 	for _, s := range f.servers {
 		d.Servers = append(d.Servers, s)

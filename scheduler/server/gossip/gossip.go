@@ -33,6 +33,9 @@ type Meta struct {
 	ID       string `json:"id"`
 	HTTPAddr string `json:"h,omitempty"`
 	RaftAddr string `json:"ra,omitempty"`
+	// Instance identifies one run of the process (agents: random per
+	// start), telling an old incarnation from a restarted one.
+	Instance string `json:"in,omitempty"`
 	// Agents: the sites and tiers they host, node count and total capacity.
 	Sites     []string        `json:"s,omitempty"`
 	Tiers     []string        `json:"t,omitempty"`
