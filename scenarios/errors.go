@@ -42,7 +42,7 @@ func (e *Error) Error() string {
 	case e.Line > 0 && e.Col > 0:
 		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Col)
 	case e.Line > 0:
-		// YAML syntax errors carry a line only.
+		// YAML syntax errors locateSyntax cannot place carry a line only.
 		fmt.Fprintf(&b, ":%d", e.Line)
 	}
 	b.WriteString(": ")

@@ -96,6 +96,8 @@ var yamlAnchorErr = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$
 // yamlErr converts a yaml.v3 syntax error. yaml.v3 reports a line only;
 // for parser errors ("did not find expected ...") that line is the
 // 0-based line of the construct being parsed, so it is shifted by one.
+// locateSyntax adds the column (and corrects the line) for the common
+// mistakes it recognises.
 func yamlErr(name string, data []byte, err error) error {
 	msg := err.Error()
 	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
@@ -103,7 +105,13 @@ func yamlErr(name string, data []byte, err error) error {
 		if strings.HasPrefix(m[2], "did not find expected") {
 			line++
 		}
-		return &Error{File: name, Line: line, Msg: "syntax error: " + m[2]}
+		e := &Error{File: name, Line: line, Msg: "syntax error: " + m[2]}
+		var hint string
+		e.Line, e.Col, hint = locateSyntax(data, line, m[2])
+		if hint != "" {
+			e.Msg += " (" + hint + ")"
+		}
+		return e
 	}
 	if m := yamlAnchorErr.FindStringSubmatch(msg); m != nil {
 		e := &Error{File: name, Msg: fmt.Sprintf("syntax error: alias *%s refers to no anchor &%s defined before it", m[1], m[1])}
@@ -113,7 +121,12 @@ func yamlErr(name string, data []byte, err error) error {
 		}
 		return e
 	}
-	return &Error{File: name, Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+	e := &Error{File: name, Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+	var hint string
+	if e.Line, e.Col, hint = locateSyntax(data, 0, strings.TrimPrefix(msg, "yaml: ")); hint != "" {
+		e.Msg += " (" + hint + ")"
+	}
+	return e
 }
 
 // Parse decodes, validates and resolves a scenario held in data; name is
