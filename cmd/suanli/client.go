@@ -218,6 +218,7 @@ func newWorkloadCmd() *cobra.Command {
 	plan.Flags().StringSliceVar(&whyNodes, "why-not-node", nil, "explain why these nodes were not chosen")
 	plan.Flags().StringVar(&policy, "policy", "", "policy for this dry run (default: the server's)")
 
+	var getConsistent bool
 	get := &cobra.Command{
 		Use:   "get ID",
 		Short: "Show one workload: status, node, site, and the explanation when rejected or waiting",
@@ -225,7 +226,11 @@ func newWorkloadCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := timeout()
 			defer cancel()
-			w, err := cf.client().Get(ctx, args[0])
+			get := cf.client().Get
+			if getConsistent {
+				get = cf.client().GetConsistent
+			}
+			w, err := get(ctx, args[0])
 			if err != nil {
 				return apiErr(err)
 			}
@@ -235,6 +240,8 @@ func newWorkloadCmd() *cobra.Command {
 			return api.FormatWorkload(cmd.OutOrStdout(), w)
 		},
 	}
+
+	get.Flags().BoolVar(&getConsistent, "consistent", false, "linearizable read through the leader")
 
 	var lo api.ListOptions
 	var all bool

@@ -117,7 +117,7 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the policies' random choices")
 	f.StringVar(&cfg.Token, "token", "", "API token required for writes and agent endpoints (or SUANLI_TOKEN)")
 	f.BoolVar(&cfg.Dev, "dev", false, "development mode: accept writes without a token")
-	f.StringVar(&timing, "raft-timing", "default", "raft timing: default (1 s election timeout) or fast (100 ms, one machine)")
+	f.StringVar(&timing, "raft-timing", "default", "raft timing: default (1 s election timeout) or fast (250 ms, one machine)")
 	f.Uint64Var(&cfg.Raft.SnapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (0: 8192)")
 	f.DurationVar(&cfg.AgentGrace, "agent-grace", 30*time.Second, "how long an agent may be missing from the gossip pool before its nodes go down")
 	f.StringVar(&cfg.RaftLogLevel, "raft-log-level", "warn", "raft log level (trace, debug, info, warn, error)")

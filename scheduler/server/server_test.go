@@ -186,8 +186,10 @@ func TestClusterWritesSurviveLeaderChange(t *testing.T) {
 	}
 	nl := leaderOf(t, rest)
 	nc := client(nl)
+	// Linearizable reads: a plain read right after the change may come
+	// from a new leader that has not applied the old term's entries yet.
 	for _, id := range acked {
-		w, err := nc.Get(ctx(t), id)
+		w, err := nc.GetConsistent(ctx(t), id)
 		if err != nil || w.Status != api.StatusPlaced {
 			t.Fatalf("%s after leader change: got %+v, %v", id, w, err)
 		}

@@ -99,6 +99,16 @@ func (c *Client) Get(ctx context.Context, id string) (Workload, error) {
 	return out, err
 }
 
+// GetConsistent returns one workload with a linearizable read
+// (?consistent): the leader confirms its leadership and applies everything
+// committed before answering, so a write acknowledged before a leader
+// change is always seen.
+func (c *Client) GetConsistent(ctx context.Context, id string) (Workload, error) {
+	var out Workload
+	_, err := c.do(ctx, "GET", "/v1/workloads/"+url.PathEscape(id)+"?consistent", nil, &out)
+	return out, err
+}
+
 // ListOptions filter and page GET /v1/workloads.
 type ListOptions struct {
 	Status, Class, Site, Node, Agent string
