@@ -32,7 +32,7 @@ func BenchmarkSimEngine(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				ev, _ := e.Next()
-				e.Schedule(ev.At+rng.Int64N(span), ev.Prio(), ev.Kind, ev.Arg, ev.Gen)
+				e.Schedule(ev.At+rng.Int64N(span), ev.Prio(), ev.Kind(), ev.Arg, ev.Gen)
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})

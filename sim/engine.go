@@ -8,25 +8,28 @@ type Kind uint8
 type Event struct {
 	// At is the virtual time in nanoseconds since the start of the run.
 	At int64
-	// key packs the priority (top 8 bits) and the sequence number (low 56
-	// bits), so the total order is two integer comparisons.
+	// key packs the priority (top 8 bits), the sequence number (the next
+	// 48 bits) and the kind (low 8 bits), so the total order is two integer
+	// comparisons (the unique sequence decides before the kind could) and
+	// an event takes 24 bytes.
 	key uint64
 	// Arg and Gen are the event's arguments (for example a workload slot
 	// and the generation of that slot, so a stale event can be ignored).
 	Arg int32
 	Gen uint32
-	// Kind says what the event is.
-	Kind Kind
 }
+
+// Kind says what the event is.
+func (e *Event) Kind() Kind { return Kind(e.key) }
 
 // Prio orders events at the same time: lower runs first.
 func (e *Event) Prio() uint8 { return uint8(e.key >> 56) }
 
 // Seq is the event's sequence number, assigned by Schedule: strictly
 // increasing, it breaks ties between events of equal time and priority.
-func (e *Event) Seq() uint64 { return e.key & seqMask }
+func (e *Event) Seq() uint64 { return e.key >> 8 & seqMask }
 
-const seqMask = 1<<56 - 1
+const seqMask = 1<<48 - 1
 
 // less is the total order of events: time, then priority, then sequence.
 func (e *Event) less(o *Event) bool {
@@ -61,7 +64,7 @@ func (e *Engine) Schedule(at int64, prio uint8, kind Kind, arg int32, gen uint32
 		at = e.now
 	}
 	e.seq++
-	e.heap = append(e.heap, Event{At: at, key: uint64(prio)<<56 | e.seq&seqMask, Arg: arg, Gen: gen, Kind: kind})
+	e.heap = append(e.heap, Event{At: at, key: uint64(prio)<<56 | (e.seq&seqMask)<<8 | uint64(kind), Arg: arg, Gen: gen})
 	e.up(len(e.heap) - 1)
 }
 

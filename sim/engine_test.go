@@ -42,7 +42,7 @@ func TestEngineRandomMatchesSort(t *testing.T) {
 		at := int64(rng.IntN(200))
 		prio := uint8(rng.IntN(3))
 		e.Schedule(at, prio, 0, int32(i), 0)
-		all = append(all, Event{At: at, key: uint64(prio)<<56 | uint64(i+1), Arg: int32(i)})
+		all = append(all, Event{At: at, key: uint64(prio)<<56 | uint64(i+1)<<8, Arg: int32(i)})
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a].less(&all[b]) })
 	for i, w := range all {
@@ -121,7 +121,7 @@ func BenchmarkEngine(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ev, _ := e.Next()
-		e.Schedule(ev.At+int64(rng.IntN(1_000_000_000)), ev.Prio(), ev.Kind, ev.Arg, ev.Gen)
+		e.Schedule(ev.At+int64(rng.IntN(1_000_000_000)), ev.Prio(), ev.Kind(), ev.Arg, ev.Gen)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

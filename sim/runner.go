@@ -349,7 +349,7 @@ func (r *Runner) Run() (*Result, error) {
 func (r *Runner) RunUntil(t int64) error {
 	for r.err == nil && (r.opt.Explain == nil || !r.opt.Explain.Done) {
 		ev, ok := r.eng.Peek()
-		if !ok || ev.At > r.hor || (ev.At >= t && !(ev.At == r.hor && t == r.hor && ev.Kind == kInterval)) {
+		if !ok || ev.At > r.hor || (ev.At >= t && !(ev.At == r.hor && t == r.hor && ev.Kind() == kInterval)) {
 			break
 		}
 		r.eng.Next()
@@ -359,7 +359,7 @@ func (r *Runner) RunUntil(t int64) error {
 }
 
 func (r *Runner) dispatch(ev Event) {
-	switch ev.Kind {
+	switch ev.Kind() {
 	case kArrival:
 		r.arrive(int(ev.Arg))
 	case kComplete:
