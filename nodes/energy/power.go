@@ -1,7 +1,6 @@
 package energy
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -264,16 +263,11 @@ var specHeader = []string{"model", "w0", "w10", "w20", "w30", "w40", "w50", "w60
 // be a finite number >= 0 and the curve must not decrease. Errors carry the
 // line and column.
 func ParseSPECPower(r io.Reader) ([]SPECServer, error) {
-	cr := csv.NewReader(r)
-	cr.Comment = '#'
-	cr.FieldsPerRecord = -1
+	cr := newTableReader(r)
 	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, errors.New("specpower table: empty input (want header " + strings.Join(specHeader, ",") + ",source)")
-	}
+	header, err := cr.header("specpower table: empty input (want header " + strings.Join(specHeader, ",") + ",source)")
 	if err != nil {
-		return nil, csvErr(err)
+		return nil, err
 	}
 	hasSource := len(header) == len(specHeader)+1
 	if len(header) != len(specHeader) && !hasSource {
@@ -293,16 +287,12 @@ func ParseSPECPower(r io.Reader) ([]SPECServer, error) {
 	var out []SPECServer
 	seen := map[string]int{}
 	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
+		rec, line, err := cr.next(len(header), "")
 		if err != nil {
-			return nil, csvErr(err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != len(header) {
-			return nil, &ParseError{Line: line, Column: 1, Err: fmt.Errorf("%d fields, want %d", len(rec), len(header))}
+		if rec == nil {
+			break
 		}
 		s := SPECServer{Model: strings.TrimSpace(rec[0])}
 		if s.Model == "" {

@@ -1,7 +1,6 @@
 package energy
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -72,17 +71,12 @@ func isMissing(s string) bool {
 // UTC). Times must increase strictly. A cell that is not a number, or a
 // time out of order, is an error naming its line, column and header.
 func ReadTable(r io.Reader) (*Table, error) {
-	cr := csv.NewReader(r)
-	cr.Comment = '#'
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, errors.New("time series: empty input (want a header: time,<column>,...)")
-	}
+	cr := newTableReader(r)
+	header, err := cr.header("time series: empty input (want a header: time,<column>,...)")
 	if err != nil {
-		return nil, csvErr(err)
+		return nil, err
 	}
+	cr.ReuseRecord = true // after the header: records are consumed at once
 	if len(header) < 2 {
 		line, _ := cr.FieldPos(0)
 		return nil, &ParseError{Line: line, Column: 1, Err: errors.New("header needs a time column and at least one value column")}
@@ -102,16 +96,12 @@ func ReadTable(r io.Reader) (*Table, error) {
 	t.cols = make([][]float64, len(t.Names))
 	first := true
 	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
+		rec, line, err := cr.next(len(header), "")
 		if err != nil {
-			return nil, csvErr(err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != len(header) {
-			return nil, &ParseError{Line: line, Column: 1, Err: fmt.Errorf("%d fields, want %d", len(rec), len(header))}
+		if rec == nil {
+			break
 		}
 		ts := strings.TrimSpace(rec[0])
 		var sec float64

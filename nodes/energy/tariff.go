@@ -357,16 +357,11 @@ var touHeader = []string{"season", "months", "period", "start_hour", "end_hour",
 // time. Errors carry the line and column. The rules are checked as
 // TariffSpec.Validate does, with the line of the offending rule.
 func ParseTOU(r io.Reader) ([]TOURule, error) {
-	cr := csv.NewReader(r)
-	cr.Comment = '#'
-	cr.FieldsPerRecord = -1
+	cr := newTableReader(r)
 	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, errors.New("tou table: empty input (want header " + strings.Join(touHeader, ",") + ")")
-	}
+	header, err := cr.header("tou table: empty input (want header " + strings.Join(touHeader, ",") + ")")
 	if err != nil {
-		return nil, csvErr(err)
+		return nil, err
 	}
 	col := make(map[string]int, len(header))
 	for i, h := range header {
@@ -390,16 +385,12 @@ func ParseTOU(r io.Reader) ([]TOURule, error) {
 	var rules []TOURule
 	var lines []int
 	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
+		rec, line, err := cr.next(len(header), strings.Join(header, ","))
 		if err != nil {
-			return nil, csvErr(err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != len(header) {
-			return nil, &ParseError{Line: line, Column: 1, Err: fmt.Errorf("%d fields, want %d (%s)", len(rec), len(header), strings.Join(header, ","))}
+		if rec == nil {
+			break
 		}
 		fail := func(name string, e error) error {
 			l, cl := cr.FieldPos(col[name])
