@@ -17,7 +17,6 @@ import (
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/agent"
 	"github.com/suanli/suanli/scheduler/server/api"
-	"github.com/suanli/suanli/scheduler/server/gossip"
 )
 
 func init() { subcommands = append(subcommands, newAgentCmd) }
@@ -132,12 +131,9 @@ moves its work elsewhere at once.`,
 			if servers == "" {
 				servers = os.Getenv("SUANLI_SERVERS")
 			}
-			if gossipKey == "" {
-				gossipKey = os.Getenv("SUANLI_GOSSIP_KEY")
-			}
-			key, err := gossip.ParseKey(gossipKey)
+			key, err := gossipKeyFlag(gossipKey)
 			if err != nil {
-				return badInput(fmt.Errorf("--gossip-key: %w", err))
+				return err
 			}
 			cfg.Gossip.Key = key
 			cfg.Servers = splitList(servers)

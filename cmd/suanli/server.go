@@ -40,12 +40,9 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 			if cfg.Token == "" {
 				cfg.Token = os.Getenv("SUANLI_TOKEN")
 			}
-			if gossipKey == "" {
-				gossipKey = os.Getenv("SUANLI_GOSSIP_KEY")
-			}
-			key, err := gossip.ParseKey(gossipKey)
+			key, err := gossipKeyFlag(gossipKey)
 			if err != nil {
-				return badInput(fmt.Errorf("--gossip-key: %w", err))
+				return err
 			}
 			cfg.Gossip.Key = key
 			cfg.Join = splitList(join)
@@ -146,4 +143,17 @@ func loadEnergySource(path string) (*sim.EnergySource, error) {
 		return nil, badInput(fmt.Errorf("--energy-scenario %s: %w", path, err))
 	}
 	return sim.NewEnergySource(c)
+}
+
+// gossipKeyFlag parses --gossip-key (or SUANLI_GOSSIP_KEY when the flag is
+// empty) for servers and agents alike; "" means no encryption.
+func gossipKeyFlag(flag string) ([]byte, error) {
+	if flag == "" {
+		flag = os.Getenv("SUANLI_GOSSIP_KEY")
+	}
+	key, err := gossip.ParseKey(flag)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("--gossip-key: %w", err))
+	}
+	return key, nil
 }
