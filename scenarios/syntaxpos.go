@@ -87,6 +87,26 @@ func locateSyntax(data []byte, line int, msg string) (outLine, col int, hint str
 	return line, 0, ""
 }
 
+// eachPlain calls fn with the index and byte of every character of l that
+// is outside quoted text, up to a comment.
+func eachPlain(l []byte, fn func(i int, c byte)) {
+	var quote byte
+	for i, c := range l {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || l[i-1] == ' '):
+			return
+		default:
+			fn(i, c)
+		}
+	}
+}
+
 // unclosed returns the index of the last opening bracket in l that is not
 // closed later on the line, ignoring quoted text and comments, or -1.
 func unclosed(l []byte, open byte) int {
@@ -95,52 +115,29 @@ func unclosed(l []byte, open byte) int {
 		closeB = '}'
 	}
 	var stack []int
-	var quote byte
-	for i, c := range l {
+	eachPlain(l, func(i int, c byte) {
 		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#' && (i == 0 || l[i-1] == ' '):
-			return last(stack)
 		case c == open:
 			stack = append(stack, i)
 		case c == closeB && len(stack) > 0:
 			stack = stack[:len(stack)-1]
 		}
-	}
-	return last(stack)
-}
-
-func last(s []int) int {
-	if len(s) == 0 {
+	})
+	if len(stack) == 0 {
 		return -1
 	}
-	return s[len(s)-1]
+	return stack[len(stack)-1]
 }
 
 // colonPositions lists the indexes of ':' that end a plain key on l (a ':'
 // followed by a space or the end of the line), outside quotes and comments.
 func colonPositions(l []byte) []int {
 	var out []int
-	var quote byte
-	for i, c := range l {
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#' && (i == 0 || l[i-1] == ' '):
-			return out
-		case c == ':' && (i+1 == len(l) || l[i+1] == ' '):
+	eachPlain(l, func(i int, c byte) {
+		if c == ':' && (i+1 == len(l) || l[i+1] == ' ') {
 			out = append(out, i)
 		}
-	}
+	})
 	return out
 }
 
