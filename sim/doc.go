@@ -1,17 +1,19 @@
 // Package sim is Suanli's discrete-event simulator: a virtual clock and an
-// event heap with a total order (time, priority, sequence), and the runner
+// event queue with a total order (time, priority, sequence), and the runner
 // that drives sites, workloads, energy models and the scheduling core
 // (package scheduler) through a scenario, one policy at a time, on an
 // identical workload stream.
 //
 // # Engine
 //
-// Engine holds value-typed events in a binary heap ordered by (At, Prio,
-// Seq); Seq is assigned at scheduling time, so two events at the same time
+// Engine holds value-typed events in a radix heap (virtual time never goes
+// backwards, so events are bucketed by the highest bit in which their time
+// differs from the current minimum) and returns them in (At, Prio, Seq)
+// order; Seq is assigned at scheduling time, so two events at the same time
 // and priority run in the order they were scheduled. Events carry a typed
 // Kind and two integer arguments; the runner dispatches on Kind with a
 // switch, so the hot path has no interface calls and allocates nothing once
-// the heap has grown to its working size.
+// the buckets have grown to their working size.
 //
 // # Randomness
 //

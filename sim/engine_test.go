@@ -67,6 +67,92 @@ func TestEnginePastEventsRunNow(t *testing.T) {
 	}
 }
 
+// TestEngineMatchesModel drives the engine with random interleavings of
+// Schedule, Peek and Next — events in the past, at the current time, at
+// equal times with different priorities, far in the future, and scheduled
+// right after a Peek — and checks every event against a plain sorted
+// model of the same order.
+func TestEngineMatchesModel(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var e Engine
+		var model []Event // pending, in schedule order
+		var seq uint64
+		popModel := func() Event {
+			best := 0
+			for i := range model {
+				if model[i].less(&model[best]) {
+					best = i
+				}
+			}
+			ev := model[best]
+			model = append(model[:best], model[best+1:]...)
+			return ev
+		}
+		spans := []int64{1, 10, 1_000, 1 << 20, 1 << 40, 1 << 62}
+		for step := 0; step < 4000; step++ {
+			switch r := rng.IntN(10); {
+			case r < 5:
+				at := e.Now() + rng.Int64N(spans[rng.IntN(len(spans))]) - 3
+				prio := uint8(rng.IntN(3))
+				e.Schedule(at, prio, Kind(rng.IntN(4)), int32(step), 0)
+				seq++
+				model = append(model, Event{At: max(at, e.Now()), key: uint64(prio)<<56 | seq<<8, Arg: int32(step)})
+			case r < 7:
+				got, ok := e.Peek()
+				if ok != (len(model) > 0) {
+					t.Fatalf("seed %d step %d: Peek ok=%v with %d pending", seed, step, ok, len(model))
+				}
+				if ok {
+					want := model[0]
+					for i := range model {
+						if model[i].less(&want) {
+							want = model[i]
+						}
+					}
+					if got.Arg != want.Arg || got.At != want.At {
+						t.Fatalf("seed %d step %d: Peek got (%d, arg %d), want (%d, arg %d)", seed, step, got.At, got.Arg, want.At, want.Arg)
+					}
+				}
+			default:
+				got, ok := e.Next()
+				if ok != (len(model) > 0) {
+					t.Fatalf("seed %d step %d: Next ok=%v with %d pending", seed, step, ok, len(model))
+				}
+				if ok {
+					want := popModel()
+					if got.Arg != want.Arg || got.At != want.At || e.Now() != want.At {
+						t.Fatalf("seed %d step %d: Next got (%d, arg %d) now %d, want (%d, arg %d)", seed, step, got.At, got.Arg, e.Now(), want.At, want.Arg)
+					}
+				}
+			}
+			if e.Len() != len(model) {
+				t.Fatalf("seed %d step %d: Len %d, want %d", seed, step, e.Len(), len(model))
+			}
+		}
+	}
+}
+
+func TestEngineReset(t *testing.T) {
+	e := NewEngine(16)
+	for i := 0; i < 100; i++ {
+		e.Schedule(int64(i*1000), 0, 0, int32(i), 0)
+	}
+	e.Next()
+	e.Reset()
+	if e.Len() != 0 || e.Now() != 0 {
+		t.Fatalf("after Reset: Len %d Now %d", e.Len(), e.Now())
+	}
+	if _, ok := e.Peek(); ok {
+		t.Fatal("Peek after Reset found an event")
+	}
+	e.Schedule(5, 0, 0, 1, 0)
+	e.Schedule(3, 0, 0, 2, 0)
+	if ev, _ := e.Next(); ev.Arg != 2 || ev.Seq() != 2 {
+		t.Fatalf("after Reset got arg %d seq %d, want arg 2 seq 2", ev.Arg, ev.Seq())
+	}
+}
+
 func TestStreamsIndependentOfOthers(t *testing.T) {
 	a := Stream(7, "arrivals/ctrl").Uint64()
 	// Creating other streams in between changes nothing.
@@ -116,6 +202,10 @@ func BenchmarkEngine(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for i := 0; i < pending; i++ {
 		e.Schedule(int64(rng.IntN(1_000_000_000)), 0, 1, int32(i), 0)
+	}
+	for i := 0; i < pending; i++ { // warm up to steady-state buffer sizes
+		ev, _ := e.Next()
+		e.Schedule(ev.At+int64(rng.IntN(1_000_000_000)), ev.Prio(), ev.Kind(), ev.Arg, ev.Gen)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

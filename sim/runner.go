@@ -234,7 +234,7 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 		start: c.Start,
 		hor:   int64(c.Horizon),
 	}
-	r.eng.heap = make([]Event, 0, 1024)
+	r.eng = *NewEngine(1024)
 	r.energy = make([]EnergyModel, len(c.Topology.Sites))
 	for i := range r.energy {
 		m, err := c.NewEnergy(i)
