@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	_ "github.com/suanli/suanli/scheduler/optimize" // registers the "optimizer" policy
 )
@@ -18,11 +19,20 @@ func main() {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "suanli:", err)
+	os.Exit(exitCode(err))
+}
+
+// exitCode is 2 for bad input (flags, arguments, unknown commands, bad
+// files) and 1 for every other failure.
+func exitCode(err error) int {
 	var ec exitCoder
 	if errors.As(err, &ec) {
-		os.Exit(ec.ExitCode())
+		return ec.ExitCode()
 	}
-	os.Exit(1)
+	if strings.HasPrefix(err.Error(), "unknown command ") { // cobra's own, not wrappable
+		return 2
+	}
+	return 1
 }
 
 // exitCoder is an error that chooses the process exit code.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 )
 
@@ -24,5 +26,22 @@ simulates the province so planners can compare policies before trusting them.`,
 	for _, mk := range subcommands {
 		root.AddCommand(mk())
 	}
+	argsAreInput(root)
 	return root
+}
+
+// argsAreInput makes a wrong number of arguments bad input (exit code 2,
+// like a bad flag) on c and every command below it, and points at --help.
+func argsAreInput(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return badInput(fmt.Errorf("%s: %w (usage: %s; see %s --help)", cmd.CommandPath(), err, cmd.UseLine(), cmd.CommandPath()))
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreInput(sub)
+	}
 }

@@ -36,6 +36,38 @@ func TestScenarioValidate(t *testing.T) {
 	}
 }
 
+// TestUsageErrorsExit2: wrong argument counts, unknown commands and flags,
+// and out-of-range flag values are bad input (exit code 2) and say what
+// was expected.
+func TestUsageErrorsExit2(t *testing.T) {
+	minimal := "../../scenarios/testdata/valid/minimal.yaml"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sim"}, "suanli sim: accepts 1 arg(s), received 0 (usage: suanli sim SCENARIO [flags]"},
+		{[]string{"sim", minimal, minimal}, "received 2"},
+		{[]string{"workload", "get"}, "usage: suanli workload get ID"},
+		{[]string{"nosuchcmd"}, `unknown command "nosuchcmd"`},
+		{[]string{"sim", minimal, "--nosuchflag"}, "unknown flag: --nosuchflag"},
+		{[]string{"sim", minimal, "--scale", "0"}, "--scale: scale 0 must be in (0, 10000]"},
+		{[]string{"sim", minimal, "--scale", "-2"}, "scale -2 must be in (0, 10000]"},
+		{[]string{"sim", minimal, "--policy", "fastest"}, `unknown policy "fastest" (allowed: `},
+	} {
+		_, err := runCLI(t, tc.args...)
+		if err == nil {
+			t.Errorf("%v: no error", tc.args)
+			continue
+		}
+		if got := exitCode(err); got != 2 {
+			t.Errorf("%v: exit code %d (%v), want 2", tc.args, got, err)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %q lacks %q", tc.args, err, tc.want)
+		}
+	}
+}
+
 func TestScenarioShow(t *testing.T) {
 	for _, format := range []string{"yaml", "json"} {
 		out, err := runCLI(t, "scenario", "show", "-o", format, "../../scenarios/testdata/valid/minimal.yaml")

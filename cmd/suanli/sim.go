@@ -46,6 +46,9 @@ timeseries.csv and report.html into the output directory (docs/outputs.md).`,
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &seed
 			}
+			if !(scale > 0) { // 0 means "unscaled" to sim.RunFile; say it here
+				return badInput(fmt.Errorf("--scale: scale %g must be in (0, 10000]", scale))
+			}
 			if !quiet && isTerminal(os.Stderr) {
 				opt.Progress = cmd.ErrOrStderr()
 			}
