@@ -92,7 +92,7 @@ func init() {
 		{Name: "random", Description: "a feasible site and node chosen uniformly at random", site: siteRandom, node: nodeRandom},
 		{Name: "round-robin", Description: "rotates over sites and over nodes within each site", site: siteRotate, node: nodeRotate},
 		{Name: "nearest", Description: "lowest network latency from the origin (latency only)", site: siteNearest, node: nodeFirst},
-		{Name: "cheapest", Description: "lowest energy cost now (price × PUE, less renewable headroom)", site: siteScore, node: nodeBestFit,
+		{Name: "cheapest", Description: "lowest energy cost now (price × PUE, less free renewable headroom; contract power at its price)", site: siteScore, node: nodeBestFit,
 			Weights: Weights{ScoreCost: 1, ScoreLatency: tieBreak}},
 		{Name: "greenest", Description: "lowest carbon now (grid intensity × PUE, less renewable headroom)", site: siteScore, node: nodeBestFit,
 			Weights: Weights{ScoreCarbon: 1, ScoreLatency: tieBreak}},

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -161,6 +162,14 @@ func TestPolicies(t *testing.T) {
 				s.Energy[siteIdx(t, s, "qd-core")].Now.PriceCNYPerKWh = 0.18
 				s.Refresh()
 			}, want: []string{"qd-core"}},
+		// x-wf's headroom is all green-power contract, priced above the
+		// grid's valley price: carbon-free but not free of charge
+		{name: "greenest takes contract power", policy: "greenest", origin: "JN", req: small(4),
+			setup: contractSite("x-wf", 0.3949, 0.2), want: []string{"x-wf"}},
+		{name: "cheapest leaves dear contract power for the cheaper grid", policy: "cheapest", origin: "JN", req: small(4),
+			setup: contractSite("x-wf", 0.3949, 0.2), want: []string{"jn-core"}},
+		{name: "cheapest takes contract power dearer grid", policy: "cheapest", origin: "JN", req: small(4),
+			setup: contractSite("x-wf", 0.3949, 0.9), want: []string{"x-wf"}},
 		{name: "binpack prefers the fuller site", policy: "binpack", origin: "JN", req: small(4),
 			setup: func(t *testing.T, s *Snapshot) {
 				if err := s.State.Allocate(nodeIdx(t, s, "dz-reg-1"), small(60)); err != nil {
@@ -218,6 +227,38 @@ func TestPolicies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// contractSite sets every site's grid price to gridPrice and gives site id
+// ample renewable headroom that is all green-power contract at ctrPrice.
+func contractSite(id string, ctrPrice, gridPrice float64) func(t *testing.T, s *Snapshot) {
+	return func(t *testing.T, s *Snapshot) {
+		for i := range s.Energy {
+			s.Energy[i].Now.PriceCNYPerKWh = gridPrice
+		}
+		e := &s.Energy[siteIdx(t, s, id)].Now
+		e.RenewableHeadroomKW, e.ContractHeadroomKW, e.ContractPriceCNYPerKWh = 1000, 1000, ctrPrice
+		s.Refresh()
+	}
+}
+
+func TestShares(t *testing.T) {
+	for _, c := range []struct {
+		kw, head, free  float64
+		wantCtr, wantGr float64
+	}{
+		{kw: 0, head: 5, free: 5, wantCtr: 0, wantGr: 1},
+		{kw: 10, head: 0, free: 0, wantCtr: 0, wantGr: 1},
+		{kw: 10, head: 20, free: 20, wantCtr: 0, wantGr: 0},   // free covers it all
+		{kw: 10, head: 20, free: 0, wantCtr: 1, wantGr: 0},    // contracts cover it all
+		{kw: 10, head: 6, free: 2, wantCtr: 0.4, wantGr: 0.4}, // free, then contract, then grid
+		{kw: 10, head: 15, free: 4, wantCtr: 0.6, wantGr: 0},
+	} {
+		ctr, grid := shares(c.kw, c.head, c.free)
+		if math.Abs(ctr-c.wantCtr) > 1e-12 || math.Abs(grid-c.wantGr) > 1e-12 {
+			t.Errorf("shares(%g, %g, %g) = %g, %g; want %g, %g", c.kw, c.head, c.free, ctr, grid, c.wantCtr, c.wantGr)
+		}
 	}
 }
 
@@ -289,6 +330,20 @@ func TestScorerTerms(t *testing.T) {
 	}
 	if b[ScoreCarbon] != 1 || b[ScoreCost] != 1 {
 		t.Errorf("fully renewable-covered site should score 1 on carbon and cost, got %.3f %.3f", b[ScoreCarbon], b[ScoreCost])
+	}
+	// the same headroom as a green-power contract at the grid's price:
+	// still carbon-free, but it costs what the grid would
+	snap.Energy[xwf].Now.ContractHeadroomKW = 1e9
+	snap.Energy[xwf].Now.ContractPriceCNYPerKWh = snap.Energy[xwf].Now.PriceCNYPerKWh
+	snap.Refresh()
+	var c [NumScorers]float64
+	snap.siteTerms(&w, xwf, snap.Latency.RTTMs(w.Origin, xwf), &c)
+	snap.Energy[xwf].Now.RenewableHeadroomKW, snap.Energy[xwf].Now.ContractHeadroomKW = 0, 0
+	snap.Refresh()
+	var d [NumScorers]float64
+	snap.siteTerms(&w, xwf, snap.Latency.RTTMs(w.Origin, xwf), &d)
+	if c[ScoreCarbon] != 1 || math.Abs(c[ScoreCost]-d[ScoreCost]) > 1e-12 || c[ScoreCost] == 1 {
+		t.Errorf("contract-covered site: carbon %.3f (want 1), cost %.3f (want the grid's %.3f)", c[ScoreCarbon], c[ScoreCost], d[ScoreCost])
 	}
 	// utilisation after placing 64 cores on jn-core's 256 cores: 0.25 cpu,
 	// 128 GiB of 1280 GiB memory: 0.1; mean 0.175

@@ -105,14 +105,12 @@ func (c *termCtx) parts(site int, rttMs float64) (lat, cost, carbon, u float64) 
 	// more than the arithmetic.
 	lat = max(1-rttMs*c.latRefInv, 0)
 
-	// cost and carbon of the grid share of the work's facility power, once
-	// renewable headroom has covered what it can
+	// cost and carbon of the work's facility power: free headroom (on-site
+	// renewables, storage) covers what it can, then green-power contracts
+	// (paid, carbon-free), then the grid
 	ec := &c.snap.eco[site]
-	grid := 1.0
-	if kw := c.cores*ec.kwPerCore + c.gpus*ec.kwPerGPU; kw > 0 {
-		grid = 1 - min(max(ec.headroomKW, 0)/kw, 1)
-	}
-	cost = 1 - ec.costN*grid
+	ctr, grid := shares(c.cores*ec.kwPerCore+c.gpus*ec.kwPerGPU, ec.headroomKW, ec.freeKW)
+	cost = 1 - ec.costN*grid - ec.ctrCostN*ctr
 	carbon = 1 - ec.carbonN*grid
 
 	// utilisation after placing, averaged over the dimensions the work uses

@@ -14,8 +14,15 @@ type Signal struct {
 	// CarbonKgPerKWh is the carbon intensity of grid energy.
 	CarbonKgPerKWh float64
 	// RenewableHeadroomKW is how much more facility load renewables (and
-	// stored renewable energy) could cover without drawing on the grid.
+	// stored renewable energy) could cover without drawing on the grid,
+	// green-power contracts included.
 	RenewableHeadroomKW float64
+	// ContractHeadroomKW is the part of RenewableHeadroomKW that
+	// green-power contracts supply: carbon-free, but paid for at
+	// ContractPriceCNYPerKWh. The rest of the headroom (on-site solar and
+	// wind, stored energy) costs nothing more to use.
+	ContractHeadroomKW     float64
+	ContractPriceCNYPerKWh float64
 }
 
 // SiteEnergy is what the core knows about a site's energy.
@@ -55,7 +62,7 @@ type Snapshot struct {
 	// derived by Refresh
 	secPerMB     []float64 // seconds to move one MB into each site (8 / (Gbit/s × 1000)), 0 = instant
 	maxRTTMs     float64
-	maxCostKey   float64 // max over sites of price × PUE
+	maxCostKey   float64 // max over sites of price × PUE (grid or contract)
 	maxCarbonKey float64 // max over sites of carbon × PUE
 	eco          []siteEco
 }
@@ -64,7 +71,9 @@ type Snapshot struct {
 // so the per-site work of a decision is a few multiplications.
 type siteEco struct {
 	costN, carbonN      float64 // price × PUE and carbon × PUE over their maxima
-	headroomKW          float64 // renewable headroom now
+	ctrCostN            float64 // contract price × PUE over the price maximum
+	headroomKW          float64 // renewable headroom now, contracts included
+	freeKW              float64 // the part of it that is free: headroomKW − contract headroom
 	kwPerCore, kwPerGPU float64 // facility kW per allocated core and whole GPU
 }
 
@@ -120,14 +129,14 @@ func (s *Snapshot) Refresh() {
 	}
 	for i := range s.Energy {
 		e := &s.Energy[i]
-		if v := e.Now.PriceCNYPerKWh * e.PUE; v > s.maxCostKey {
+		if v := e.Now.priceKey() * e.PUE; v > s.maxCostKey {
 			s.maxCostKey = v
 		}
 		if v := e.Now.CarbonKgPerKWh * e.PUE; v > s.maxCarbonKey {
 			s.maxCarbonKey = v
 		}
 		for _, f := range e.Forecast {
-			if v := f.PriceCNYPerKWh * e.PUE; v > s.maxCostKey {
+			if v := f.priceKey() * e.PUE; v > s.maxCostKey {
 				s.maxCostKey = v
 			}
 			if v := f.CarbonKgPerKWh * e.PUE; v > s.maxCarbonKey {
@@ -140,16 +149,38 @@ func (s *Snapshot) Refresh() {
 	}
 	for i := range s.Energy {
 		e := &s.Energy[i]
-		ec := siteEco{headroomKW: e.Now.RenewableHeadroomKW,
+		ec := siteEco{headroomKW: max(e.Now.RenewableHeadroomKW, 0),
 			kwPerCore: e.MarginalWPerCore * e.PUE / 1000, kwPerGPU: e.MarginalWPerGPU * e.PUE / 1000}
+		ec.freeKW = max(ec.headroomKW-max(e.Now.ContractHeadroomKW, 0), 0)
 		if s.maxCostKey > 0 {
 			ec.costN = e.Now.PriceCNYPerKWh * e.PUE / s.maxCostKey
+			ec.ctrCostN = e.Now.ContractPriceCNYPerKWh * e.PUE / s.maxCostKey
 		}
 		if s.maxCarbonKey > 0 {
 			ec.carbonN = e.Now.CarbonKgPerKWh * e.PUE / s.maxCarbonKey
 		}
 		s.eco[i] = ec
 	}
+}
+
+// priceKey is the highest price of energy under g: the grid's, or the
+// contracts' while they have headroom.
+func (g *Signal) priceKey() float64 {
+	if g.ContractHeadroomKW > 0 {
+		return max(g.PriceCNYPerKWh, g.ContractPriceCNYPerKWh)
+	}
+	return g.PriceCNYPerKWh
+}
+
+// shares splits kw of facility power at a site into what the free
+// headroom covers, what the contracts cover and what the grid must
+// supply, as fractions of kw: free first, then contracts.
+func shares(kw, headroomKW, freeKW float64) (contract, grid float64) {
+	if kw <= 0 {
+		return 0, 1
+	}
+	covered := min(headroomKW/kw, 1)
+	return covered - min(freeKW/kw, 1), 1 - covered
 }
 
 // TransferTime is how long moving w's input from its origin to site takes

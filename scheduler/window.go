@@ -14,21 +14,16 @@ func (s *Snapshot) ForecastWindow() []Signal {
 }
 
 // windowKey is the per-kWh figure a window policy minimises for work at
-// a site under signal g: carbon or price of the grid share of its power.
+// a site under signal g: the carbon of the grid share of its power, or the
+// price of the grid and contract shares.
 func (s *Snapshot) windowKey(mode windowMode, w *Workload, site int, g Signal) float64 {
 	e := &s.Energy[site]
-	covered := 0.0
-	if kw := s.workloadKW(w, site); kw > 0 && g.RenewableHeadroomKW > 0 {
-		covered = g.RenewableHeadroomKW / kw
-		if covered > 1 {
-			covered = 1
-		}
-	}
-	v := g.CarbonKgPerKWh
+	head := max(g.RenewableHeadroomKW, 0)
+	ctr, grid := shares(s.workloadKW(w, site), head, max(head-max(g.ContractHeadroomKW, 0), 0))
 	if mode == windowPrice {
-		v = g.PriceCNYPerKWh
+		return (g.PriceCNYPerKWh*grid + g.ContractPriceCNYPerKWh*ctr) * e.PUE
 	}
-	return v * e.PUE * (1 - covered)
+	return g.CarbonKgPerKWh * grid * e.PUE
 }
 
 // window looks for a start slot within the deadline whose mean carbon (or

@@ -166,7 +166,7 @@ func TestTinyScenarioGolden(t *testing.T) {
 // TestExplainGolden explains one decision of the tiny scenario.
 func TestExplainGolden(t *testing.T) {
 	res, err := ExplainFile(filepath.Join("testdata", "tiny.yaml"), ExplainOptions{
-		Workload: "vision-qc-40", WhyNotSites: []string{"x-jn", "dy-clu"}, WhyNotNodes: []string{"jn-core/cpu-64-0"}})
+		Workload: "vision-qc-41", WhyNotSites: []string{"x-jn", "dy-clu"}, WhyNotNodes: []string{"jn-core/cpu-64-0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,14 +191,14 @@ func TestExplainGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(buf.String(), "\n") {
-		if f := strings.Split(line, ","); len(f) > 8 && f[1] == "vision-qc-40" && f[15] == "0" {
+		if f := strings.Split(line, ","); len(f) > 8 && f[1] == "vision-qc-41" && f[15] == "0" {
 			if f[7] != res.Explanation.ChosenSite {
-				t.Errorf("the run placed vision-qc-40 at %s, the explanation says %s", f[7], res.Explanation.ChosenSite)
+				t.Errorf("the run placed vision-qc-41 at %s, the explanation says %s", f[7], res.Explanation.ChosenSite)
 			}
 			return
 		}
 	}
-	t.Error("vision-qc-40 not found (uninterrupted) in the trace")
+	t.Error("vision-qc-41 not found (uninterrupted) in the trace")
 }
 
 func TestExplainBadInput(t *testing.T) {

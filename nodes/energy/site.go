@@ -388,30 +388,64 @@ type Signal struct {
 	CarbonKgPerKWh float64 `json:"carbon_kg_per_kwh"`
 	// RenewableHeadroomKW is how much more facility load renewables and the
 	// battery could cover without drawing on the grid:
-	// max(0, renewable kW + battery kW − facility kW at the current load).
+	// max(0, renewable kW + battery kW − facility kW at the current load),
+	// green-power contracts included.
 	RenewableHeadroomKW float64 `json:"renewable_headroom_kw"`
+	// ContractHeadroomKW is the part of RenewableHeadroomKW that
+	// green-power contracts supply: contracted power the site does not take
+	// yet. It is carbon-free but paid for, at ContractPriceCNYPerKWh (the
+	// mean price of that power, contracts taken in their order); the rest
+	// of the headroom — on-site solar and wind, stored energy — costs
+	// nothing more to use.
+	ContractHeadroomKW     float64 `json:"contract_headroom_kw,omitempty"`
+	ContractPriceCNYPerKWh float64 `json:"contract_price_cny_per_kwh,omitempty"`
 }
 
-// expectRenewableKW is the expected renewable power at m.
-func (s *Site) expectRenewableKW(m time.Time, c *clock) float64 {
-	var r float64
+// onsiteKW is the expected on-site (solar and wind) power at m.
+func (s *Site) onsiteKW(m time.Time, c *clock) (kw float64) {
 	if s.solar != nil {
-		r += s.solar.expectKW(m, c) * s.scale
+		kw += s.solar.expectKW(m, c) * s.scale
 	}
 	if s.wind != nil {
-		r += s.wind.expectKW(m, c) * s.scale
+		kw += s.wind.expectKW(m, c) * s.scale
 	}
+	return kw
+}
+
+// signalAt is the signal at m for facility load facKW with batKW of
+// battery power: the site takes on-site power first, then the contracts in
+// order (as Step settles them); what the contracts could still deliver is
+// the contract headroom. It also returns the expected renewable power,
+// contracts included.
+func (s *Site) signalAt(m time.Time, c *clock, batKW, facKW float64) (g Signal, renewKW float64) {
+	g.PriceCNYPerKWh = s.tariff.priceAt(c)
+	g.CarbonKgPerKWh = s.carbon.at(m, c)
+	onsite := s.onsiteKW(m, c)
+	taken := max(0, facKW-onsite) // contract power already in use
+	renewKW = onsite
+	var left, cost float64
 	for i := range s.contracts {
-		r += s.contracts[i].expectKW(m, c, s.scale)
+		e := s.contracts[i].expectKW(m, c, s.scale)
+		renewKW += e
+		x := min(taken, e)
+		taken -= x
+		left += e - x
+		cost += (e - x) * s.contracts[i].price
 	}
-	return r
+	g.RenewableHeadroomKW = max(0, renewKW+batKW-facKW)
+	if left > 0 && g.RenewableHeadroomKW > 0 {
+		g.ContractHeadroomKW = min(left, g.RenewableHeadroomKW)
+		g.ContractPriceCNYPerKWh = cost / left
+	}
+	return g, renewKW
 }
 
 // Signal is the site's signal at t with itKW of IT load: the price and
 // carbon intensity at t and the headroom from the expected renewable power
 // at t (given the current cloud and wind state) plus the power the battery
-// can sustain for an hour (none in its grid-charge periods). It never
-// draws random numbers.
+// can sustain for an hour (none in its grid-charge periods), with the part
+// green-power contracts supply and its price. It never draws random
+// numbers.
 func (s *Site) Signal(t time.Time, itKW float64) Signal {
 	c := localClock(t)
 	p := s.tariff.periodAt(&c)
@@ -419,11 +453,8 @@ func (s *Site) Signal(t time.Time, itKW float64) Signal {
 	if s.battery != nil && !s.battery.gridCharge[p] {
 		bat = s.battery.availableKW(1)
 	}
-	return Signal{
-		PriceCNYPerKWh:      s.tariff.priceAt(&c),
-		CarbonKgPerKWh:      s.carbon.at(t, &c),
-		RenewableHeadroomKW: max(0, s.expectRenewableKW(t, &c)+bat-s.pue.facilityKW(itKW, c.month)),
-	}
+	g, _ := s.signalAt(t, &c, bat, s.pue.facilityKW(itKW, c.month))
+	return g
 }
 
 // Forecast fills every element of dst with the expected signal of one
@@ -451,17 +482,13 @@ func (s *Site) Forecast(t time.Time, step time.Duration, itKW float64, dst []Sig
 		m := t.Add(time.Duration(k)*step + step/2)
 		c := localClock(m)
 		p := s.tariff.periodAt(&c)
-		r := s.expectRenewableKW(m, &c)
 		f := s.pue.facilityKW(itKW, c.month)
 		var bkw float64
 		if hasBat && !bat.gridCharge[p] {
 			bkw = bat.availableKW(sh)
 		}
-		dst[k] = Signal{
-			PriceCNYPerKWh:      s.tariff.priceAt(&c),
-			CarbonKgPerKWh:      s.carbon.at(m, &c),
-			RenewableHeadroomKW: max(0, r+bkw-f),
-		}
+		var r float64
+		dst[k], r = s.signalAt(m, &c, bkw, f)
 		if hasBat {
 			net := (r - f) * sh
 			var g float64

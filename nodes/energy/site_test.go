@@ -429,3 +429,46 @@ func BenchmarkSiteForecast48h(b *testing.B) {
 		ts = ts.Add(15 * time.Minute)
 	}
 }
+
+// TestSignalContractHeadroom: contracts are taken after on-site power and
+// in their order, and the signal reports what they could still deliver
+// and at what mean price.
+func TestSignalContractHeadroom(t *testing.T) {
+	spec := DefaultSiteSpec()
+	spec.PUE.Design = 1
+	a, b := DefaultContractSpec(), DefaultContractSpec()
+	a.Name, a.MW, a.PriceCNYPerKWh = "a", 0.2, 0.30 // 200 kW flat
+	b.Name, b.MW, b.PriceCNYPerKWh = "b", 0.3, 0.50 // 300 kW flat
+	spec.Contracts = []ContractSpec{a, b}
+	s := newTestSite(t, spec, 1)
+	night := time.Date(2024, 4, 1, 2, 0, 0, 0, CST)
+	for _, c := range []struct {
+		itKW                  float64
+		head, ctrHead, ctrPri float64
+	}{
+		{0, 500, 500, (200*0.30 + 300*0.50) / 500},
+		{100, 400, 400, (100*0.30 + 300*0.50) / 400}, // a partly taken
+		{200, 300, 300, 0.50},                        // a taken, b left
+		{450, 50, 50, 0.50},
+		{500, 0, 0, 0},
+		{900, 0, 0, 0},
+	} {
+		g := s.Signal(night, c.itKW)
+		if !approx(g.RenewableHeadroomKW, c.head, 1e-9) || !approx(g.ContractHeadroomKW, c.ctrHead, 1e-9) || !approx(g.ContractPriceCNYPerKWh, c.ctrPri, 1e-9) {
+			t.Errorf("IT %v kW: headroom %v, contract %v at %v; want %v, %v at %v", c.itKW,
+				g.RenewableHeadroomKW, g.ContractHeadroomKW, g.ContractPriceCNYPerKWh, c.head, c.ctrHead, c.ctrPri)
+		}
+	}
+	// a battery adds free headroom on top; the contract part is unchanged
+	spec.Battery.CapacityMWh, spec.Battery.PowerMW, spec.Battery.InitialSoC = 2, 0.1, 0.9
+	sb := newTestSite(t, spec, 1)
+	g := sb.Signal(night, 100)
+	if !approx(g.RenewableHeadroomKW, 500, 1e-9) || !approx(g.ContractHeadroomKW, 400, 1e-9) {
+		t.Errorf("with a 100 kW battery: headroom %v (want 500), contract %v (want 400)", g.RenewableHeadroomKW, g.ContractHeadroomKW)
+	}
+	// the forecast reports the same split
+	fc := sb.Forecast(night.Add(-30*time.Minute), time.Hour, 100, make([]Signal, 1))
+	if !approx(fc[0].ContractHeadroomKW, 400, 1e-9) || !approx(fc[0].ContractPriceCNYPerKWh, (100*0.30+300*0.50)/400, 1e-9) {
+		t.Errorf("forecast contract headroom %v at %v", fc[0].ContractHeadroomKW, fc[0].ContractPriceCNYPerKWh)
+	}
+}

@@ -204,6 +204,54 @@ func TestOptimizerDefersIntoTheGreenWindowWithinCapacity(t *testing.T) {
 	}
 }
 
+// TestOptimizerPaysForContractPower: when the window's headroom is a
+// green-power contract dearer than the grid, an optimizer that weighs
+// price alone has no reason to wait for it, while one that weighs carbon
+// alone defers into it as into free renewables.
+func TestOptimizerPaysForContractPower(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		opt          Options
+		wantDeferred int
+	}{
+		{"price only", Options{PriceWeight: 1}, 0},
+		{"carbon only", Options{CarbonWeight: 1}, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			snap := newProvince(t)
+			for k := 4; k < 8; k++ {
+				f := &snap.Energy[1].Forecast[k]
+				f.ContractHeadroomKW, f.ContractPriceCNYPerKWh = f.RenewableHeadroomKW, 0.9 // grid: 0.6
+			}
+			snap.Refresh()
+			opt, err := New(scheduler.Config{}, c.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deferred := 0
+			for i := 0; i < 6; i++ {
+				w := scheduler.Workload{ID: string(rune('a' + i)), Origin: 0, Request: nodes.Resources{CPUMilli: 32_000, MemoryMiB: 1024},
+					Duration: 2 * time.Hour, Deadline: t0.Add(20 * time.Hour)}
+				ex := &scheduler.Explanation{}
+				d := opt.Decide(snap, &w, t0, nil, ex)
+				switch d.Outcome {
+				case scheduler.Defer:
+					deferred++
+				case scheduler.Place:
+					if err := snap.State.Allocate(d.Node, w.Request); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					t.Fatalf("job %d rejected: %v\n%s", i, d.Reason, ex)
+				}
+			}
+			if deferred != c.wantDeferred {
+				t.Errorf("deferred %d jobs, want %d", deferred, c.wantDeferred)
+			}
+		})
+	}
+}
+
 func TestOptimizerPlacesServicesBalanced(t *testing.T) {
 	snap := newProvince(t)
 	opt, err := New(scheduler.Config{}, Options{})

@@ -102,12 +102,22 @@ type group struct {
 	sorted []cellRef
 }
 
-// cellRef is a plan cell: the green (renewable-powered) or grid part of a
-// (site, slot).
+// cellRef is a plan cell: the free (on-site renewable or stored), the
+// contract (green-power contract, carbon-free but paid) or the grid part
+// of a (site, slot).
 type cellRef struct {
 	site, slot int32
-	green      bool
+	kind       cellKind
 }
+
+// cellKind says which supply a plan cell's energy comes from.
+type cellKind uint8
+
+const (
+	cellGrid cellKind = iota
+	cellFree
+	cellContract
+)
 
 // Optimizer is the "optimizer" policy. Like a Scheduler it keeps state
 // (its ledger of deferred work and its plan) and is not safe for
@@ -128,7 +138,9 @@ type Optimizer struct {
 	dirty     bool
 	sites     int
 	cellCost  []float64 // normalised grid cost of a kWh at (site, slot)
-	cellHead  []float64 // renewable headroom kW at (site, slot)
+	cellHead  []float64 // free renewable headroom kW at (site, slot): on-site and stored
+	cellCtr   []float64 // green-power contract headroom kW at (site, slot)
+	ctrCost   []float64 // normalised cost of a kWh of contract power at (site, slot)
 	// demand known now and when the plan was made, in core-hours
 	demand, planned float64
 	extended        float64 // demand added by extend since the last full plan
@@ -140,6 +152,8 @@ type Optimizer struct {
 	due      []float64
 	coreLeft []float64
 	headLeft []float64
+	ctrLeft  []float64
+	kinds    []cellKind // the kind of each of cells
 	order    []int
 	allow    *scheduler.SiteSet
 	replan   int // number of plans computed (for tests and metrics)
@@ -350,7 +364,9 @@ func equalMask(a, b []bool) bool {
 
 // runCost is the mean cost of running a job drawing jobKW at site for
 // slots t..t+n-1 (the last forecast slot repeats): each hour's normalised
-// grid cost of the part of its power renewable headroom does not cover.
+// cost of its power once free renewable headroom has covered what it can,
+// green-power contracts (at their price, carbon-free) next, the grid the
+// rest.
 func (o *Optimizer) runCost(site, t, n int, jobKW float64) float64 {
 	sum := 0.0
 	for k := t; k < t+n; k++ {
@@ -358,11 +374,10 @@ func (o *Optimizer) runCost(site, t, n int, jobKW float64) float64 {
 		if i >= o.h {
 			i = o.h - 1
 		}
-		grid := jobKW
-		if h := o.cellHead[site*o.h+i]; h > 0 {
-			grid = math.Max(0, jobKW-h)
-		}
-		sum += o.cellCost[site*o.h+i] * grid
+		j := site*o.h + i
+		free := math.Min(jobKW, o.cellHead[j])
+		ctr := math.Min(jobKW-free, o.cellCtr[j])
+		sum += o.cellCost[j]*(jobKW-free-ctr) + o.ctrCost[j]*ctr
 	}
 	return sum / float64(n)
 }
@@ -469,12 +484,18 @@ func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 			g := signal(snap, s, offset+k)
 			maxCO2 = math.Max(maxCO2, g.CarbonKgPerKWh)
 			maxPrice = math.Max(maxPrice, g.PriceCNYPerKWh)
+			if g.ContractHeadroomKW > 0 {
+				maxPrice = math.Max(maxPrice, g.ContractPriceCNYPerKWh)
+			}
 		}
 	}
 	o.cellCost = resize(o.cellCost, n)
 	o.cellHead = resize(o.cellHead, n)
+	o.cellCtr = resize(o.cellCtr, n)
+	o.ctrCost = resize(o.ctrCost, n)
 	o.coreLeft = resize(o.coreLeft, n)
 	o.headLeft = resize(o.headLeft, n)
+	o.ctrLeft = resize(o.ctrLeft, n)
 	for s := 0; s < o.sites; s++ {
 		capacity := float64(snap.State.SiteCapacity(s).CPUMilli) / 1000 * o.opt.Utilization
 		free := float64(snap.State.SiteCapacity(s).CPUMilli-snap.State.SiteUsed(s).CPUMilli) / 1000 * o.opt.Utilization
@@ -492,9 +513,16 @@ func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 				cost += o.opt.PriceWeight * g.PriceCNYPerKWh / maxPrice
 			}
 			i := s*h + k
+			head := math.Max(g.RenewableHeadroomKW, 0)
+			ctr := math.Min(math.Max(g.ContractHeadroomKW, 0), head)
 			o.cellCost[i] = cost
-			o.cellHead[i] = g.RenewableHeadroomKW
-			o.headLeft[i] = g.RenewableHeadroomKW
+			o.cellHead[i] = head - ctr
+			o.headLeft[i] = head - ctr
+			o.cellCtr[i] = ctr
+			o.ctrLeft[i] = ctr
+			if maxPrice > 0 {
+				o.ctrCost[i] = o.opt.PriceWeight * g.ContractPriceCNYPerKWh / maxPrice
+			}
 			o.coreLeft[i] = math.Max(0, avail) * stepH
 		}
 	}
@@ -568,6 +596,7 @@ func (o *Optimizer) fillGroup(gi int) {
 	g := &o.groups[gi]
 	h, stepH := o.h, o.step.Hours()
 	o.cells = o.cells[:0]
+	o.kinds = o.kinds[:0]
 	for s := 0; s < o.sites; s++ {
 		if !g.eligible[s] {
 			continue
@@ -579,16 +608,19 @@ func (o *Optimizer) fillGroup(gi int) {
 			if capTotal <= 0 {
 				continue
 			}
-			green := 0.0
-			if kpc > 0 {
-				green = math.Min(capTotal, o.headLeft[i]/kpc*stepH)
-			}
+			free, ctr := o.split(i, kpc, capTotal)
 			eps := 1e-9 * float64(k)
-			if green > 0 {
-				o.cells = append(o.cells, Cell{Site: s, Slot: k, Capacity: green, Cost: eps})
+			if free > 0 {
+				o.cells = append(o.cells, Cell{Site: s, Slot: k, Capacity: free, Cost: eps})
+				o.kinds = append(o.kinds, cellFree)
 			}
-			if rest := capTotal - green; rest > 0 {
+			if ctr > 0 {
+				o.cells = append(o.cells, Cell{Site: s, Slot: k, Capacity: ctr, Cost: kpc*o.ctrCost[i] + eps})
+				o.kinds = append(o.kinds, cellContract)
+			}
+			if rest := capTotal - free - ctr; rest > 0 {
 				o.cells = append(o.cells, Cell{Site: s, Slot: k, Capacity: rest, Cost: kpc*o.cellCost[i] + eps})
+				o.kinds = append(o.kinds, cellGrid)
 			}
 		}
 	}
@@ -600,7 +632,7 @@ func (o *Optimizer) fillGroup(gi int) {
 	g.sorted = g.sorted[:0]
 	for _, j := range o.orderBuf {
 		c := &o.cells[j]
-		g.sorted = append(g.sorted, cellRef{site: int32(c.Site), slot: int32(c.Slot), green: c.Cost < 1e-6})
+		g.sorted = append(g.sorted, cellRef{site: int32(c.Site), slot: int32(c.Slot), kind: o.kinds[j]})
 	}
 	for j, c := range o.cells {
 		if alloc[j] == 0 {
@@ -609,9 +641,7 @@ func (o *Optimizer) fillGroup(gi int) {
 		i := c.Site*h + c.Slot
 		g.budget[i] += alloc[j]
 		o.coreLeft[i] -= alloc[j]
-		if c.Cost < 1e-6 { // a renewable-powered cell uses headroom
-			o.headLeft[i] = math.Max(0, o.headLeft[i]-alloc[j]*g.kwPerCore[c.Site]/stepH)
-		}
+		o.useHeadroom(o.kinds[j], i, alloc[j]*g.kwPerCore[c.Site]/stepH)
 	}
 }
 
@@ -639,13 +669,15 @@ func (o *Optimizer) extend(snap *scheduler.Snapshot, i int) {
 		site := int(c.site)
 		idx := site*o.h + int(c.slot)
 		kpc := g.kwPerCore[site]
-		green := 0.0
-		if kpc > 0 {
-			green = math.Min(o.coreLeft[idx], o.headLeft[idx]/kpc*stepH)
-		}
-		avail := o.coreLeft[idx] - green
-		if c.green {
-			avail = green
+		free, ctr := o.split(idx, kpc, o.coreLeft[idx])
+		var avail float64
+		switch c.kind {
+		case cellFree:
+			avail = free
+		case cellContract:
+			avail = ctr
+		default:
+			avail = o.coreLeft[idx] - free - ctr
 		}
 		if avail <= 0 {
 			continue
@@ -653,12 +685,33 @@ func (o *Optimizer) extend(snap *scheduler.Snapshot, i int) {
 		take := math.Min(avail, need)
 		g.budget[idx] += take
 		o.coreLeft[idx] -= take
-		if c.green {
-			o.headLeft[idx] = math.Max(0, o.headLeft[idx]-take*kpc/stepH)
-		}
+		o.useHeadroom(c.kind, idx, take*kpc/stepH)
 		need -= take
 	}
 	o.extended += e.cores * e.hours
+}
+
+// split divides capCores of cell i's core-hours, for work drawing kpc kW
+// per core, into what the free headroom left powers and what the
+// contract headroom left powers; the rest draws on the grid.
+func (o *Optimizer) split(i int, kpc, capCores float64) (free, ctr float64) {
+	if kpc <= 0 {
+		return 0, 0
+	}
+	stepH := o.step.Hours()
+	free = math.Min(capCores, o.headLeft[i]/kpc*stepH)
+	ctr = math.Min(capCores-free, o.ctrLeft[i]/kpc*stepH)
+	return free, ctr
+}
+
+// useHeadroom takes kw of cell i's free or contract headroom.
+func (o *Optimizer) useHeadroom(kind cellKind, i int, kw float64) {
+	switch kind {
+	case cellFree:
+		o.headLeft[i] = math.Max(0, o.headLeft[i]-kw)
+	case cellContract:
+		o.ctrLeft[i] = math.Max(0, o.ctrLeft[i]-kw)
+	}
 }
 
 // resize returns v with length n, zeroed.
