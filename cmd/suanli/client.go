@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler/server/api"
 )
 
@@ -82,9 +83,24 @@ func (s *specFlags) register(cmd *cobra.Command) {
 	f.Float64Var(&s.latency, "latency-bound-ms", 0, "largest acceptable RTT from the origin, ms (0: none)")
 	f.Float64Var(&s.input, "input-mb", 0, "input data to move to the site, MB")
 	f.IntVar(&s.priority, "priority", 0, "priority (higher first)")
-	f.StringVar(&s.deadline, "deadline", "", "latest completion time, RFC 3339")
+	f.StringVar(&s.deadline, "deadline", "", "latest completion time: RFC 3339 (2026-03-01T18:00:00+08:00) or a duration from now (90m, 2h, 1d)")
 	f.StringSliceVar(&s.tiers, "tiers", nil, "allowed tiers (core, cluster, edge)")
 	f.StringSliceVar(&s.sites, "sites", nil, "allowed site IDs")
+}
+
+// clock is the CLI's wall clock (a variable for tests).
+var clock = time.Now
+
+// parseDeadline reads --deadline: an RFC 3339 time, or a positive duration
+// (with the scenario units: 90m, 2h, 1d) from now.
+func parseDeadline(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if d, err := scenarios.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(d).Truncate(time.Millisecond), nil
+	}
+	return time.Time{}, fmt.Errorf("--deadline %q: want an RFC 3339 time (2026-03-01T18:00:00+08:00) or a positive duration from now (90m, 2h, 1d)", v)
 }
 
 // specs returns the spec(s) from --file or the flags; bulk is true for an
@@ -119,9 +135,9 @@ func (s *specFlags) specs(in io.Reader) (specs []api.WorkloadSpec, bulk bool, er
 			InputMB: s.input, Priority: s.priority, Tiers: s.tiers, Sites: s.sites}
 		w.Request.CPUMilli, w.Request.MemoryMiB, w.Request.GPUMilli = s.cpu, s.mem, s.gpu
 		if s.deadline != "" {
-			t, err := time.Parse(time.RFC3339, s.deadline)
+			t, err := parseDeadline(s.deadline, clock())
 			if err != nil {
-				return nil, false, badInput(fmt.Errorf("--deadline %q: want RFC 3339, e.g. 2026-03-01T18:00:00+08:00", s.deadline))
+				return nil, false, badInput(err)
 			}
 			w.Deadline = t
 		}
