@@ -39,6 +39,8 @@ type Scenario struct {
 	Classes []string `yaml:"classes,omitempty"`
 	Network Network  `yaml:"network"`
 	Grid    Grid     `yaml:"grid"`
+	// PowerManagement switches idle servers off; by default they stay on.
+	PowerManagement PowerManagement `yaml:"power_management"`
 	// NodeTypes are the server models, in file order.
 	NodeTypes NodeTypes `yaml:"node_types"`
 	// Sites are the explicit sites followed by those generated from
@@ -111,6 +113,31 @@ func (n *Network) setDefaults() {
 		JitterMeanMs:     0.1,
 		BandwidthGbps:    TierBandwidth{Core: 100, Cluster: 100, Edge: 10},
 	}
+}
+
+// PowerManagement switches servers with nothing allocated off after a
+// while and wakes them when work is placed on them, as data centres do to
+// save idle power (a node's idle draw is often half its peak). It applies
+// to every site. The policies do not see it: consolidating ones (binpack,
+// first-fit) leave more servers idle long enough to switch off.
+type PowerManagement struct {
+	// IdleOffAfter is how long a node must have nothing allocated before
+	// it is switched off; 0 (the default) keeps every node on.
+	IdleOffAfter Duration `yaml:"idle_off_after"`
+	// OffW is what a switched-off node still draws (management controller,
+	// standby supply), in W (default 10).
+	OffW float64 `yaml:"off_w"`
+	// Wake is how long an off node takes to boot when work is placed on
+	// it: the work starts that much later (default 2m). The node draws its
+	// loaded power from the moment it is woken.
+	Wake Duration `yaml:"wake"`
+	// KeepOn is how many idle nodes each site keeps on as a warm pool, so
+	// arriving work need not wait for a boot (default 1).
+	KeepOn int `yaml:"keep_on"`
+}
+
+func (p *PowerManagement) setDefaults() {
+	*p = PowerManagement{OffW: 10, Wake: Duration(2 * time.Minute), KeepOn: 1}
 }
 
 // LatencyModel returns the network's latency model.

@@ -45,6 +45,7 @@ type validator struct {
 func (v *validator) run() {
 	v.top()
 	v.network()
+	v.powerManagement()
 	v.grid()
 	v.nodeTypes()
 	v.sites()
@@ -121,6 +122,14 @@ func (v *validator) top() {
 			v.classes = append(v.classes, c)
 		}
 	}
+}
+
+func (v *validator) powerManagement() {
+	p := &v.s.PowerManagement
+	v.check(p.IdleOffAfter >= 0 && p.IdleOffAfter.D() <= 7*24*time.Hour, "power_management.idle_off_after", "%s must be in [0, 7d] (0: never switch nodes off)", p.IdleOffAfter)
+	v.rangeCheck("power_management.off_w", p.OffW, 0, 1000)
+	v.check(p.Wake >= 0 && p.Wake.D() <= time.Hour, "power_management.wake", "%s must be in [0, 1h]", p.Wake)
+	v.check(p.KeepOn >= 0 && p.KeepOn <= 1_000_000, "power_management.keep_on", "%d must be in [0, 1000000]", p.KeepOn)
 }
 
 func (v *validator) network() {

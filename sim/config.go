@@ -57,6 +57,9 @@ type Config struct {
 	Events  []ScenarioEvent
 	// Policies are the policies compared when none are asked for.
 	Policies []string
+	// Power switches idle nodes off and wakes them for work; the zero
+	// value keeps every node on.
+	Power PowerManagement
 	// RetryQuantum is the least virtual time between two retries of
 	// waiting work triggered by freed capacity (default 30 s); waiting work
 	// is also retried at every interval.
@@ -476,6 +479,17 @@ func (c *Config) Validate() error {
 // DefaultServicePatience is how long service work waits for capacity
 // when its class does not say.
 const DefaultServicePatience = 15 * time.Minute
+
+// PowerManagement switches nodes with nothing allocated off after
+// IdleOffAfter (0: never), leaving KeepOn idle nodes on per site; an off
+// node draws OffW watts, and work placed on it starts Wake later (the node
+// draws its loaded power from the moment it is woken).
+type PowerManagement struct {
+	IdleOffAfter time.Duration
+	OffW         float64
+	Wake         time.Duration
+	KeepOn       int
+}
 
 // withDefaults fills zero durations with their defaults.
 func (c *Config) withDefaults() {

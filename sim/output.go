@@ -64,8 +64,19 @@ type PolicySummary struct {
 	Classes        []ClassSummary      `json:"classes"`
 	RejectReasons  map[string]int64    `json:"reject_reasons"`
 	MeanWaitHours  float64             `json:"mean_wait_hours"`
-	EngineEvents   uint64              `json:"engine_events"`
-	Timing         Timing              `json:"timing"`
+	// PowerManagement is present when the scenario switches idle nodes off.
+	PowerManagement *PowerStats `json:"power_management,omitempty"`
+	EngineEvents    uint64      `json:"engine_events"`
+	Timing          Timing      `json:"timing"`
+}
+
+// PowerStats is what power management did: nodes switched off, woken
+// again for work (each wake delays that work by the boot time), and the
+// node-hours spent off.
+type PowerStats struct {
+	SwitchOffs   int64   `json:"switch_offs"`
+	Wakeups      int64   `json:"wakeups"`
+	OffNodeHours float64 `json:"off_node_hours"`
 }
 
 // WorkloadCounts counts workloads; Submitted = Completed + Rejected + InFlight.
@@ -195,6 +206,9 @@ func NewSummary(m Meta, runs []Run) *Summary {
 		}
 		if p.Events == nil {
 			p.Events = []EventRecord{}
+		}
+		if r.PowerManaged {
+			p.PowerManagement = &PowerStats{SwitchOffs: r.SwitchOffs, Wakeups: r.Wakeups, OffNodeHours: r.OffNodeHours}
 		}
 		p.Targets.RenewableShareMin25pct = p.RenewableShare >= TargetRenewableShare
 		p.Targets.PUEMax125 = p.PUE > 0 && p.PUE <= TargetPUE

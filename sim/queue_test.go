@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,5 +141,64 @@ func TestOutageReplacesWork(t *testing.T) {
 	}
 	if res.Interrupted != 2 || res.Events[0].Interrupted != 2 || res.Events[0].NodesDown != 1 {
 		t.Errorf("got interrupted %d, event %+v; want 2 interrupted, 1 node down", res.Interrupted, res.Events[0])
+	}
+}
+
+// TestPowerManagement follows three nodes of one site through switch-offs,
+// the warm pool and a wake-up that delays the work placed on a node that
+// was off.
+func TestPowerManagement(t *testing.T) {
+	cfg := oneNodeConfig(Class{Name: "job", Kind: Batch, Records: []TraceRecord{
+		rec(0, 8, 30*time.Minute),         // job-0 on node 0, 0–30 min
+		rec(time.Hour, 8, 10*time.Minute), // job-1: node 0 is off by then
+	}})
+	cfg.Horizon = 2 * time.Hour
+	for i := 1; i < 3; i++ {
+		n := cfg.Topology.Nodes[0]
+		n.ID = "jn/cpu-" + strconv.Itoa(i)
+		cfg.Topology.Nodes = append(cfg.Topology.Nodes, n)
+	}
+	plain := *cfg
+	cfg.Power = PowerManagement{IdleOffAfter: 10 * time.Minute, OffW: 10, Wake: 2 * time.Minute, KeepOn: 1}
+	// At 10 min node 1 goes off (two idle nodes on, one kept); node 2
+	// stays as the warm pool. job-0 ends at 30 min, so node 0 goes off at
+	// 40 min. At 1 h first-fit places job-1 on node 0: it boots for 2 min,
+	// and the job ends at 1 h 12 min; node 0 is off again at 1 h 22 min.
+	rows, res := traceRows(t, cfg)
+	if got := secs(t, rows["job-1"][6]); got != 3600+120+600 {
+		t.Errorf("job-1 ended at %g s, want 4320 (1 h + 2 min boot + 10 min)", got)
+	}
+	if rows["job-1"][8] != "jn/cpu-0" {
+		t.Errorf("job-1 ran on %s, want the woken jn/cpu-0", rows["job-1"][8])
+	}
+	if res.SwitchOffs != 3 || res.Wakeups != 1 {
+		t.Errorf("switch-offs %d, wake-ups %d; want 3 and 1", res.SwitchOffs, res.Wakeups)
+	}
+	// node 1 off 10 min–2 h, node 0 off 40–60 min and 82–120 min
+	if want := (110.0 + 20 + 38) / 60; math.Abs(res.OffNodeHours-want) > 1e-9 {
+		t.Errorf("off node-hours %g, want %g", res.OffNodeHours, want)
+	}
+	// Less IT energy than with every node on: the off nodes draw 10 W
+	// instead of their idle power.
+	_, base := traceRows(t, &plain)
+	idleKW := mustServerPower(energy.CPUServerPowerSpec(), nodes.CPUServer).PowerW(nodes.Resources{}) / 1000
+	// off time saves idle − 10 W; the woken node draws loaded power 2 min early
+	saved := res.OffNodeHours * (idleKW - 0.010)
+	if got := base.Energy.ITKWh - res.Energy.ITKWh; got <= 0 || got > saved+1e-9 || got < saved-0.1 {
+		t.Errorf("IT energy saved %g kWh, want just under %g (off node-hours × (idle − off power))", got, saved)
+	}
+	if base.SwitchOffs != 0 || base.OffNodeHours != 0 || base.PowerManaged || !res.PowerManaged {
+		t.Errorf("power management ran without being configured, or not when it was")
+	}
+}
+
+// TestPowerManagementKeepOnAll: with a warm pool as large as the site
+// nothing is ever switched off.
+func TestPowerManagementKeepOnAll(t *testing.T) {
+	cfg := oneNodeConfig(Class{Name: "job", Kind: Batch, Records: []TraceRecord{rec(0, 8, 30*time.Minute)}})
+	cfg.Power = PowerManagement{IdleOffAfter: time.Minute, OffW: 10, Wake: time.Minute, KeepOn: 1}
+	_, res := traceRows(t, cfg)
+	if res.SwitchOffs != 0 {
+		t.Errorf("switched %d nodes off, want none (the only node is the warm pool)", res.SwitchOffs)
 	}
 }

@@ -71,6 +71,13 @@ type Result struct {
 	Deferrals, Interrupted, Decisions int64
 	// EventsProcessed is how many engine events the run handled.
 	EventsProcessed uint64
+	// SwitchOffs and Wakeups count nodes switched off and woken again by
+	// power management (Config.Power); OffNodeHours is the node-hours
+	// nodes spent off.
+	SwitchOffs, Wakeups int64
+	OffNodeHours        float64
+	// PowerManaged is true when the run switched idle nodes off.
+	PowerManaged bool
 
 	// Energy totals over the run, in kWh, summed over sites.
 	Energy Balance
@@ -96,6 +103,7 @@ type Result struct {
 	decisionNs    *Hist
 	rejectReasons map[string]int64
 	waitHours     float64
+	offNs         float64
 	siteNames     []string
 }
 
@@ -122,6 +130,7 @@ func newResult(c *Config, policy string) *Result {
 		decisionNs:    NewHist(10, 30),
 		rejectReasons: map[string]int64{},
 		SiteEnergy:    make([]Balance, len(c.Topology.Sites)),
+		PowerManaged:  c.Power.IdleOffAfter > 0,
 	}
 	for i := range r.classes {
 		r.classes[i].Name = c.Classes[i].Name
@@ -167,6 +176,7 @@ func (r *Result) addBalance(site int, b *Balance) {
 
 func (r *Result) finalize(events uint64) {
 	r.EventsProcessed = events
+	r.OffNodeHours = r.offNs / float64(hourNs)
 	for t := range r.tiers {
 		a := &r.tiers[t]
 		if a.cpuCapNs > 0 {

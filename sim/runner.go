@@ -67,9 +67,10 @@ const (
 	kRedecide
 	kExpire
 	kRetry
+	kPowerOff
 )
 
-var kindPrio = [...]uint8{kInterval: 0, kEventStart: 1, kEventEnd: 1, kComplete: 2, kArrival: 3, kRedecide: 4, kExpire: 5, kRetry: 6}
+var kindPrio = [...]uint8{kInterval: 0, kEventStart: 1, kEventEnd: 1, kComplete: 2, kArrival: 3, kRedecide: 4, kExpire: 5, kRetry: 6, kPowerOff: 7}
 
 // workload record states
 const (
@@ -124,6 +125,7 @@ type siteAcc struct {
 	waiting                  int     // deferred work expected here
 	tier                     nodes.Tier
 	marginalCore, marginalGP float64
+	idleOn                   int // up nodes that are on with nothing allocated
 }
 
 func (a *siteAcc) advance(now int64) {
@@ -168,6 +170,15 @@ type Runner struct {
 	nodeCPU   []float64 // capacity in cores
 	nodeGPU   []float64
 	nodeDown  []uint16 // active outages covering the node
+	// power management (Config.Power): idle is true for an up node with
+	// nothing allocated that is counted in its site's idleOn; off for a
+	// switched-off node (never idle); idleGen invalidates power-off
+	// events; offSince is when the node went off.
+	nodeIdle    []bool
+	nodeOff     []bool
+	nodeIdleGen []uint32
+	offSince    []int64
+	offKW       float64
 
 	sites    []siteAcc
 	siteSets [][]*scheduler.SiteSet // per class, per origin (nil = none)
@@ -254,6 +265,11 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 	r.nodeCPU = make([]float64, nn)
 	r.nodeGPU = make([]float64, nn)
 	r.nodeDown = make([]uint16, nn)
+	r.nodeIdle = make([]bool, nn)
+	r.nodeOff = make([]bool, nn)
+	r.nodeIdleGen = make([]uint32, nn)
+	r.offSince = make([]int64, nn)
+	r.offKW = c.Power.OffW / 1000
 	r.sites = make([]siteAcc, len(c.Topology.Sites))
 	for i := range r.sites {
 		r.sites[i].scale = 1
@@ -271,6 +287,7 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 			a.kw += r.nodeKW[i]
 			a.cpuCap += r.nodeCPU[i]
 			a.gpuCap += r.nodeGPU[i]
+			r.becameIdle(i)
 		}
 	}
 	// The core turns a request into kW with each site's mean marginal
@@ -389,6 +406,8 @@ func (r *Runner) dispatch(ev Event) {
 		r.eventStart(int(ev.Arg))
 	case kEventEnd:
 		r.eventEnd(int(ev.Arg))
+	case kPowerOff:
+		r.powerOff(int(ev.Arg), ev.Gen)
 	}
 }
 
@@ -568,10 +587,12 @@ func (r *Runner) start1(slot int32, d scheduler.Decision) {
 	rec.node = int32(d.Node)
 	rec.site = int32(d.Site)
 	rec.started = now
+	boot := r.wake(d.Node)
+	delay := int64(d.TransferTime) + boot
 	if rec.until > 0 {
-		rec.duration = max(rec.until-now-int64(d.TransferTime), 0)
+		rec.duration = max(rec.until-now-delay, 0)
 	}
-	rec.end = now + int64(d.TransferTime) + rec.duration
+	rec.end = now + delay + rec.duration
 	if d.Late {
 		rec.late = true
 	}
@@ -597,7 +618,7 @@ func (r *Runner) start1(slot int32, d scheduler.Decision) {
 			r.res.LatencyViolations++
 			cr.LatencyViolations++
 		}
-		if wait := now - rec.arrival; wait > 0 {
+		if wait := now + boot - rec.arrival; wait > 0 { // a node's boot is waiting too
 			r.res.waitHours += float64(wait) / float64(hourNs)
 		}
 	}
@@ -615,9 +636,98 @@ func (r *Runner) nodeChanged(n int, dcpu, dgpu float64) {
 	}
 	a.cpu += dcpu
 	a.gpu += dgpu
-	kw := r.nodePower[n].PowerW(r.st.NodeUsed(n)) / 1000
+	used := r.st.NodeUsed(n)
+	kw := r.nodePower[n].PowerW(used) / 1000
 	a.kw += kw - r.nodeKW[n]
 	r.nodeKW[n] = kw
+	if empty := used == (nodes.Resources{}); empty && !r.nodeIdle[n] {
+		r.becameIdle(n)
+	} else if !empty && r.nodeIdle[n] {
+		r.nodeIdle[n] = false
+		a.idleOn--
+	}
+}
+
+// becameIdle counts up node n, on with nothing allocated, as idle and,
+// with power management on, schedules its switch-off.
+func (r *Runner) becameIdle(n int) {
+	r.nodeIdle[n] = true
+	r.sites[r.st.NodeSite(n)].idleOn++
+	if d := r.cfg.Power.IdleOffAfter; d > 0 {
+		r.nodeIdleGen[n]++
+		if at := r.eng.Now() + int64(d); at < r.hor {
+			r.schedule(at, kPowerOff, int32(n), r.nodeIdleGen[n])
+		}
+	}
+}
+
+// powerOff switches node n off if it has stayed idle since the event was
+// scheduled (gen) and its site keeps more than KeepOn idle nodes on.
+func (r *Runner) powerOff(n int, gen uint32) {
+	if gen != r.nodeIdleGen[n] || !r.nodeIdle[n] || r.nodeDown[n] > 0 {
+		return
+	}
+	a := &r.sites[r.st.NodeSite(n)]
+	if a.idleOn <= r.cfg.Power.KeepOn {
+		return // part of the warm pool until another node goes idle
+	}
+	a.advance(r.eng.Now())
+	r.nodeIdle[n] = false
+	a.idleOn--
+	r.nodeOff[n] = true
+	r.offSince[n] = r.eng.Now()
+	a.kw += r.offKW - r.nodeKW[n]
+	r.nodeKW[n] = r.offKW
+	r.res.SwitchOffs++
+}
+
+// checkPower checks the power-management bookkeeping against the nodes:
+// every site's idleOn counts its up, on, empty nodes; an off node is up,
+// empty and draws OffW; each site's IT power is the sum of its nodes'.
+func (r *Runner) checkPower() error {
+	idle := make([]int, len(r.sites))
+	kw := make([]float64, len(r.sites))
+	for n := range r.nodeOff {
+		s := r.st.NodeSite(n)
+		kw[s] += r.nodeKW[n]
+		empty := r.st.NodeUsed(n) == (nodes.Resources{})
+		up := r.nodeDown[n] == 0
+		switch {
+		case r.nodeOff[n] && (!up || !empty || r.nodeIdle[n] || r.nodeKW[n] != r.offKW):
+			return fmt.Errorf("node %d is off but up=%v empty=%v idle=%v draws %g kW", n, up, empty, r.nodeIdle[n], r.nodeKW[n])
+		case r.nodeIdle[n] && (!up || !empty):
+			return fmt.Errorf("node %d counted idle but up=%v empty=%v", n, up, empty)
+		case !r.nodeOff[n] && up && empty && !r.nodeIdle[n]:
+			return fmt.Errorf("node %d is on, up and empty but not counted idle", n)
+		}
+		if r.nodeIdle[n] {
+			idle[s]++
+		}
+	}
+	for s := range r.sites {
+		if idle[s] != r.sites[s].idleOn {
+			return fmt.Errorf("site %d counts %d idle nodes on, has %d", s, r.sites[s].idleOn, idle[s])
+		}
+		if d := math.Abs(kw[s] - max(r.sites[s].kw, 0)); d > 1e-6*math.Max(1, kw[s]) {
+			return fmt.Errorf("site %d draws %g kW by its running sum, %g by its nodes", s, r.sites[s].kw, kw[s])
+		}
+	}
+	return nil
+}
+
+// wake switches node n back on if it is off, before work starts on it,
+// and returns the boot delay (0 for a node that is on).
+func (r *Runner) wake(n int) int64 {
+	if !r.nodeOff[n] {
+		return 0
+	}
+	r.nodeOff[n] = false
+	r.res.offNs += float64(r.eng.Now() - r.offSince[n])
+	r.res.Wakeups++
+	// on and empty until nodeChanged allocates the work
+	r.nodeIdle[n] = true
+	r.sites[r.st.NodeSite(n)].idleOn++
+	return int64(r.cfg.Power.Wake)
 }
 
 // unlinkNode removes a running record from its node's list.
@@ -857,6 +967,14 @@ func (r *Runner) setNodeDown(n int, down bool) {
 		_ = r.st.SetNodeState(n, nodes.NodeDown)
 		a.kw -= r.nodeKW[n]
 		r.nodeKW[n] = 0
+		if r.nodeOff[n] { // a node that is down is neither on nor off; it boots when it is back
+			r.nodeOff[n] = false
+			r.res.offNs += float64(r.eng.Now() - r.offSince[n])
+		}
+		if r.nodeIdle[n] {
+			r.nodeIdle[n] = false
+			a.idleOn--
+		}
 		used := r.st.NodeUsed(n)
 		a.cpu -= float64(used.CPUMilli) / 1000
 		a.gpu -= float64(used.GPUMilli) / 1000
@@ -1060,6 +1178,10 @@ func (r *Runner) interval() {
 			r.err = fmt.Errorf("sim: at %v: %w", time.Duration(now), err)
 			return
 		}
+		if err := r.checkPower(); err != nil {
+			r.err = fmt.Errorf("sim: at %v: power management: %w", time.Duration(now), err)
+			return
+		}
 	}
 	r.intervalStart = now
 	if now < r.hor {
@@ -1122,6 +1244,11 @@ func (r *Runner) finish() (*Result, error) {
 	if r.trace != nil {
 		if err := r.trace.Flush(); err != nil {
 			return nil, fmt.Errorf("sim: write trace: %w", err)
+		}
+	}
+	for n, off := range r.nodeOff {
+		if off {
+			r.res.offNs += float64(r.hor - r.offSince[n])
 		}
 	}
 	r.res.Events = append([]EventRecord{}, r.res.Events...)

@@ -33,6 +33,12 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 		JitterBaseMs:  s.Network.JitterMeanMs,
 		Policies:      append([]string(nil), s.Policies...),
 		NodePower:     map[string]*energy.ServerPower{},
+		Power: PowerManagement{
+			IdleOffAfter: s.PowerManagement.IdleOffAfter.D(),
+			OffW:         s.PowerManagement.OffW,
+			Wake:         s.PowerManagement.Wake.D(),
+			KeepOn:       s.PowerManagement.KeepOn,
+		},
 	}
 	for i := range s.NodeTypes {
 		t := &s.NodeTypes[i]

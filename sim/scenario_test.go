@@ -60,6 +60,18 @@ func TestShippedScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// and once with idle servers switched off (the invariant
+			// checks then cover its bookkeeping through the outages)
+			pm := *cfg
+			pm.Power = PowerManagement{IdleOffAfter: 15 * time.Minute, OffW: 10, Wake: 2 * time.Minute, KeepOn: 1}
+			pmRuns, err := RunPolicies(&pm, []string{"binpack"}, RunOptions{CheckInvariants: true})
+			if err != nil {
+				t.Fatalf("power-managed: %v", err)
+			}
+			if pmRuns[0].SwitchOffs == 0 || pmRuns[0].Wakeups == 0 {
+				t.Errorf("power-managed binpack: %d switch-offs, %d wake-ups; want both", pmRuns[0].SwitchOffs, pmRuns[0].Wakeups)
+			}
+			runs = append(runs, pmRuns...)
 			for _, r := range runs {
 				if r.Submitted == 0 || r.Placed == 0 {
 					t.Errorf("%s: submitted %d placed %d, want work", r.Policy, r.Submitted, r.Placed)
