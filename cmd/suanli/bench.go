@@ -68,6 +68,9 @@ aggregates) into --out.`,
   suanli bench policies scenarios/*.yaml --seeds 1-10 --baseline first-fit --set horizon=2d`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkScale(scale); err != nil {
+				return err
+			}
 			spec := sweep.Spec{Scenarios: args, Policies: sim.ParsePolicies(policies), Runs: runs, Baseline: baseline, Sets: sets, Scale: scale}
 			if seeds != "" {
 				s, err := sweep.ParseSeeds(seeds)

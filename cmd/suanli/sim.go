@@ -13,6 +13,15 @@ import (
 
 func init() { subcommands = append(subcommands, newSimCmd) }
 
+// checkScale refuses --scale 0 and below here: to the simulator 0 means
+// "unscaled" (the larger bound it checks itself).
+func checkScale(scale float64) error {
+	if !(scale > 0) {
+		return badInput(fmt.Errorf("--scale: scale %g must be in (0, 10000]", scale))
+	}
+	return nil
+}
+
 func newSimCmd() *cobra.Command {
 	var (
 		policies []string
@@ -46,8 +55,8 @@ timeseries.csv and report.html into the output directory (docs/outputs.md).`,
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &seed
 			}
-			if !(scale > 0) { // 0 means "unscaled" to sim.RunFile; say it here
-				return badInput(fmt.Errorf("--scale: scale %g must be in (0, 10000]", scale))
+			if err := checkScale(scale); err != nil {
+				return err
 			}
 			if !quiet && isTerminal(os.Stderr) {
 				opt.Progress = cmd.ErrOrStderr()
