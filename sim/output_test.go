@@ -125,7 +125,17 @@ func TestAddingAClassKeepsOtherArrivals(t *testing.T) {
 }
 
 func TestReportWellFormedOneChartPerSection(t *testing.T) {
-	cfg := testConfig(200, 3)
+	t.Run("plain", func(t *testing.T) { checkReport(t, testConfig(200, 3), false) })
+	t.Run("power-managed", func(t *testing.T) {
+		cfg := testConfig(200, 3)
+		cfg.Power = PowerManagement{IdleOffAfter: 15 * time.Minute, OffW: 10, Wake: 2 * time.Minute, KeepOn: 1}
+		checkReport(t, cfg, true)
+	})
+}
+
+// checkReport checks the report of a run of cfg: well-formed, offline, one
+// chart per section, and the power-management table exactly when pm.
+func checkReport(t *testing.T, cfg *Config, pm bool) {
 	dir := runOutputs(t, cfg, false)
 	b, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	if err != nil {
@@ -185,6 +195,9 @@ func TestReportWellFormedOneChartPerSection(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "comparison") || !strings.Contains(string(b), "scenario sha256") {
 		t.Error("report lacks the comparison table or the scenario metadata")
+	}
+	if got := strings.Contains(string(b), "servers switched off"); got != pm {
+		t.Errorf("power-management table shown: %v, want %v", got, pm)
 	}
 }
 

@@ -95,7 +95,17 @@ svg text{font-size:11px;fill:#333}.note{color:#666;font-size:.85em}
 			ps.Workloads.LatencyViolations, ps.Workloads.DeadlineMisses, ps.Workloads.Submitted, ps.Workloads.Rejected, ps.Workloads.InFlight,
 			100*ps.Utilization["core"].CPU, 100*ps.Utilization["cluster"].CPU, 100*ps.Utilization["edge"].CPU)
 	}
-	p("</table>\n<p class=\"note\">Targets: renewable share ≥ %.0f %% of facility energy, PUE ≤ %.2f (Shandong 2023). Latency is the network RTT from the origin city to the chosen site plus sampled jitter; see docs/outputs.md.</p></section>\n", 100*TargetRenewableShare, TargetPUE)
+	p("</table>\n<p class=\"note\">Targets: renewable share ≥ %.0f %% of facility energy, PUE ≤ %.2f (Shandong 2023). Latency is the network RTT from the origin city to the chosen site plus sampled jitter; see docs/outputs.md.</p>\n", 100*TargetRenewableShare, TargetPUE)
+	if len(s.Policies) > 0 && s.Policies[0].PowerManagement != nil {
+		p("<table>\n<tr><th>policy</th><th>servers switched off</th><th>wake-ups</th><th>server-hours off</th><th>mean wait h</th></tr>\n")
+		for _, ps := range s.Policies {
+			if pm := ps.PowerManagement; pm != nil {
+				p("<tr><td>%s</td><td>%d</td><td>%d</td><td>%s</td><td>%.3f</td></tr>\n", esc(ps.Policy), pm.SwitchOffs, pm.Wakeups, groupThousands(pm.OffNodeHours), ps.MeanWaitHours)
+			}
+		}
+		p("</table>\n<p class=\"note\">Power management: idle servers are switched off and woken (with a boot delay, counted as waiting) for work placed on them.</p>\n")
+	}
+	p("</section>\n")
 
 	section := func(id, title, note string, svg string) {
 		p("<section id=\"%s\"><h2>%s</h2>\n%s\n", id, esc(title), svg)
