@@ -6,7 +6,7 @@ COUNT    ?= 6
 BENCHTIME ?= 1s
 FUZZTIME ?= 30s
 
-.PHONY: all build test test-short bench verify demo fuzz chaos cluster clean
+.PHONY: all build test test-short bench bench-compare verify demo fuzz chaos cluster clean
 
 all: verify test
 
@@ -23,6 +23,12 @@ test-short:
 ## bench: every benchmark, $(COUNT) runs each, benchstat-comparable output in bench.txt.
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) -benchtime $(BENCHTIME) ./... | tee bench.txt
+
+## bench-compare: the benchmarks matching $(BENCH) at revision $(BASE) against the working tree,
+## run alternately $(COUNT) times each, compared with benchstat (benchmarks/compare.sh).
+BASE ?= HEAD
+bench-compare:
+	benchmarks/compare.sh '$(BASE)' '$(BENCH)' $(COUNT) $(BENCHTIME)
 
 ## verify: formatting, vet and a tidy go.mod.
 verify:
