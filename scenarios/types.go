@@ -41,6 +41,10 @@ type Scenario struct {
 	Grid    Grid     `yaml:"grid"`
 	// PowerManagement switches idle servers off; by default they stay on.
 	PowerManagement PowerManagement `yaml:"power_management"`
+	// Preemption lets work that finds no room evict running work of a
+	// lower priority (workloads' priority), which is placed again
+	// (default false).
+	Preemption bool `yaml:"preemption"`
 	// NodeTypes are the server models, in file order.
 	NodeTypes NodeTypes `yaml:"node_types"`
 	// Sites are the explicit sites followed by those generated from

@@ -101,6 +101,11 @@ type Decision struct {
 	Score float64
 	// TransferTime is how long the input takes to reach the chosen site.
 	TransferTime time.Duration
+	// Preempt lists the running work (RunningWork.ID) the driver must
+	// evict from Node before it allocates this work there; empty unless
+	// the placement preempts. It is the scheduler's scratch space, valid
+	// until its next Decide.
+	Preempt []int64
 }
 
 func reject(r Filter) Decision { return Decision{Outcome: Reject, Node: -1, Site: -1, Reason: r} }

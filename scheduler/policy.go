@@ -62,6 +62,10 @@ type Config struct {
 	// DeferThreshold is how much better (as a fraction) a future window
 	// must be than starting now before a window policy defers (default 0.1).
 	DeferThreshold float64
+	// Preempt lets work that finds no room evict running work of lower
+	// priority (Workload.Priority) when the snapshot describes the running
+	// work (Snapshot.Running): see Decision.Preempt.
+	Preempt bool
 }
 
 func (c *Config) withDefaults() Config {

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func TestFilters(t *testing.T) {
 			ex := &Explanation{}
 			d := s.Decide(snap, &c.w, t0, rand.New(rand.NewPCG(1, 2)), ex)
 			d2 := s.Decide(snap, &c.w, t0, rand.New(rand.NewPCG(1, 2)), nil)
-			if d != d2 {
+			if !reflect.DeepEqual(d, d2) {
 				t.Errorf("decision with explanation %+v differs from without %+v", d, d2)
 			}
 			if d.Outcome != c.outcome {
@@ -302,7 +303,7 @@ func TestEveryPolicyIsDeterministic(t *testing.T) {
 			}
 			a, b := run(), run()
 			for i := range a {
-				if a[i] != b[i] {
+				if !reflect.DeepEqual(a[i], b[i]) {
 					t.Fatalf("decision %d differs between runs: %+v vs %+v", i, a[i], b[i])
 				}
 			}
@@ -478,7 +479,7 @@ func TestExplainingDoesNotChangeDecisions(t *testing.T) {
 						}
 					}
 				}
-				if got[0] != got[1] {
+				if !reflect.DeepEqual(got[0], got[1]) {
 					t.Fatalf("workload %d (%+v): without explanation %+v, with %+v", i, w, got[0], got[1])
 				}
 			}

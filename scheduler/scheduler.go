@@ -20,6 +20,9 @@ type Scheduler struct {
 	ext     Decider // a policy implemented outside this package
 
 	cands   []cand
+	running []RunningWork // preemption scratch
+	trial   []int64
+	victims []int64
 	rrSite  int
 	rrNode  []int32
 	nodeBuf [maxNodeCandidates]int32
@@ -253,6 +256,14 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 	}
 	if last == FilterNone {
 		last = FilterCapacity // no sites at all
+	}
+	if last == FilterCapacity && s.cfg.Preempt && snap.Running != nil {
+		if d, ok := s.preempt(snap, w, now, ex); ok {
+			if ex != nil {
+				ex.finish(s, snap, w, d)
+			}
+			return d
+		}
 	}
 	d := reject(last)
 	if ex != nil {

@@ -58,6 +58,9 @@ type Snapshot struct {
 	// ForecastStart and ForecastStep place SiteEnergy.Forecast in time.
 	ForecastStart time.Time
 	ForecastStep  time.Duration
+	// Running describes the work on each node, for preemption
+	// (Config.Preempt); nil disables it.
+	Running Running
 
 	// derived by Refresh
 	secPerMB     []float64 // seconds to move one MB into each site (8 / (Gbit/s × 1000)), 0 = instant

@@ -60,6 +60,10 @@ type Config struct {
 	// Power switches idle nodes off and wakes them for work; the zero
 	// value keeps every node on.
 	Power PowerManagement
+	// Preempt lets work that finds no room evict running work of classes
+	// with a lower priority (scheduler.Config.Preempt); the evicted work
+	// is stopped as by an outage and placed again.
+	Preempt bool
 	// RetryQuantum is the least virtual time between two retries of
 	// waiting work triggered by freed capacity (default 30 s); waiting work
 	// is also retried at every interval.

@@ -90,6 +90,7 @@ type WorkloadCounts struct {
 	DeadlineMisses    int64 `json:"deadline_misses"`
 	Deferrals         int64 `json:"deferrals"`
 	Interrupted       int64 `json:"interrupted"`
+	Preempted         int64 `json:"preempted,omitempty"`
 	Decisions         int64 `json:"decisions"`
 }
 
@@ -180,7 +181,7 @@ func NewSummary(m Meta, runs []Run) *Summary {
 			Workloads: WorkloadCounts{
 				Submitted: r.Submitted, Placed: r.Placed, Completed: r.Completed, Rejected: r.Rejected, InFlight: r.InFlight,
 				LatencyViolations: r.LatencyViolations, DeadlineMisses: r.DeadlineMisses,
-				Deferrals: r.Deferrals, Interrupted: r.Interrupted, Decisions: r.Decisions,
+				Deferrals: r.Deferrals, Interrupted: r.Interrupted, Preempted: r.Preempted, Decisions: r.Decisions,
 			},
 			EnergyMWh: EnergyMWh{
 				IT: e.ITKWh / 1000, Facility: e.FacilityKWh / 1000,

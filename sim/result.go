@@ -75,7 +75,9 @@ type Result struct {
 	// power management (Config.Power); OffNodeHours is the node-hours
 	// nodes spent off.
 	SwitchOffs, Wakeups int64
-	OffNodeHours        float64
+	// Preempted counts running work evicted for higher-priority work.
+	Preempted    int64
+	OffNodeHours float64
 	// PowerManaged is true when the run switched idle nodes off.
 	PowerManaged bool
 

@@ -195,6 +195,7 @@ type Runner struct {
 	retryPending bool
 	lastRetry    int64
 	ids          idArena
+	victims      []int32 // preemption: the records being evicted
 
 	intervalStart int64
 	fc            [][]scheduler.Signal
@@ -216,7 +217,9 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("sim config: %w", err)
 	}
-	sched, err := scheduler.New(policy, opt.Scheduler)
+	sc := opt.Scheduler
+	sc.Preempt = sc.Preempt || c.Preempt
+	sched, err := scheduler.New(policy, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +325,9 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 			sets[o] = s
 		}
 		r.siteSets[ci] = sets
+	}
+	if c.Preempt {
+		r.snap.Running = r
 	}
 	r.initQueues()
 	r.gens = make([]*classGen, len(c.Classes))
@@ -530,6 +536,13 @@ func (r *Runner) decide(slot int32, queued bool) bool {
 	r.res.Decisions++
 	switch d.Outcome {
 	case scheduler.Place:
+		r.victims = r.victims[:0]
+		for _, id := range d.Preempt { // copied: deciding again reuses d.Preempt
+			r.victims = append(r.victims, int32(id))
+		}
+		for _, v := range r.victims {
+			r.evict(v)
+		}
 		if err := r.st.Allocate(d.Node, rec.req); err != nil {
 			// The core's decision does not fit the state: a bug in the
 			// core; stop rather than oversubscribe.
@@ -540,6 +553,14 @@ func (r *Runner) decide(slot int32, queued bool) bool {
 			r.dequeue(slot)
 		}
 		r.start1(slot, d)
+		if len(r.victims) > 0 {
+			// the evicted work is placed again (it may preempt work of a
+			// still lower priority; priorities fall, so this ends)
+			vs := append([]int32(nil), r.victims...)
+			for _, v := range vs {
+				r.decide(v, false)
+			}
+		}
 		return true
 	case scheduler.Defer:
 		if queued {
@@ -929,31 +950,63 @@ func (r *Runner) retryQueues(all bool) {
 // from its last checkpoint (or from the start without checkpoints).
 func (r *Runner) interrupt(n int) {
 	for slot := r.nodeHead[n]; slot >= 0; slot = r.nodeHead[n] {
-		rec := &r.recs[slot]
-		c := &r.cfg.Classes[rec.class]
-		now := r.eng.Now()
-		if err := r.st.Release(n, rec.req); err != nil {
-			r.err = fmt.Errorf("sim: release: %w", err)
+		if !r.stop(slot) {
 			return
 		}
-		r.unlinkNode(slot)
-		ran := now - rec.started
-		switch {
-		case c.Kind == Service:
-			// A service is needed until its planned end: placed again,
-			// it runs only what is left of that.
-			rec.until = rec.end
-		case c.Checkpoint > 0:
-			done := ran / int64(c.Checkpoint) * int64(c.Checkpoint)
-			rec.duration = max(rec.duration-done, 0)
-		}
-		rec.interr++
 		r.res.Interrupted++
-		rec.state = wFree
-		rec.gen++
-		rec.expire = r.expiry(&c.Patience, rec, now)
 		r.decide(slot, false)
 	}
+}
+
+// stop takes running work off its node (released, unlinked) and readies it
+// to be placed again: a service keeps its planned end, checkpointed work
+// what it has done. The caller decides it again.
+func (r *Runner) stop(slot int32) bool {
+	rec := &r.recs[slot]
+	c := &r.cfg.Classes[rec.class]
+	now := r.eng.Now()
+	if err := r.st.Release(int(rec.node), rec.req); err != nil {
+		r.err = fmt.Errorf("sim: release: %w", err)
+		return false
+	}
+	r.unlinkNode(slot)
+	ran := now - rec.started
+	switch {
+	case c.Kind == Service:
+		// A service is needed until its planned end: placed again, it
+		// runs only what is left of that.
+		rec.until = rec.end
+	case c.Checkpoint > 0:
+		done := max(ran, 0) / int64(c.Checkpoint) * int64(c.Checkpoint)
+		rec.duration = max(rec.duration-done, 0)
+	}
+	rec.interr++
+	rec.state = wFree
+	rec.gen++
+	rec.expire = r.expiry(&c.Patience, rec, now)
+	return true
+}
+
+// evict stops running work preempted by higher-priority work; its node
+// stays up, so its power and allocation change.
+func (r *Runner) evict(slot int32) {
+	rec := &r.recs[slot]
+	n := int(rec.node)
+	if !r.stop(slot) {
+		return
+	}
+	r.nodeChanged(n, -float64(rec.req.CPUMilli)/1000, -float64(rec.req.GPUMilli)/1000)
+	r.res.Preempted++
+}
+
+// RunningOn lists the work running on node n for the core's preemption
+// (scheduler.Running): record slots, requests, class priorities.
+func (r *Runner) RunningOn(n int, dst []scheduler.RunningWork) []scheduler.RunningWork {
+	for slot := r.nodeHead[n]; slot >= 0; slot = r.recs[slot].nnext {
+		rec := &r.recs[slot]
+		dst = append(dst, scheduler.RunningWork{ID: int64(slot), Request: rec.req, Priority: r.cfg.Classes[rec.class].Priority})
+	}
+	return dst
 }
 
 func (r *Runner) setNodeDown(n int, down bool) {

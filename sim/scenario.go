@@ -33,6 +33,7 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 		JitterBaseMs:  s.Network.JitterMeanMs,
 		Policies:      append([]string(nil), s.Policies...),
 		NodePower:     map[string]*energy.ServerPower{},
+		Preempt:       s.Preemption,
 		Power: PowerManagement{
 			IdleOffAfter: s.PowerManagement.IdleOffAfter.D(),
 			OffW:         s.PowerManagement.OffW,
