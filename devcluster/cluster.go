@@ -51,6 +51,8 @@ type Options struct {
 	GossipSuspicionMult int
 	// Policy is the servers' scheduling policy ("" = server default).
 	Policy string
+	// Preempt starts the servers with --preempt.
+	Preempt bool
 	// ServerArgs are extra arguments for every server.
 	ServerArgs []string
 	// Output, if set, also receives every child's output.
@@ -276,6 +278,9 @@ func (c *Cluster) serverArgs(s *Server, first bool) []string {
 	}
 	if o.Policy != "" {
 		args = append(args, "--policy", o.Policy)
+	}
+	if o.Preempt {
+		args = append(args, "--preempt")
 	}
 	return append(args, o.ServerArgs...)
 }

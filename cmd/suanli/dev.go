@@ -157,6 +157,7 @@ directory unless --keep or --data-dir was given.`,
 	f.IntVar(&opts.RaftPort, "raft-port", 7000, "Raft port of the first server (0: any free port)")
 	f.IntVar(&opts.GossipPort, "gossip-port", 7946, "gossip port of the first server (0: any free port)")
 	f.StringVar(&opts.Policy, "policy", "", "scheduling policy of the servers (default: the server's)")
+	f.BoolVar(&opts.Preempt, "preempt", false, "start the servers with --preempt (higher-priority work may evict lower-priority work)")
 	f.StringVar(&opts.RaftTiming, "raft-timing", "fast", "raft timing of the servers: fast (100 ms elections) or default (1 s)")
 	f.BoolVar(&insecr, "insecure-dev", false, "run the servers with --dev (no API token) instead of a generated token")
 	f.BoolVar(&noRestart, "no-restart", false, "do not restart children that exit")

@@ -109,6 +109,7 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.IntVar(&cfg.Gossip.SuspicionMult, "gossip-suspicion-mult", 0, "override the suspicion multiplier (0: profile default)")
 	f.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 5*time.Second, "how often the leader compares registered agents with the gossip pool")
 	f.StringVar(&cfg.Policy, "policy", "balanced", "scheduling policy (see suanli policies)")
+	f.BoolVar(&cfg.Preempt, "preempt", false, "let work that finds no room evict live work of a lower priority (it goes back to pending)")
 	f.StringVar(&energyScenario, "energy-scenario", "", "take per-site energy signals (price, carbon, renewables, PUE, forecast) from this scenario's energy models, stepped along the wall clock (default: neutral signals)")
 	f.DurationVar(&cfg.EnergyRefresh, "energy-refresh", time.Minute, "how often the leader refreshes the energy signals (with --energy-scenario)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the policies' random choices")

@@ -88,6 +88,9 @@ type Config struct {
 	Join []string
 	// Policy is the scheduling policy's name (scheduler.PolicyNames).
 	Policy string
+	// Preempt lets work that finds no room evict live work of a lower
+	// priority (api.WorkloadSpec.Priority), which goes back to pending.
+	Preempt bool
 	// Seed seeds the policies' random choices.
 	Seed uint64
 	// Token is required (X-Suanli-Token or Authorization: Bearer) on writes

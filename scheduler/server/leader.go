@@ -120,7 +120,7 @@ func (s *Server) runLeader(ctx context.Context) {
 
 // planLoop decides ready workloads and commits the decisions.
 func (s *Server) planLoop(ctx context.Context) {
-	sched, err := scheduler.New(s.cfg.Policy, scheduler.Config{})
+	sched, err := scheduler.New(s.cfg.Policy, scheduler.Config{Preempt: s.cfg.Preempt})
 	if err != nil {
 		s.log.Error("policy", "err", err)
 		return
@@ -137,6 +137,7 @@ func (s *Server) planLoop(ctx context.Context) {
 		buf         []fsm.Ready
 		energySnap  *scheduler.Snapshot // the snapshot energy signals were last set on, and when
 		energyAt    time.Time
+		live        = &liveView{f: s.fsm, evicted: map[string]bool{}}
 	)
 	for _, d := range s.fsm.Deferred() {
 		heap.Push(&defers, deferral{at: d.NotBefore, id: d.Spec.ID, seq: d.Seq})
@@ -160,6 +161,7 @@ func (s *Server) planLoop(ctx context.Context) {
 			return true
 		}
 		s.metrics.placements.Add(float64(d.res.Placed))
+		s.metrics.preemptions.Add(float64(d.res.Preempted))
 		s.metrics.conflicts.Add(float64(d.res.Conflicts))
 		return true
 	}
@@ -217,6 +219,11 @@ func (s *Server) planLoop(ctx context.Context) {
 				snap = sn
 			}
 			plan, topo, capEp = st, t, c
+			// Every plan has landed: the FSM shows every eviction made.
+			clear(live.evicted)
+			if s.cfg.Preempt {
+				snap.Running = live
+			}
 		}
 		if inflight >= s.cfg.PlanPipeline {
 			if !handle(<-results) {
@@ -273,7 +280,7 @@ func (s *Server) planLoop(ctx context.Context) {
 		}
 		p := &fsm.Plan{At: now, Epoch: capEp, Leader: s.cfg.ID, Items: make([]fsm.PlanItem, 0, len(buf))}
 		for i := range buf {
-			it := s.decide(sched, snap, &buf[i], now, rng)
+			it := s.decide(sched, snap, live, &buf[i], now, rng)
 			if it.Outcome == fsm.OutcomeDefer {
 				heap.Push(&defers, deferral{at: it.NotBefore, id: it.ID})
 			}
@@ -303,20 +310,81 @@ func (s *Server) planLoop(ctx context.Context) {
 	}
 }
 
+// liveView shows the core the work live on each node (for preemption):
+// the FSM's, less what plans not yet applied evict. RunningWork.ID indexes
+// ids, filled anew for every decision.
+type liveView struct {
+	f       *fsm.FSM
+	buf     []fsm.LiveWork
+	ids     []fsm.LiveWork
+	evicted map[string]bool
+}
+
+func (v *liveView) RunningOn(n int, dst []scheduler.RunningWork) []scheduler.RunningWork {
+	v.buf = v.f.LiveOn(n, v.buf[:0])
+	for _, lw := range v.buf {
+		if v.evicted[lw.ID] {
+			continue
+		}
+		dst = append(dst, scheduler.RunningWork{ID: int64(len(v.ids)), Request: lw.Request, Priority: lw.Priority})
+		v.ids = append(v.ids, lw)
+	}
+	return dst
+}
+
+// evict takes the victims of a preempting decision out of the planning
+// copy and returns their IDs; ok is false (and the copy unchanged) if the
+// copy does not hold one of them.
+func (v *liveView) evict(st *scheduler.State, node int, victims []int64) (ids []string, ok bool) {
+	for k, id := range victims {
+		lw := v.ids[id]
+		if err := st.Release(node, lw.Request); err != nil {
+			for _, undo := range victims[:k] {
+				_ = st.Allocate(node, v.ids[undo].Request)
+			}
+			return nil, false
+		}
+		ids = append(ids, lw.ID)
+	}
+	for _, id := range ids {
+		v.evicted[id] = true
+	}
+	return ids, true
+}
+
+// restore undoes evict.
+func (v *liveView) restore(st *scheduler.State, node int, victims []int64) {
+	for _, id := range victims {
+		_ = st.Allocate(node, v.ids[id].Request)
+		delete(v.evicted, v.ids[id].ID)
+	}
+}
+
 // decide runs the core on one workload and turns the decision into a plan
-// item, applying a placement to the planning copy.
-func (s *Server) decide(sched *scheduler.Scheduler, snap *scheduler.Snapshot, r *fsm.Ready, now time.Time, rng *rand.Rand) fsm.PlanItem {
+// item, applying a placement (and the evictions it needs) to the planning
+// copy.
+func (s *Server) decide(sched *scheduler.Scheduler, snap *scheduler.Snapshot, live *liveView, r *fsm.Ready, now time.Time, rng *rand.Rand) fsm.PlanItem {
 	it := fsm.PlanItem{ID: r.Spec.ID, ReadySeq: r.Seq}
 	w, err := toWorkload(&r.Spec, snap)
 	if err != nil {
 		it.Outcome, it.Reason, it.Explanation = fsm.OutcomeReject, "invalid", err.Error()
 		return it
 	}
+	live.ids = live.ids[:0]
 	d := sched.Decide(snap, &w, now, rng, nil)
 	switch d.Outcome {
 	case scheduler.Place:
+		if len(d.Preempt) > 0 {
+			ids, ok := live.evict(snap.State, d.Node, d.Preempt)
+			if !ok {
+				it.Outcome, it.Reason = fsm.OutcomeWait, "capacity"
+				return it
+			}
+			it.Evict = ids
+		}
 		if err := snap.State.Allocate(d.Node, w.Request); err != nil {
-			it.Outcome, it.Reason = fsm.OutcomeWait, "capacity"
+			live.restore(snap.State, d.Node, d.Preempt)
+			it.Outcome, it.Reason, it.Evict = fsm.OutcomeWait, "capacity", nil
 			return it
 		}
 		it.Outcome, it.Node, it.Late = fsm.OutcomePlace, snap.State.NodeID(d.Node), d.Late

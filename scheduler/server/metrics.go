@@ -11,6 +11,7 @@ type metrics struct {
 	reg           *prometheus.Registry
 	placements    prometheus.Counter
 	conflicts     prometheus.Counter
+	preemptions   prometheus.Counter
 	leaderChanges prometheus.Counter
 	isLeader      prometheus.Gauge
 	commitLatency *prometheus.HistogramVec
@@ -22,13 +23,15 @@ func newMetrics(s *Server) *metrics {
 		Help: "Placements committed by plans this server led."})
 	m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{Name: "suanli_plan_conflicts_total",
 		Help: "Placements the FSM re-check refused (the workload went back to the queue)."})
+	m.preemptions = prometheus.NewCounter(prometheus.CounterOpts{Name: "suanli_preemptions_total",
+		Help: "Live workloads evicted for higher-priority work by plans this server led (sent back to pending)."})
 	m.leaderChanges = prometheus.NewCounter(prometheus.CounterOpts{Name: "suanli_leader_changes_total",
 		Help: "Times this server gained or lost leadership."})
 	m.isLeader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "suanli_is_leader", Help: "1 while this server leads."})
 	m.commitLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "suanli_commit_latency_seconds",
 		Help:    "Time from raft Apply to the entry being committed and applied on the leader, by command.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"command"})
-	m.reg.MustRegister(m.placements, m.conflicts, m.leaderChanges, m.isLeader, m.commitLatency,
+	m.reg.MustRegister(m.placements, m.conflicts, m.preemptions, m.leaderChanges, m.isLeader, m.commitLatency,
 		stateCollector{s}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -207,5 +208,67 @@ func TestClusterWritesSurviveLeaderChange(t *testing.T) {
 		if err := s.FSM().CheckInvariants(); err != nil {
 			t.Errorf("%s: %v", s.cfg.ID, err)
 		}
+	}
+}
+
+// TestPreemption: with --preempt, high-priority work that finds every
+// node full evicts lower-priority work, which goes back to pending (and is
+// no longer assigned to the agent); without it, it waits.
+func TestPreemption(t *testing.T) {
+	for _, preempt := range []bool{true, false} {
+		t.Run(fmt.Sprintf("preempt=%v", preempt), func(t *testing.T) {
+			cfg := testConfig(t, "s1")
+			cfg.Bootstrap, cfg.Preempt = true, preempt
+			s := startServer(t, cfg)
+			waitFor(t, "leader", 5*time.Second, s.IsLeader)
+			c := client(s)
+			registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 1) // one 16-core node
+			lo := wspec("lo", 12000)
+			lo.Priority = 1
+			if _, err := c.Submit(ctx(t), lo); err != nil {
+				t.Fatal(err)
+			}
+			waitStatus(t, c, "lo", api.StatusPlaced)
+			hi := wspec("hi", 8000)
+			hi.Priority = 10
+			if _, err := c.Submit(ctx(t), hi); err != nil {
+				t.Fatal(err)
+			}
+			if !preempt {
+				w := waitStatus(t, c, "hi", api.StatusPending)
+				time.Sleep(300 * time.Millisecond)
+				if w, _ = c.Get(ctx(t), "hi"); w.Status != api.StatusPending {
+					t.Fatalf("without preemption hi is %s, want pending", w.Status)
+				}
+				if w, _ := c.Get(ctx(t), "lo"); w.Status != api.StatusPlaced {
+					t.Fatalf("without preemption lo is %s, want still placed", w.Status)
+				}
+				return
+			}
+			waitStatus(t, c, "hi", api.StatusPlaced)
+			waitStatus(t, c, "lo", api.StatusPending)
+			resp, err := http.Get("http://" + s.Addrs().HTTPAddr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !bytes.Contains(b, []byte("\nsuanli_preemptions_total 1\n")) {
+				t.Errorf("metrics lack suanli_preemptions_total 1")
+			}
+			as, err := c.Assignments(ctx(t), "a1", 0, time.Second)
+			if err != nil || len(as.Assignments) != 1 || as.Assignments[0].WorkloadID != "hi" {
+				t.Fatalf("assignments: got %+v, %v; want only hi", as, err)
+			}
+			if err := s.fsm.CheckInvariants(); err != nil {
+				t.Fatal(err)
+			}
+			// lo (12 cores) does not fit beside hi (8 of 16) and may not
+			// evict it: it waits.
+			time.Sleep(300 * time.Millisecond)
+			if w, _ := c.Get(ctx(t), "hi"); w.Status != api.StatusPlaced {
+				t.Errorf("hi is %s after lo waited, want still placed", w.Status)
+			}
+		})
 	}
 }

@@ -36,6 +36,9 @@ type PlanResult struct {
 	// Stale are decisions about workloads that changed since the leader
 	// read them (cancelled, or a newer incarnation); ignored.
 	Stale int
+	// Preempted are live workloads evicted for higher-priority ones (sent
+	// back to pending).
+	Preempted int
 }
 
 // EventsResult is the result of an Events command.
@@ -250,7 +253,12 @@ func (f *FSM) applyPlan(index uint64, c *Plan) any {
 		switch it.Outcome {
 		case OutcomePlace:
 			ni, ok := f.nodeIdx[it.Node]
-			if ok && ni < f.st.NumNodes() {
+			if ok && ni < f.st.NumNodes() && f.evictable(r, ni, it.Evict) {
+				for _, id := range it.Evict {
+					f.repend(f.work[id], "preempted by "+r.w.ID, index)
+					res.Preempted++
+					freed = true
+				}
 				if err := f.st.Allocate(ni, r.w.Request); err == nil {
 					f.place(r, ni, c.At, it.Late, index)
 					res.Placed++
@@ -299,6 +307,27 @@ func (f *FSM) applyPlan(index uint64, c *Plan) any {
 	f.compactReady()
 	f.gc()
 	return res
+}
+
+// evictable reports whether every workload in ids is live on node ni with
+// a lower priority than r, with no duplicates, and whether evicting them
+// makes room for r there (always true for no ids).
+func (f *FSM) evictable(r *wrec, ni int, ids []string) bool {
+	if len(ids) == 0 {
+		return true
+	}
+	if f.st.NodeState(ni) != nodes.NodeUp {
+		return false
+	}
+	free := f.st.NodeFree(ni)
+	for k, id := range ids {
+		v := f.work[id]
+		if v == nil || !api.Live(v.w.Status) || int(v.node) != ni || v.w.Priority >= r.w.Priority || slices.Contains(ids[:k], id) {
+			return false
+		}
+		free = free.Add(v.w.Request)
+	}
+	return free.Fits(r.w.Request)
 }
 
 func (f *FSM) applyEvents(index uint64, c *Events) any {

@@ -106,6 +106,10 @@ type PlanItem struct {
 	NotBefore   time.Time `json:"nb,omitzero"`
 	Reason      string    `json:"r,omitempty"`
 	Explanation string    `json:"x,omitempty"`
+	// Evict lists the live workloads on Node this placement preempts:
+	// each must still be live there with a lower priority, or the
+	// placement is refused as a conflict; they go back to pending.
+	Evict []string `json:"ev,omitempty"`
 }
 
 // Plan commits a batch of the leader's decisions.

@@ -622,3 +622,62 @@ func TestSubmitPerItem(t *testing.T) {
 		t.Errorf("a: got %s, want pending", got)
 	}
 }
+
+// TestPlanPreemption: a placement that lists victims evicts them (back to
+// pending, ready again) only when each is live on that node with a lower
+// priority and evicting them makes room; otherwise it is a conflict and
+// nothing changes.
+func TestPlanPreemption(t *testing.T) {
+	pri := func(id string, cpu int64, p int) api.WorkloadSpec { s := spec(id, cpu); s.Priority = p; return s }
+	plan := func(h *harness, id, node string, evict ...string) *PlanResult {
+		_, ep := h.f.Epochs()
+		return h.must(CmdPlan, &Plan{At: t0.Add(2 * time.Second), Epoch: ep, Items: []PlanItem{
+			{ID: id, ReadySeq: h.readySeq(id), Outcome: OutcomePlace, Node: node, Evict: evict}}}).(*PlanResult)
+	}
+	for _, c := range []struct {
+		name      string
+		high      api.WorkloadSpec
+		node      string
+		evict     []string
+		wantPlace bool
+	}{
+		{"evicts lower priority to make room", pri("hi", 2000, 5), "n1", []string{"lo1"}, true},
+		{"equal priority is never evicted", pri("hi", 3000, 1), "n1", []string{"lo2"}, false},
+		{"victim must be on that node", pri("hi", 3000, 5), "n1", []string{"lo3"}, false},
+		{"victims must make room", pri("hi", 4000, 5), "n1", []string{"lo1"}, false},
+		{"no duplicates", pri("hi", 4000, 5), "n1", []string{"lo1", "lo1"}, false},
+		{"unknown victim", pri("hi", 3000, 5), "n1", []string{"nope"}, false},
+		{"two victims", pri("hi", 4000, 5), "n1", []string{"lo1", "lo2"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := setup(t)
+			h.submit(pri("lo1", 2000, 0), pri("lo2", 2000, 1), pri("lo3", 2000, 0))
+			h.place("lo1", "n1")
+			h.place("lo2", "n1")
+			h.place("lo3", "n2")
+			h.submit(c.high)
+			res := plan(h, "hi", c.node, c.evict...)
+			if !c.wantPlace {
+				if res.Placed != 0 || res.Conflicts != 1 || res.Preempted != 0 {
+					t.Fatalf("got %+v, want one conflict and nothing evicted", res)
+				}
+				for _, id := range []string{"lo1", "lo2", "lo3"} {
+					if h.status(id) != api.StatusPlaced {
+						t.Errorf("%s is %s, want still placed", id, h.status(id))
+					}
+				}
+				return
+			}
+			if res.Placed != 1 || res.Preempted != len(c.evict) || h.status("hi") != api.StatusPlaced {
+				t.Fatalf("got %+v (hi %s), want hi placed and %d evicted", res, h.status("hi"), len(c.evict))
+			}
+			for _, id := range c.evict {
+				w, _ := h.f.Get(id)
+				if w.Status != api.StatusPending || w.Node != "" || w.Reason != "preempted by hi" {
+					t.Errorf("%s: status %s node %q reason %q, want pending, no node, preempted by hi", id, w.Status, w.Node, w.Reason)
+				}
+				h.readySeq(id) // ready to be placed again
+			}
+		})
+	}
+}

@@ -1,8 +1,10 @@
 package fsm
 
 import (
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/suanli/suanli/nodes"
@@ -27,6 +29,29 @@ func (f *FSM) Watch() <-chan struct{} {
 // Notify is signalled (capacity 1) after every applied batch; the leader
 // loop waits on it.
 func (f *FSM) Notify() <-chan struct{} { return f.notify }
+
+// LiveWork is a workload holding resources on a node.
+type LiveWork struct {
+	ID       string
+	Request  nodes.Resources
+	Priority int
+}
+
+// LiveOn appends the workloads live (placed or running) on node index ni
+// to dst, by ID, and returns it.
+func (f *FSM) LiveOn(ni int, dst []LiveWork) []LiveWork {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if ni < 0 || ni >= len(f.nodes) {
+		return dst
+	}
+	start := len(dst)
+	for r := range f.nodes[ni].live {
+		dst = append(dst, LiveWork{ID: r.w.ID, Request: r.w.Request, Priority: r.w.Priority})
+	}
+	slices.SortFunc(dst[start:], func(a, b LiveWork) int { return strings.Compare(a.ID, b.ID) })
+	return dst
+}
 
 // Get returns a workload.
 func (f *FSM) Get(id string) (api.Workload, bool) {
