@@ -337,7 +337,7 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request, body []byte)
 	if policy == "" {
 		policy = s.cfg.Policy
 	}
-	sched, err := scheduler.New(policy, scheduler.Config{})
+	sched, err := scheduler.New(policy, scheduler.Config{Preempt: s.cfg.Preempt})
 	if err != nil {
 		return api.Invalid("policy", "%v", err)
 	}
@@ -345,6 +345,10 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request, body []byte)
 	snap, err := newSnapshot(st, sites)
 	if err != nil {
 		return &api.Error{Code: api.CodeInternal, Message: err.Error()}
+	}
+	live := &liveView{f: s.fsm, evicted: map[string]bool{}}
+	if s.cfg.Preempt {
+		snap.Running = live
 	}
 	s.applyEnergy(snap, s.clock.Now())
 	wl, err := toWorkload(&req.Workload, snap)
@@ -374,6 +378,9 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request, body []byte)
 	out := api.PlanResponse{Index: s.fsm.Index(), Policy: policy, Outcome: d.Outcome.String(), Late: d.Late, Score: d.Score, NotBefore: d.NotBefore}
 	if d.Outcome == scheduler.Place {
 		out.Node, out.Site = st.NodeID(d.Node), st.Site(d.Site).ID
+		for _, id := range d.Preempt {
+			out.Preempt = append(out.Preempt, live.ids[id].ID)
+		}
 	}
 	if d.Outcome == scheduler.Reject {
 		out.Reason, out.Transient = d.Reason.String(), d.Reason.Transient()

@@ -231,6 +231,17 @@ func TestPreemption(t *testing.T) {
 			waitStatus(t, c, "lo", api.StatusPlaced)
 			hi := wspec("hi", 8000)
 			hi.Priority = 10
+			// the dry run names the victim and evicts nothing
+			pr, err := c.Plan(ctx(t), api.PlanRequest{Workload: hi})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]string{true: "place [lo]", false: "reject []"}[preempt]; fmt.Sprintf("%s %v", pr.Outcome, pr.Preempt) != want {
+				t.Errorf("dry run: %s %v, want %s", pr.Outcome, pr.Preempt, want)
+			}
+			if w, _ := c.Get(ctx(t), "lo"); w.Status != api.StatusPlaced {
+				t.Fatalf("after the dry run lo is %s, want still placed", w.Status)
+			}
 			if _, err := c.Submit(ctx(t), hi); err != nil {
 				t.Fatal(err)
 			}

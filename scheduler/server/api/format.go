@@ -140,6 +140,9 @@ func FormatPlan(w io.Writer, p PlanResponse) error {
 	switch p.Outcome {
 	case "place":
 		fmt.Fprintf(&b, "would place on node %s at site %s (policy %s, score %.3f)\n", p.Node, p.Site, p.Policy, p.Score)
+		if len(p.Preempt) > 0 {
+			fmt.Fprintf(&b, "would evict %d lower-priority workload(s): %s\n", len(p.Preempt), strings.Join(p.Preempt, ", "))
+		}
 	case "defer":
 		fmt.Fprintf(&b, "would defer until %s (policy %s)\n", ts(p.NotBefore), p.Policy)
 	default:

@@ -188,6 +188,9 @@ type PlanResponse struct {
 	Node    string `json:"node,omitempty"`
 	Site    string `json:"site,omitempty"`
 	Late    bool   `json:"late,omitempty"`
+	// Preempt lists the live workloads the placement would evict (servers
+	// started with --preempt).
+	Preempt []string `json:"preempt,omitempty"`
 	// Reason is the filter that rejected it; Transient tells whether
 	// waiting may help (the server would keep it pending).
 	Reason      string          `json:"reason,omitempty"`
