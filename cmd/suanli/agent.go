@@ -106,6 +106,7 @@ func newAgentCmd() *cobra.Command {
 		servers   string
 		join      string
 		gossipKey string
+		caCert    string
 		logLevel  string
 	)
 	cmd := &cobra.Command{
@@ -128,6 +129,11 @@ moves its work elsewhere at once.`,
 			if cfg.Token == "" {
 				cfg.Token = os.Getenv("SUANLI_TOKEN")
 			}
+			tlsCfg, err := caCertFlag(caCert)
+			if err != nil {
+				return err
+			}
+			cfg.TLS = tlsCfg
 			if servers == "" {
 				servers = os.Getenv("SUANLI_SERVERS")
 			}
@@ -169,6 +175,7 @@ moves its work elsewhere at once.`,
 	f.StringVar(&cfg.ID, "id", "agent-"+sanitizeID(host), "agent ID, unique in the cluster")
 	f.StringVar(&servers, "servers", "", "comma-separated HTTP addresses of servers (or SUANLI_SERVERS)")
 	f.StringVar(&cfg.Token, "token", "", "API token (or SUANLI_TOKEN; not needed with servers in --dev mode)")
+	f.StringVar(&caCert, "ca-cert", "", "talk HTTPS to servers started with --tls-cert, trusting this PEM CA (or SUANLI_CACERT)")
 	f.StringVar(&cfg.Gossip.Addr, "gossip-addr", "127.0.0.1:0", "host:port of the agent's gossip endpoint (port 0: any)")
 	f.StringVar(&join, "join", "", "comma-separated gossip addresses of pool members (servers' --gossip-addr)")
 	f.StringVar(&gossipKey, "gossip-key", "", "base64 gossip encryption key, as given to the servers (or SUANLI_GOSSIP_KEY)")

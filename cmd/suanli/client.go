@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,14 +24,20 @@ func init() {
 
 // clientFlags are the flags every API command shares.
 type clientFlags struct {
-	addr, token string
-	json        bool
+	addr, token, caCert string
+	json                bool
+	tls                 *tls.Config // from --ca-cert, loaded before the command runs
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.addr, "addr", "", "server HTTP address (or SUANLI_ADDR; default 127.0.0.1:7070)")
 	cmd.PersistentFlags().StringVar(&f.token, "token", "", "API token (or SUANLI_TOKEN)")
+	cmd.PersistentFlags().StringVar(&f.caCert, "ca-cert", "", "talk HTTPS to a server started with --tls-cert, trusting this PEM CA (or SUANLI_CACERT)")
 	cmd.PersistentFlags().BoolVar(&f.json, "json", false, "print JSON instead of a table")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) (err error) {
+		f.tls, err = caCertFlag(f.caCert)
+		return err
+	}
 }
 
 func (f *clientFlags) client() *api.Client {
@@ -44,7 +51,7 @@ func (f *clientFlags) client() *api.Client {
 	if token == "" {
 		token = os.Getenv("SUANLI_TOKEN")
 	}
-	return api.NewClient(addr, token)
+	return api.NewClientTLS(addr, token, f.tls)
 }
 
 // apiErr turns a 400 from the server into a bad-input exit (code 2).

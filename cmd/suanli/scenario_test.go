@@ -53,6 +53,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"sim", minimal, "--scale", "0"}, "--scale: scale 0 must be in (0, 10000]"},
 		{[]string{"sim", minimal, "--scale", "-2"}, "scale -2 must be in (0, 10000]"},
 		{[]string{"bench", "policies", minimal, "--scale", "0"}, "--scale: scale 0 must be in (0, 10000]"},
+		{[]string{"workload", "list", "--ca-cert", "/nonexistent/ca.pem"}, "--ca-cert: read CA certificates"},
 		{[]string{"sim", minimal, "--policy", "fastest"}, `unknown policy "fastest" (allowed: `},
 	} {
 		_, err := runCLI(t, tc.args...)

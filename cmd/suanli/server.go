@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler/server"
+	"github.com/suanli/suanli/scheduler/server/api"
 	"github.com/suanli/suanli/scheduler/server/gossip"
 	"github.com/suanli/suanli/sim"
 )
@@ -115,6 +117,9 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the policies' random choices")
 	f.StringVar(&cfg.Token, "token", "", "API token required for writes and agent endpoints (or SUANLI_TOKEN)")
 	f.BoolVar(&cfg.Dev, "dev", false, "development mode: accept writes without a token")
+	f.StringVar(&cfg.TLS.CertFile, "tls-cert", "", "serve the HTTP API over HTTPS with this PEM certificate (with --tls-key)")
+	f.StringVar(&cfg.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
+	f.StringVar(&cfg.TLS.CAFile, "tls-ca", "", "PEM CA certificates that signed the other servers' certificates (forwarding, joining; default: system roots)")
 	f.StringVar(&timing, "raft-timing", "default", "raft timing: default (1 s election timeout) or fast (250 ms, one machine)")
 	f.Uint64Var(&cfg.Raft.SnapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (0: 8192)")
 	f.DurationVar(&cfg.AgentGrace, "agent-grace", 30*time.Second, "how long an agent may be missing from the gossip pool before its nodes go down")
@@ -144,6 +149,22 @@ func loadEnergySource(path string) (*sim.EnergySource, error) {
 		return nil, badInput(fmt.Errorf("--energy-scenario %s: %w", path, err))
 	}
 	return sim.NewEnergySource(c)
+}
+
+// caCertFlag reads --ca-cert (or SUANLI_CACERT when the flag is empty):
+// the CA to trust when talking HTTPS to servers; "" means plain HTTP.
+func caCertFlag(flag string) (*tls.Config, error) {
+	if flag == "" {
+		flag = os.Getenv("SUANLI_CACERT")
+	}
+	if flag == "" {
+		return nil, nil
+	}
+	c, err := api.ClientTLS(flag)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("--ca-cert: %w", err))
+	}
+	return c, nil
 }
 
 // gossipKeyFlag parses --gossip-key (or SUANLI_GOSSIP_KEY when the flag is

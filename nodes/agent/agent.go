@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,9 @@ type Config struct {
 	Servers []string
 	// Token is the API token ("" when the servers run with --dev).
 	Token string
+	// TLS, if set, makes the agent talk HTTPS to the servers and verify
+	// their certificates with it (api.ClientTLS).
+	TLS *tls.Config
 	// Layout is what the agent hosts.
 	Layout Layout
 	Gossip GossipConfig
@@ -186,7 +190,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg:        cfg,
 		log:        slog.New(slog.NewTextHandler(cfg.Log, &slog.HandlerOptions{Level: cfg.LogLevel})).With("agent", cfg.ID),
 		run:        newRunner(cfg.Layout, cfg.Clock, cfg.Speed),
-		servers:    newServerSet(cfg.Servers, cfg.Token),
+		servers:    newServerSet(cfg.Servers, cfg.Token, cfg.TLS),
 		wakeTimer:  make(chan struct{}, 1),
 		wakeSender: make(chan struct{}, 1),
 		rng:        rand.New(rand.NewPCG(cfg.Seed, 0x5ee0a6e47)),

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,6 +100,23 @@ func TestAgentRunsAssignments(t *testing.T) {
 	}
 	if f.registers != 1 {
 		t.Errorf("registrations: got %d, want 1", f.registers)
+	}
+}
+
+// TestAgentOverTLS: with Config.TLS the agent talks HTTPS to the servers
+// and verifies their certificate.
+func TestAgentOverTLS(t *testing.T) {
+	f := newFakeServerTLS(t, token)
+	pool := x509.NewCertPool()
+	pool.AddCert(f.srv.Certificate())
+	cfg := testConfig(t, []string{f.addr()}, 2)
+	cfg.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	a, stop := runAgent(t, cfg)
+	waitFor(t, "registration over TLS", 5*time.Second, func() bool { return a.Stats().Registered })
+	f.assign("a1", "w", "x-jn-0", 1000, 1000)
+	waitFor(t, "completed over TLS", 10*time.Second, func() bool { return f.status("w") == api.StatusCompleted })
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 }
 

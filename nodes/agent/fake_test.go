@@ -54,7 +54,13 @@ type fakeWork struct {
 	status string
 }
 
-func newFakeServer(t testing.TB, token string) *fakeServer {
+func newFakeServer(t testing.TB, token string) *fakeServer { return newFake(t, token, false) }
+
+// newFakeServerTLS is a fake server speaking HTTPS with httptest's
+// self-signed certificate (f.srv.Certificate()).
+func newFakeServerTLS(t testing.TB, token string) *fakeServer { return newFake(t, token, true) }
+
+func newFake(t testing.TB, token string, secure bool) *fakeServer {
 	f := &fakeServer{t: t, token: token, changed: make(chan struct{}), agents: map[string]*fakeAgent{},
 		work: map[string]*fakeWork{}, eventsSeen: map[string]int{}, applied: map[string]int{}, requestsBy: map[string]int{},
 		lastEventAt: map[string]time.Time{}}
@@ -63,7 +69,11 @@ func newFakeServer(t testing.TB, token string) *fakeServer {
 	mux.HandleFunc("GET /v1/agent/{id}/assignments", f.wrap("assignments", f.assignments))
 	mux.HandleFunc("POST /v1/agent/{id}/events", f.wrap("events", f.events))
 	mux.HandleFunc("GET /v1/cluster", f.wrap("cluster", f.cluster))
-	f.srv = httptest.NewServer(mux)
+	if secure {
+		f.srv = httptest.NewTLSServer(mux)
+	} else {
+		f.srv = httptest.NewServer(mux)
+	}
 	t.Cleanup(f.srv.Close)
 	return f
 }

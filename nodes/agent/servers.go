@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -19,7 +20,8 @@ type serverSet struct {
 	token string
 	// client is shared by every request (one connection pool); per-call
 	// contexts bound the time.
-	hc *http.Client
+	hc  *http.Client
+	tls *tls.Config // nil: plain HTTP
 
 	mu     sync.Mutex
 	addrs  []string
@@ -27,13 +29,14 @@ type serverSet struct {
 	next   int
 }
 
-func newServerSet(addrs []string, token string) *serverSet {
-	s := &serverSet{token: token, hc: &http.Client{
+func newServerSet(addrs []string, token string, tlsCfg *tls.Config) *serverSet {
+	s := &serverSet{token: token, tls: tlsCfg, hc: &http.Client{
 		Transport: &http.Transport{
 			Proxy:               nil,
 			DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConnsPerHost: 4,
 			IdleConnTimeout:     90 * time.Second,
+			TLSClientConfig:     tlsCfg,
 		},
 	}}
 	s.learn(addrs...)
@@ -61,7 +64,7 @@ func (s *serverSet) learn(addrs ...string) {
 
 func normAddr(a string) string {
 	a = strings.TrimSpace(a)
-	a = strings.TrimPrefix(a, "http://")
+	a = strings.TrimPrefix(strings.TrimPrefix(a, "http://"), "https://")
 	return strings.TrimRight(a, "/")
 }
 
@@ -112,7 +115,7 @@ func (s *serverSet) failed(addr string) {
 
 // client returns an API client for addr.
 func (s *serverSet) client(addr string) *api.Client {
-	c := api.NewClient(addr, s.token)
+	c := api.NewClientTLS(addr, s.token, s.tls)
 	c.HTTP = s.hc
 	return c
 }

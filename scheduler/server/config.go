@@ -98,6 +98,10 @@ type Config struct {
 	Token string
 	// Dev disables the token requirement.
 	Dev bool
+	// TLS serves the HTTP API over HTTPS; servers forward writes and join
+	// each other over HTTPS too. Raft and gossip traffic are not covered
+	// (gossip is encrypted with the gossip key).
+	TLS TLSConfig
 
 	Raft RaftTiming
 	// NoSync disables fsync of the Raft log (benchmarks only; unsafe).
@@ -192,6 +196,16 @@ func (c *Config) setDefaults() {
 }
 
 // Validate checks the configuration, naming the flag at fault.
+// TLSConfig names the PEM files of the server's certificate and key, and
+// of the CA that signed the servers' certificates (to verify peers when
+// forwarding and joining). All empty: plain HTTP.
+type TLSConfig struct {
+	CertFile, KeyFile, CAFile string
+}
+
+// Enabled reports whether the API is served over HTTPS.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" }
+
 func (c *Config) Validate() error {
 	var errs []error
 	if c.ID == "" {
@@ -207,6 +221,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Token == "" && !c.Dev {
 		errs = append(errs, errors.New("no API token: set --token or SUANLI_TOKEN (or run with --dev to accept unauthenticated writes)"))
+	}
+	if t := c.TLS; (t.CertFile == "") != (t.KeyFile == "") || (t.CAFile != "" && t.CertFile == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together, and --tls-ca needs them"))
 	}
 	if c.Bootstrap && len(c.Join) > 0 {
 		errs = append(errs, errors.New("--bootstrap and --join are exclusive: bootstrap the first server, join the others"))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,6 +99,9 @@ func (s *Server) startHTTP() error {
 	if err != nil {
 		return fmt.Errorf("http listen on %s: %w", s.cfg.HTTPAddr, err)
 	}
+	if s.serverTLS != nil {
+		ln = tls.NewListener(ln, s.serverTLS)
+	}
 	s.httpLn = ln
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(),
@@ -185,7 +189,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait+20*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, r.Method, "http://"+leader+r.URL.RequestURI(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, r.Method, api.BaseURL(leader, s.serverTLS != nil)+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		writeError(w, &api.Error{Code: api.CodeInternal, Message: err.Error()})
 		return

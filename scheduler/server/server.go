@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -72,6 +73,11 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// with TLS: the server's certificate, and the configuration that
+	// verifies other servers (forwarding, joining); nil without TLS
+	serverTLS *tls.Config
+	peerTLS   *tls.Config
 }
 
 // New starts a server: it opens the data directory, starts Raft, the
@@ -97,6 +103,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.cfg.NewID == nil {
 		s.cfg.NewID = randomID
+	}
+	if err := s.loadTLS(); err != nil {
+		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.metrics = newMetrics(s)
@@ -441,9 +450,30 @@ func (s *Server) joinLoop() {
 	}
 }
 
+// loadTLS reads the certificate, key and CA of Config.TLS, if set.
+func (s *Server) loadTLS() error {
+	t := s.cfg.TLS
+	if !t.Enabled() {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	s.serverTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	s.peerTLS = &tls.Config{MinVersion: tls.VersionTLS12} // system roots
+	if t.CAFile != "" {
+		if s.peerTLS, err = api.ClientTLS(t.CAFile); err != nil {
+			return fmt.Errorf("--tls-ca: %w", err)
+		}
+	}
+	s.fwd.Transport = &http.Transport{TLSClientConfig: s.peerTLS, Proxy: http.ProxyFromEnvironment}
+	return nil
+}
+
 // askJoin posts a join request to a server (forwarded to the leader).
 func (s *Server) askJoin(httpAddr string) ([]api.Server, error) {
-	c := api.NewClient(httpAddr, s.cfg.Token)
+	c := api.NewClientTLS(httpAddr, s.cfg.Token, s.peerTLS)
 	c.HTTP.Timeout = 10 * time.Second
 	ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
 	defer cancel()

@@ -258,15 +258,16 @@ func TestPreemption(t *testing.T) {
 			}
 			waitStatus(t, c, "hi", api.StatusPlaced)
 			waitStatus(t, c, "lo", api.StatusPending)
-			resp, err := http.Get("http://" + s.Addrs().HTTPAddr + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if !bytes.Contains(b, []byte("\nsuanli_preemptions_total 1\n")) {
-				t.Errorf("metrics lack suanli_preemptions_total 1")
-			}
+			// the leader counts the eviction when the plan's result comes back
+			waitFor(t, "suanli_preemptions_total 1", 5*time.Second, func() bool {
+				resp, err := http.Get("http://" + s.Addrs().HTTPAddr + "/metrics")
+				if err != nil {
+					return false
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return bytes.Contains(b, []byte("\nsuanli_preemptions_total 1\n"))
+			})
 			as, err := c.Assignments(ctx(t), "a1", 0, time.Second)
 			if err != nil || len(as.Assignments) != 1 || as.Assignments[0].WorkloadID != "hi" {
 				t.Fatalf("assignments: got %+v, %v; want only hi", as, err)

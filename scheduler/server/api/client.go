@@ -3,11 +3,14 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,12 +27,46 @@ type Client struct {
 }
 
 // NewClient returns a client for addr ("host:port" or a URL).
-func NewClient(addr, token string) *Client {
-	base := addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
+func NewClient(addr, token string) *Client { return NewClientTLS(addr, token, nil) }
+
+// NewClientTLS returns a client for addr that, with tlsCfg set, speaks
+// HTTPS ("host:port" then means https://host:port) and verifies the
+// server's certificate with tlsCfg (see ClientTLS).
+func NewClientTLS(addr, token string, tlsCfg *tls.Config) *Client {
+	c := &Client{Base: BaseURL(addr, tlsCfg != nil), Token: token, HTTP: &http.Client{Timeout: 90 * time.Second}}
+	if tlsCfg != nil {
+		c.HTTP.Transport = &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}
 	}
-	return &Client{Base: strings.TrimRight(base, "/"), Token: token, HTTP: &http.Client{Timeout: 90 * time.Second}}
+	return c
+}
+
+// BaseURL turns "host:port" or a URL into a base URL: https:// for a bare
+// address when secure, http:// otherwise; a URL keeps its scheme.
+func BaseURL(addr string, secure bool) string {
+	base := strings.TrimSpace(addr)
+	if !strings.Contains(base, "://") {
+		if secure {
+			base = "https://" + base
+		} else {
+			base = "http://" + base
+		}
+	}
+	return strings.TrimRight(base, "/")
+}
+
+// ClientTLS returns a TLS configuration that trusts the PEM certificates
+// in caFile (the CA that signed the servers' certificates), TLS 1.2 or
+// newer.
+func ClientTLS(caFile string) (*tls.Config, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read CA certificates: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificates in it", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // do sends a request with a JSON body (if in != nil) and decodes a JSON
