@@ -120,6 +120,7 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.StringVar(&cfg.TLS.CertFile, "tls-cert", "", "serve the HTTP API over HTTPS with this PEM certificate (with --tls-key)")
 	f.StringVar(&cfg.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringVar(&cfg.TLS.CAFile, "tls-ca", "", "PEM CA certificates that signed the other servers' certificates (forwarding, joining; default: system roots)")
+	f.BoolVar(&cfg.TLS.Raft, "tls-raft", false, "run Raft over mutual TLS too: peers must present a certificate --tls-ca signed (needs --tls-cert, --tls-key, --tls-ca)")
 	f.StringVar(&timing, "raft-timing", "default", "raft timing: default (1 s election timeout) or fast (250 ms, one machine)")
 	f.Uint64Var(&cfg.Raft.SnapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (0: 8192)")
 	f.DurationVar(&cfg.AgentGrace, "agent-grace", 30*time.Second, "how long an agent may be missing from the gossip pool before its nodes go down")

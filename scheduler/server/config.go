@@ -201,6 +201,11 @@ func (c *Config) setDefaults() {
 // forwarding and joining). All empty: plain HTTP.
 type TLSConfig struct {
 	CertFile, KeyFile, CAFile string
+	// Raft also runs the Raft transport over mutual TLS: every server
+	// presents its certificate (which must allow client and server
+	// authentication) and accepts only peers whose certificate the CA
+	// signed. Needs all three files.
+	Raft bool
 }
 
 // Enabled reports whether the API is served over HTTPS.
@@ -224,6 +229,8 @@ func (c *Config) Validate() error {
 	}
 	if t := c.TLS; (t.CertFile == "") != (t.KeyFile == "") || (t.CAFile != "" && t.CertFile == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together, and --tls-ca needs them"))
+	} else if t.Raft && (t.CertFile == "" || t.CAFile == "") {
+		errs = append(errs, errors.New("--tls-raft needs --tls-cert, --tls-key and --tls-ca (the CA that signed every server's certificate)"))
 	}
 	if c.Bootstrap && len(c.Join) > 0 {
 		errs = append(errs, errors.New("--bootstrap and --join are exclusive: bootstrap the first server, join the others"))

@@ -179,7 +179,16 @@ func (s *Server) startRaft(logOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(s.cfg.RaftAddr, nil, 3, 10*time.Second, hl.Named("transport"))
+	var trans *raft.NetworkTransport
+	if s.cfg.TLS.Raft {
+		stream, err := newTLSStream(s.cfg.RaftAddr, s.serverTLS, s.peerTLS)
+		if err != nil {
+			return fmt.Errorf("raft transport on %s: %w", s.cfg.RaftAddr, err)
+		}
+		trans = raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, hl.Named("transport"))
+	} else {
+		trans, err = raft.NewTCPTransportWithLogger(s.cfg.RaftAddr, nil, 3, 10*time.Second, hl.Named("transport"))
+	}
 	if err != nil {
 		return fmt.Errorf("raft transport on %s: %w", s.cfg.RaftAddr, err)
 	}

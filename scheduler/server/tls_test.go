@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -42,7 +43,7 @@ func testPKI(t *testing.T, dir string) (caFile, certFile, keyFile string) {
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "suanli server"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
@@ -63,11 +64,18 @@ func testPKI(t *testing.T, dir string) (caFile, certFile, keyFile string) {
 
 // TestTLS: servers with --tls-cert serve HTTPS, join each other and
 // forward writes over it; a client trusting the CA works, plain HTTP and
-// clients that do not trust the CA are refused.
+// clients that do not trust the CA are refused. With --tls-raft the Raft
+// port takes only peers with a certificate the CA signed.
 func TestTLS(t *testing.T) {
+	for _, raftTLS := range []bool{false, true} {
+		t.Run(map[bool]string{false: "api", true: "api+raft"}[raftTLS], func(t *testing.T) { testTLS(t, raftTLS) })
+	}
+}
+
+func testTLS(t *testing.T, raftTLS bool) {
 	caFile, certFile, keyFile := testPKI(t, t.TempDir())
 	ss := startCluster(t, 2, func(c *Config) {
-		c.TLS = TLSConfig{CertFile: certFile, KeyFile: keyFile, CAFile: caFile}
+		c.TLS = TLSConfig{CertFile: certFile, KeyFile: keyFile, CAFile: caFile, Raft: raftTLS}
 		for i, j := range c.Join {
 			c.Join[i] = "https://" + j
 		}
@@ -102,6 +110,32 @@ func TestTLS(t *testing.T) {
 	if !errors.As(err, &unknown) {
 		t.Errorf("HTTPS without the CA: got %v, want an unknown-authority error", err)
 	}
+	if !raftTLS {
+		return
+	}
+	// The Raft port: a TLS client without a certificate is refused (the
+	// handshake, or with TLS 1.3 the first read, fails).
+	conn, err := tls.Dial("tcp", leader.Addrs().RaftAddr, tlsCfg)
+	if err == nil {
+		_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+		_, err = conn.Read(make([]byte, 1))
+		conn.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("raft port without a client certificate: got %v, want a certificate error", err)
+	}
+	// and a write still replicates to both servers over mutual TLS
+	if _, err := c.Submit(ctx(t), wspec("w2", 1000)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "w2 on both servers", 5*time.Second, func() bool {
+		for _, s := range ss {
+			if _, ok := s.FSM().Get("w2"); !ok {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func TestTLSConfigValidation(t *testing.T) {
@@ -111,6 +145,11 @@ func TestTLSConfigValidation(t *testing.T) {
 		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "--tls-cert and --tls-key go together") {
 			t.Errorf("%+v: got %v, want the pairing error", c, err)
 		}
+	}
+	cfg0 := testConfig(t, "s1")
+	cfg0.TLS = TLSConfig{CertFile: "a.pem", KeyFile: "k.pem", Raft: true}
+	if _, err := New(cfg0); err == nil || !strings.Contains(err.Error(), "--tls-raft needs") {
+		t.Errorf("raft TLS without a CA: got %v, want the --tls-raft error", err)
 	}
 	cfg := testConfig(t, "s1")
 	cfg.TLS = TLSConfig{CertFile: "/nonexistent/cert.pem", KeyFile: "/nonexistent/key.pem"}
