@@ -93,6 +93,11 @@ func testTLS(t *testing.T, raftTLS bool) {
 	if !strings.HasPrefix(c.Base, "https://") {
 		t.Fatalf("client base %s, want https", c.Base)
 	}
+	// the follower learns the leader's HTTP address through the log
+	waitFor(t, "the follower knows the leader", 10*time.Second, func() bool {
+		st, err := c.Cluster(ctx(t))
+		return err == nil && st.LeaderHTTP != ""
+	})
 	registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 1)
 	// a write to the follower is forwarded to the leader over HTTPS
 	if res, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil || res.Result != "created" {
