@@ -27,7 +27,7 @@ type Running interface {
 	RunningOn(n int, dst []RunningWork) []RunningWork
 }
 
-// preemptSite is a node where evicting lower-priority work makes room.
+// preemptPick is a node where evicting lower-priority work makes room.
 type preemptPick struct {
 	node, site int
 	maxPrio    int           // highest priority among the victims

@@ -195,7 +195,6 @@ type Runner struct {
 	retryPending bool
 	lastRetry    int64
 	ids          idArena
-	victims      []int32 // preemption: the records being evicted
 
 	intervalStart int64
 	fc            [][]scheduler.Signal
@@ -536,12 +535,10 @@ func (r *Runner) decide(slot int32, queued bool) bool {
 	r.res.Decisions++
 	switch d.Outcome {
 	case scheduler.Place:
-		r.victims = r.victims[:0]
-		for _, id := range d.Preempt { // copied: deciding again reuses d.Preempt
-			r.victims = append(r.victims, int32(id))
-		}
-		for _, v := range r.victims {
-			r.evict(v)
+		var victims []int32 // copied: deciding them again reuses d.Preempt
+		for _, id := range d.Preempt {
+			victims = append(victims, int32(id))
+			r.evict(int32(id))
 		}
 		if err := r.st.Allocate(d.Node, rec.req); err != nil {
 			// The core's decision does not fit the state: a bug in the
@@ -553,13 +550,10 @@ func (r *Runner) decide(slot int32, queued bool) bool {
 			r.dequeue(slot)
 		}
 		r.start1(slot, d)
-		if len(r.victims) > 0 {
-			// the evicted work is placed again (it may preempt work of a
-			// still lower priority; priorities fall, so this ends)
-			vs := append([]int32(nil), r.victims...)
-			for _, v := range vs {
-				r.decide(v, false)
-			}
+		// the evicted work is placed again (it may preempt work of a still
+		// lower priority; priorities fall, so this ends)
+		for _, v := range victims {
+			r.decide(v, false)
 		}
 		return true
 	case scheduler.Defer:

@@ -166,6 +166,13 @@ func newProvince(t *testing.T) *scheduler.Snapshot {
 	return snap
 }
 
+// greenJob is job i of the green-window tests: 32 cores for 2 h from
+// JN, due within 20 h.
+func greenJob(i int) scheduler.Workload {
+	return scheduler.Workload{ID: string(rune('a' + i)), Origin: 0, Request: nodes.Resources{CPUMilli: 32_000, MemoryMiB: 1024},
+		Duration: 2 * time.Hour, Deadline: t0.Add(20 * time.Hour)}
+}
+
 func TestOptimizerDefersIntoTheGreenWindowWithinCapacity(t *testing.T) {
 	snap := newProvince(t)
 	sched, err := scheduler.New(Name, scheduler.Config{})
@@ -177,8 +184,7 @@ func TestOptimizerDefersIntoTheGreenWindowWithinCapacity(t *testing.T) {
 	// them; the rest are no better off later, so they run now.
 	var deferred, now int
 	for i := 0; i < 6; i++ {
-		w := scheduler.Workload{ID: string(rune('a' + i)), Origin: 0, Request: nodes.Resources{CPUMilli: 32_000, MemoryMiB: 1024},
-			Duration: 2 * time.Hour, Deadline: t0.Add(20 * time.Hour)}
+		w := greenJob(i)
 		ex := &scheduler.Explanation{}
 		d := sched.Decide(snap, &w, t0, nil, ex)
 		switch d.Outcome {
@@ -230,8 +236,7 @@ func TestOptimizerPaysForContractPower(t *testing.T) {
 			}
 			deferred := 0
 			for i := 0; i < 6; i++ {
-				w := scheduler.Workload{ID: string(rune('a' + i)), Origin: 0, Request: nodes.Resources{CPUMilli: 32_000, MemoryMiB: 1024},
-					Duration: 2 * time.Hour, Deadline: t0.Add(20 * time.Hour)}
+				w := greenJob(i)
 				ex := &scheduler.Explanation{}
 				d := opt.Decide(snap, &w, t0, nil, ex)
 				switch d.Outcome {
