@@ -179,6 +179,19 @@ func (ex *Explanation) finish(s *Scheduler, snap *Snapshot, w *Workload, d Decis
 	}
 }
 
+// Conclude records a decision made outside the core, by a policy that
+// wraps it (the optimizer), in an explanation the core's Decide has just
+// filled for the same workload and snapshot: the decision, the chosen
+// site and node and the why-not answers then describe d, not the
+// decision of the wrapped policy.
+func (ex *Explanation) Conclude(snap *Snapshot, w *Workload, d Decision) {
+	if ex == nil || ex.sched == nil {
+		return
+	}
+	ex.WhyNot, ex.ChosenSite, ex.ChosenNode = nil, "", ""
+	ex.finish(ex.sched, snap, w, d)
+}
+
 func (ex *Explanation) whyNotSite(snap *Snapshot, w *Workload, site int) WhyNot {
 	st := snap.State
 	if site < 0 || site >= st.NumSites() {

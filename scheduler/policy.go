@@ -62,6 +62,12 @@ type Config struct {
 	// DeferThreshold is how much better (as a fraction) a future window
 	// must be than starting now before a window policy defers (default 0.1).
 	DeferThreshold float64
+	// DeferSlack is how long before its latest start (deadline − transfer
+	// − duration) a deferred start must lie, so deferred work that finds
+	// no room when it comes back can still start a step later or at
+	// another site and meet its deadline. 0 means one forecast step;
+	// negative means none (defer to the last moment).
+	DeferSlack time.Duration
 	// Preempt lets work that finds no room evict running work of lower
 	// priority (Workload.Priority) when the snapshot describes the running
 	// work (Snapshot.Running): see Decision.Preempt.
@@ -83,6 +89,17 @@ func (c *Config) withDefaults() Config {
 }
 
 const maxNodeCandidates = 32
+
+// Slack is the DeferSlack in force for forecasts of the given step.
+func (c *Config) Slack(step time.Duration) time.Duration {
+	switch {
+	case c.DeferSlack < 0:
+		return 0
+	case c.DeferSlack == 0:
+		return step
+	}
+	return c.DeferSlack
+}
 
 // tieBreak is a tiny latency weight that makes single-objective policies
 // prefer the nearer of two otherwise equal sites, deterministically.

@@ -403,6 +403,27 @@ func TestCarbonWindowDefers(t *testing.T) {
 			t.Fatalf("got %+v, want place", d)
 		}
 	})
+	t.Run("keeps slack before the deadline", func(t *testing.T) {
+		// The green window opens at hour 5; the 1 h job is due 30 min
+		// after a start then would finish: without slack it waits for the
+		// window, with the default slack (one step, 1 h) it may not.
+		due := t0.Truncate(time.Hour).Add(6*time.Hour + 30*time.Minute).Sub(t0)
+		for _, c := range []struct {
+			slack time.Duration
+			want  Outcome
+		}{{0, Place}, {-1, Defer}, {20 * time.Minute, Defer}, {2 * time.Hour, Place}} {
+			snap := mk(t, true)
+			w := batch(due)
+			w.Duration = time.Hour
+			s, err := New("carbon-window", Config{DeferSlack: c.slack})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := s.Decide(snap, &w, t0, nil, nil); d.Outcome != c.want {
+				t.Errorf("DeferSlack %v: got %v, want %v", c.slack, d.Outcome, c.want)
+			}
+		}
+	})
 	t.Run("places once the window has come", func(t *testing.T) {
 		snap := mk(t, true)
 		w := batch(24 * time.Hour)

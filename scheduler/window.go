@@ -26,9 +26,9 @@ func (s *Snapshot) windowKey(mode windowMode, w *Workload, site int, g Signal) f
 	return g.CarbonKgPerKWh * grid * e.PUE
 }
 
-// window looks for a start slot within the deadline whose mean carbon (or
-// price) over the work's duration beats starting now by the configured
-// threshold. It returns a Defer decision and true if there is one.
+// window looks for a start slot within the deadline (less the deferral
+// slack) whose mean carbon (or price) over the work's duration beats
+// starting now by the configured threshold. It returns a Defer decision and true if there is one.
 //
 // The cost is O(candidate sites × forecast slots): a sliding window over
 // each site's forecast.
@@ -42,6 +42,7 @@ func (s *Scheduler) window(snap *Snapshot, w *Workload, now time.Time, cands []c
 	if dur < 1 {
 		dur = 1
 	}
+	slack := s.cfg.Slack(step)
 	nowBest, futBest := -1.0, -1.0
 	futSite, futSlot := -1, -1
 	for _, c := range cands {
@@ -59,7 +60,7 @@ func (s *Scheduler) window(snap *Snapshot, w *Workload, now time.Time, cands []c
 			}
 			return snap.windowKey(s.spec.window, w, site, f[k])
 		}
-		latest := w.Deadline.Add(-w.Duration - c.transfer)
+		latest := w.Deadline.Add(-w.Duration - c.transfer - slack)
 		// Window sum over slots [k, k+dur).
 		sum := 0.0
 		for k := k0; k < k0+dur; k++ {

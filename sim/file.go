@@ -135,6 +135,9 @@ type ExplainOptions struct {
 	// Workload is the workload id, "<class>-<n>" as in trace.csv: the
 	// n-th instance (from 0) of the class.
 	Workload string
+	// Decision is which of its decisions to explain: n >= 1 the n-th
+	// (0: the first), -1 the last before the horizon.
+	Decision int
 	// WhyNotSites and WhyNotNodes name sites and nodes (by id) whose
 	// rejection to explain; TopK is how many scored candidates to list
 	// (default 5).
@@ -151,11 +154,15 @@ type ExplainResult struct {
 	Workload    scheduler.Workload
 	At          time.Time
 	Policy      string
+	// Decision is the number (from 1) of the explained decision among the
+	// workload's decisions.
+	Decision int
 }
 
 // ExplainFile is `suanli explain`: it runs the scenario at path under one
-// policy until the named workload is first decided, and returns the core's
-// explanation of that decision (which filter removed which sites and how
+// policy until the named workload is decided (the first time, or the
+// n-th, or the last before the horizon: opt.Decision), and returns the
+// core's explanation of that decision (which filter removed which sites and how
 // many nodes, the scored candidates, and why the named sites and nodes
 // lost). The run up to that point is the same as `suanli sim`'s, so the
 // explanation is of the decision the simulation made.
@@ -207,6 +214,10 @@ func ExplainFile(path string, opt ExplainOptions) (*ExplainResult, error) {
 		}
 		ex.WhyNotNodes = append(ex.WhyNotNodes, i)
 	}
+	if opt.Decision < -1 {
+		return nil, &InputError{fmt.Errorf("--decision %d: want a decision number >= 1, or last", opt.Decision)}
+	}
+	target.Decision = opt.Decision
 	target.Explanation = ex
 	r, err := NewRunner(cfg, policy, Options{Explain: target})
 	if err != nil {
@@ -215,11 +226,16 @@ func ExplainFile(path string, opt ExplainOptions) (*ExplainResult, error) {
 	if err := r.RunUntil(int64(cfg.Horizon)); err != nil {
 		return nil, err
 	}
-	if !target.Done {
+	if target.Seen == 0 {
 		return nil, &InputError{fmt.Errorf("workload %s: class %s has only %d arrivals before the horizon (ids from %s-0)",
 			opt.Workload, cfg.Classes[target.Class].Name, r.gens[target.Class].count, cfg.Classes[target.Class].Name)}
 	}
-	return &ExplainResult{Explanation: ex, Workload: target.Workload, At: target.At, Policy: policy}, nil
+	n := target.Seen
+	if target.Decision >= 0 && !target.Done {
+		return nil, &InputError{fmt.Errorf("--decision %d: workload %s was decided only %d time(s) before the horizon (policy %s)",
+			target.Decision, opt.Workload, target.Seen, policy)}
+	}
+	return &ExplainResult{Explanation: ex, Workload: target.Workload, At: target.At, Policy: policy, Decision: n}, nil
 }
 
 // explainTarget parses "<class>-<n>".

@@ -35,8 +35,9 @@ type Options struct {
 	CheckInvariants bool
 	// Scheduler configures the policy.
 	Scheduler scheduler.Config
-	// Explain, when set, asks for the core's explanation of one
-	// workload's first decision; the run stops right after it.
+	// Explain, when set, asks for the core's explanation of one of a
+	// workload's decisions; the run stops right after it (or, for the
+	// last decision, at the horizon).
 	Explain *ExplainTarget
 }
 
@@ -47,14 +48,34 @@ type ExplainTarget struct {
 	// it (as in its id "<class>-<seq>").
 	Class int
 	Seq   int64
+	// Decision is which of the workload's decisions to explain: n >= 1
+	// the n-th (0 means the first), -1 the last before the horizon (a
+	// deferred, queued or preempted workload is decided more than once).
+	Decision int
 	// Explanation is passed to the core (set WhyNotSites, WhyNotNodes and
 	// TopK before the run); Decide fills it.
 	Explanation *scheduler.Explanation
-	// Done reports the workload was decided; Workload and At are what and
-	// when.
+	// Done reports the decision was made; Workload and At are what and
+	// when, Seen how many decisions of the workload were made up to then
+	// (to the horizon when Decision is -1).
 	Done     bool
 	Workload scheduler.Workload
 	At       time.Time
+	Seen     int
+}
+
+// wants reports whether the next decision of the target is to be
+// explained, and counts it.
+func (x *ExplainTarget) wants() bool {
+	x.Seen++
+	switch {
+	case x.Decision < 0:
+		return true
+	case x.Decision <= 1:
+		return x.Seen == 1
+	default:
+		return x.Seen == x.Decision
+	}
 }
 
 // event kinds, with their priorities at equal times.
@@ -520,12 +541,13 @@ func (r *Runner) decide(slot int32, queued bool) bool {
 		t0 = r.opt.Clock()
 	}
 	var ex *scheduler.Explanation
-	if x := r.opt.Explain; x != nil && !x.Done && int(rec.class) == x.Class && rec.seq == x.Seq {
+	if x := r.opt.Explain; x != nil && !x.Done && int(rec.class) == x.Class && rec.seq == x.Seq && x.wants() {
 		ex = x.Explanation
 		if w.ID == "" {
 			w.ID = r.ids.make(r.cfg.Classes[rec.class].Name, rec.seq)
 		}
-		x.Done, x.Workload, x.At = true, *w, r.now()
+		x.Workload, x.At = *w, r.now()
+		x.Done = x.Decision >= 0
 	}
 	d := r.sched.Decide(r.snap, w, r.now(), r.rng, ex)
 	if r.opt.Clock != nil {

@@ -2,8 +2,10 @@ package sim
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -213,6 +215,65 @@ func TestExplainGolden(t *testing.T) {
 	t.Error("vision-qc-41 not found (uninterrupted) in the trace")
 }
 
+// TestExplainLaterDecisions explains the first, the n-th and the last
+// decision of a workload the optimizer deferred, against the trace of the
+// same run.
+func TestExplainLaterDecisions(t *testing.T) {
+	path := filepath.Join("testdata", "tiny.yaml")
+	_, cfg := loadConfig(t, path)
+	var buf bytes.Buffer
+	r, err := NewRunner(cfg, "optimizer", Options{Trace: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var id, site string
+	var n int
+	for _, line := range strings.Split(buf.String(), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) < 16 || f[9] != "completed" || f[15] != "0" {
+			continue
+		}
+		if k, _ := strconv.Atoi(f[14]); k >= 3 {
+			id, site, n = f[1], f[7], k
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("no completed workload decided three times or more in the optimizer's trace of tiny.yaml")
+	}
+	explain := func(k int) *ExplainResult {
+		t.Helper()
+		res, err := ExplainFile(path, ExplainOptions{Workload: id, Policy: "optimizer", Decision: k})
+		if err != nil {
+			t.Fatalf("decision %d of %s: %v", k, id, err)
+		}
+		return res
+	}
+	if res := explain(0); res.Decision != 1 || res.Explanation.Decision.Outcome != scheduler.Defer {
+		t.Errorf("first decision of %s: #%d %v, want #1 defer", id, res.Decision, res.Explanation.Decision.Outcome)
+	}
+	second := explain(2)
+	if second.Decision != 2 || !second.At.After(explain(1).At) {
+		t.Errorf("second decision of %s: #%d at %v, want #2 after the first", id, second.Decision, second.At)
+	}
+	last := explain(-1)
+	if last.Decision != n || last.Explanation.Decision.Outcome != scheduler.Place || last.Explanation.ChosenSite != site {
+		t.Errorf("last decision of %s: #%d %v at %s, want #%d place at %s (the trace)", id, last.Decision,
+			last.Explanation.Decision.Outcome, last.Explanation.ChosenSite, n, site)
+	}
+	if lastN := explain(n); lastN.Explanation.ChosenNode != last.Explanation.ChosenNode || !lastN.At.Equal(last.At) {
+		t.Errorf("decision %d and the last differ: %s at %v vs %s at %v", n, lastN.Explanation.ChosenNode, lastN.At,
+			last.Explanation.ChosenNode, last.At)
+	}
+	_, err = ExplainFile(path, ExplainOptions{Workload: id, Policy: "optimizer", Decision: n + 1})
+	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), fmt.Sprintf("decided only %d time(s)", n)) {
+		t.Errorf("decision %d of %d: got %v, want an input error", n+1, n, err)
+	}
+}
+
 func TestExplainBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		opt  ExplainOptions
@@ -224,6 +285,7 @@ func TestExplainBadInput(t *testing.T) {
 		{ExplainOptions{Workload: "ctrl-99999"}, "only"},
 		{ExplainOptions{Workload: "ctrl-1", WhyNotSites: []string{"mars"}}, `unknown site "mars"`},
 		{ExplainOptions{Workload: "ctrl-1", Policy: "fastest"}, `unknown policy "fastest"`},
+		{ExplainOptions{Workload: "ctrl-1", Decision: -2}, "want a decision number"},
 	} {
 		_, err := ExplainFile(filepath.Join("testdata", "tiny.yaml"), tc.opt)
 		if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {

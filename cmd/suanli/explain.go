@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -21,25 +22,34 @@ func newExplainCmd() *cobra.Command {
 		seed     uint64
 		sets     []string
 		asJSON   bool
+		decision string
 	)
 	cmd := &cobra.Command{
 		Use:   "explain SCENARIO --workload CLASS-N",
 		Short: "Explain one scheduling decision of a simulated scenario",
 		Long: `explain runs a scenario under one policy until the named workload (its id as in
-trace.csv: <class>-<n>, the n-th instance of the class from 0) is first decided,
-and prints the core's explanation of that decision: how many sites and nodes
+trace.csv: <class>-<n>, the n-th instance of the class from 0) is decided (the
+first time, or the decision chosen with --decision: work that is deferred, waits
+in a queue or is preempted is decided again, trace.csv's decisions column counts
+them), and prints the core's explanation of that decision: how many sites and nodes
 each filter removed (latency, tier, allowed sites, nodes up, GPU, capacity,
 deadline), the best scored candidates with every scorer's weighted term, and
 for the sites and nodes named with --why-not-site/--why-not-node the exact
 reason they were not chosen.`,
-		Example: `  suanli explain scenarios/shandong-baseline.yaml --workload vision-qc-120 --policy greenest --why-not-site x-jn,jn-core`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  suanli explain scenarios/shandong-baseline.yaml --workload vision-qc-120 --policy greenest --why-not-site x-jn,jn-core
+  suanli explain scenarios/shandong-baseline.yaml --workload ai-train-109 --policy optimizer --decision last`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt := sim.ExplainOptions{Policy: policy, Workload: workload, WhyNotSites: sim.ParsePolicies(whySites),
 				WhyNotNodes: sim.ParsePolicies(whyNodes), TopK: topK, Sets: sets}
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &seed
 			}
+			n, err := parseDecision(decision)
+			if err != nil {
+				return badInput(err)
+			}
+			opt.Decision = n
 			res, err := sim.ExplainFile(args[0], opt)
 			if err != nil {
 				if sim.IsInputError(err) {
@@ -53,7 +63,7 @@ reason they were not chosen.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(res.Explanation)
 			}
-			fmt.Fprintf(w, "at %s (policy %s):\n", res.At.Format("2006-01-02 15:04:05 MST"), res.Policy)
+			fmt.Fprintf(w, "decision %d of %s at %s (policy %s):\n", res.Decision, res.Workload.ID, res.At.Format("2006-01-02 15:04:05 MST"), res.Policy)
 			return res.Explanation.Format(w)
 		},
 	}
@@ -66,6 +76,19 @@ reason they were not chosen.`,
 	f.Uint64Var(&seed, "seed", 0, "random seed (default: the scenario's)")
 	f.StringArrayVar(&sets, "set", nil, "override a scenario field (repeatable)")
 	f.BoolVar(&asJSON, "json", false, "print the explanation as JSON")
+	f.StringVar(&decision, "decision", "1", "which of the workload's decisions to explain: a number from 1, or last")
 	_ = cmd.MarkFlagRequired("workload")
 	return cmd
+}
+
+// parseDecision reads --decision: "last" or a number >= 1.
+func parseDecision(s string) (int, error) {
+	if s == "last" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--decision %q: want a decision number >= 1, or last", s)
+	}
+	return n, nil
 }

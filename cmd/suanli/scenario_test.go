@@ -55,6 +55,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"bench", "policies", minimal, "--scale", "0"}, "--scale: scale 0 must be in (0, 10000]"},
 		{[]string{"workload", "list", "--ca-cert", "/nonexistent/ca.pem"}, "--ca-cert: read CA certificates"},
 		{[]string{"sim", minimal, "--policy", "fastest"}, `unknown policy "fastest" (allowed: `},
+		{[]string{"explain", minimal, "--workload", "x-1", "--decision", "0"}, `--decision "0": want a decision number >= 1, or last`},
+		{[]string{"explain", minimal, "--workload", "x-1", "--decision", "first"}, `--decision "first"`},
 	} {
 		_, err := runCLI(t, tc.args...)
 		if err == nil {

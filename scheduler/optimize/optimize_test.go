@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -383,5 +384,94 @@ func TestOptimizerBurstIsPlanned(t *testing.T) {
 	}
 	if o.Plans() > 8 {
 		t.Errorf("%d full plans for one burst of 20, want at most 8 (the rest extend the plan)", o.Plans())
+	}
+}
+
+// TestOptimizerKeepsSlackBeforeTheDeadline: a job whose deadline leaves the
+// green window (hours 4–7) only at its last possible start is deferred into
+// it without slack and run now with the default slack of one step.
+func TestOptimizerKeepsSlackBeforeTheDeadline(t *testing.T) {
+	for _, c := range []struct {
+		slack time.Duration
+		want  scheduler.Outcome
+	}{{0, scheduler.Place}, {-1, scheduler.Defer}} {
+		snap := newProvince(t)
+		opt, err := New(scheduler.Config{DeferSlack: c.slack}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := greenJob(0)
+		w.Deadline = t0.Add(6*time.Hour + 30*time.Minute)
+		ex := &scheduler.Explanation{}
+		d := opt.Decide(snap, &w, t0, nil, ex)
+		if d.Outcome != c.want {
+			t.Fatalf("DeferSlack %v: got %v, want %v\n%s", c.slack, d.Outcome, c.want, ex)
+		}
+		if d.Outcome == scheduler.Defer && !d.NotBefore.Equal(t0.Add(4*time.Hour)) {
+			t.Errorf("deferred to %v, want the window's first hour %v", d.NotBefore, t0.Add(4*time.Hour))
+		}
+	}
+}
+
+// TestOptimizerRunsElsewhereWhenThePlannedSiteIsFragmented: the plan
+// budgets the job at one site whose free cores are spread over its nodes
+// (none fits 32 cores); the other site costs the same now, so the job runs
+// there now instead of being deferred an hour to wait for a node.
+func TestOptimizerRunsElsewhereWhenThePlannedSiteIsFragmented(t *testing.T) {
+	snap := newProvince(t)
+	opt, err := New(scheduler.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := greenJob(0)
+	w.Deadline = t0.Add(3 * time.Hour) // the green window is out of reach
+	// Ask once without fragmentation to learn where the plan puts it.
+	probe, err := New(scheduler.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d0 := probe.Decide(snap, &w, t0, nil, nil)
+	if d0.Outcome != scheduler.Place {
+		t.Fatalf("unfragmented: got %v, want place", d0.Outcome)
+	}
+	planned := d0.Site
+	// Fragment it: 44 of 64 cores used on every node, 80 cores free in all.
+	for n := 0; n < snap.State.NumNodes(); n++ {
+		if snap.State.NodeSite(n) == planned {
+			if err := snap.State.Allocate(n, nodes.Resources{CPUMilli: 44_000, MemoryMiB: 1024}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ex := &scheduler.Explanation{}
+	d := opt.Decide(snap, &w, t0, nil, ex)
+	if d.Outcome != scheduler.Place || d.Site == planned {
+		t.Fatalf("got %v at site %d, want placed now at the other site than %d\n%s", d.Outcome, d.Site, planned, ex)
+	}
+	if len(ex.Notes) == 0 || !strings.Contains(ex.Notes[len(ex.Notes)-1], "no node is free for it at the sites the plan budgets") {
+		t.Errorf("explanation does not say why it ran elsewhere:\n%s", ex)
+	}
+}
+
+// TestOptimizerExplainsItsDeferral: the explanation of a deferral names
+// the deferral, not the placement of the policy it binds work with.
+func TestOptimizerExplainsItsDeferral(t *testing.T) {
+	snap := newProvince(t)
+	opt, err := New(scheduler.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := greenJob(0)
+	ex := &scheduler.Explanation{WhyNotSites: []int{0, 1}}
+	d := opt.Decide(snap, &w, t0, nil, ex)
+	if d.Outcome != scheduler.Defer {
+		t.Fatalf("got %v, want defer\n%s", d.Outcome, ex)
+	}
+	if ex.Decision.Outcome != scheduler.Defer || ex.ChosenNode != "" || ex.ChosenSite != "qd-core" {
+		t.Errorf("explanation records %v at %q/%q, want the deferral to qd-core", ex.Decision.Outcome, ex.ChosenSite, ex.ChosenNode)
+	}
+	s := ex.String()
+	if !strings.Contains(s, "decision: defer until") || strings.Count(s, "the policy deferred the work") != 2 {
+		t.Errorf("explanation:\n%s", s)
 	}
 }

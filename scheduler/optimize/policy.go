@@ -124,6 +124,7 @@ const (
 // concurrent use.
 type Optimizer struct {
 	opt      Options
+	cfg      scheduler.Config     // DeferSlack
 	balanced *scheduler.Scheduler // work without deadline
 	greenest *scheduler.Scheduler // binds planned work to a site and node
 
@@ -172,7 +173,7 @@ func New(cfg scheduler.Config, opt Options) (*Optimizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Optimizer{opt: opt.withDefaults(), balanced: b, greenest: g, index: map[string]int{}}, nil
+	return &Optimizer{opt: opt.withDefaults(), cfg: cfg, balanced: b, greenest: g, index: map[string]int{}}, nil
 }
 
 // Plans is how many plans the optimizer has computed.
@@ -241,6 +242,10 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 		latestSlot = o.h - 1
 	}
 	need0 := cores * math.Min(hours, start.Add(o.step).Sub(now).Hours())
+	// a deferred start keeps slack before the deadline, so work that finds
+	// no node free when it comes back can still start a step later or
+	// elsewhere in time
+	slack := o.cfg.Slack(o.step)
 	search := func(from int) (bestT, bestSite int, bestScore, nowScore float64) {
 		bestT, bestSite, bestScore, nowScore = -1, -1, math.Inf(1), math.Inf(1)
 		for t := from; t <= latestSlot; t++ {
@@ -259,7 +264,11 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 				if !o.allow.Has(site) {
 					continue
 				}
-				if at.Add(snap.TransferTime(w, site) + w.Duration).After(w.Deadline) {
+				end := at.Add(snap.TransferTime(w, site) + w.Duration)
+				if t > 0 {
+					end = end.Add(slack)
+				}
+				if end.After(w.Deadline) {
 					continue // starting here then would finish late
 				}
 				sc := o.runCost(site, t, durSlots, jobKW(site))
@@ -289,7 +298,27 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 			}
 			return d
 		}
-		// no single node fits among the planned sites now: look later
+		// No single node fits at the sites the plan budgets now (their
+		// free cores are spread over several nodes): run now at another
+		// eligible site where that costs no more than the plan's best
+		// start, rather than wait an hour for a node there.
+		limit := bestScore*(1+o.opt.Tolerance) + 1e-12
+		if o.spillSites(snap, w, gi, now, durSlots, limit, jobKW) {
+			saved := w.Sites
+			w.Sites = o.allow
+			d := o.greenest.Decide(snap, w, now, rng, ex)
+			w.Sites = saved
+			if d.Outcome == scheduler.Place {
+				o.consume(gi, d.Site, now, cores, hours)
+				o.forget(w.ID)
+				if ex != nil {
+					o.note(ex, fmt.Sprintf("optimizer: runs now at %s: no node is free for it at the sites the plan budgets this hour, and running here now costs no more than the best planned start (cost index %.4g)",
+						snap.State.Site(d.Site).ID, bestScore))
+				}
+				return d
+			}
+		}
+		// nothing fits now: look later
 		bestT, bestSite, bestScore, _ = search(1)
 	}
 	if bestT > 0 {
@@ -299,12 +328,14 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 		o.consume(gi, bestSite, at, cores, hours)
 		me := &o.ledger[o.index[w.ID]]
 		me.site, me.at = bestSite, at
+		d := scheduler.Decision{Outcome: scheduler.Defer, Node: -1, Site: bestSite, NotBefore: at, Reason: scheduler.FilterNone}
 		if ex != nil {
 			o.greenest.Decide(snap, w, now, rng, ex) // fill in the feasibility picture
-			o.note(ex, fmt.Sprintf("optimizer: deferred to %s at %s, the cheapest start within its deadline where the plan has budget (cost index %.4g vs %.4g now)",
-				at.Format(time.RFC3339), snap.State.Site(bestSite).ID, bestScore, nowScore))
+			ex.Conclude(snap, w, d)
+			o.note(ex, fmt.Sprintf("optimizer: deferred to %s at %s, the cheapest start within its deadline (less %v of slack) where the plan has budget (cost index %.4g vs %.4g now)",
+				at.Format(time.RFC3339), snap.State.Site(bestSite).ID, slack, bestScore, nowScore))
 		}
-		return scheduler.Decision{Outcome: scheduler.Defer, Node: -1, Site: bestSite, NotBefore: at, Reason: scheduler.FilterNone}
+		return d
 	}
 	// No room in the plan before the deadline: run now, greenest first.
 	d := o.greenest.Decide(snap, w, now, rng, ex)
@@ -387,6 +418,27 @@ func (o *Optimizer) note(ex *scheduler.Explanation, s string) {
 		ex.Policy = Name
 		ex.Notes = append(ex.Notes, s)
 	}
+}
+
+// spillSites sets o.allow to the sites of group gi (and of the work's
+// own allowed sites) where the work, started now, meets its deadline and
+// costs at most limit over its run, and reports whether there is any.
+func (o *Optimizer) spillSites(snap *scheduler.Snapshot, w *scheduler.Workload, gi int, now time.Time, durSlots int, limit float64, jobKW func(int) float64) bool {
+	o.allow.Clear()
+	any := false
+	for s, ok := range o.groups[gi].eligible {
+		if !ok || (w.Sites != nil && !w.Sites.Has(s)) {
+			continue
+		}
+		if now.Add(snap.TransferTime(w, s) + w.Duration).After(w.Deadline) {
+			continue
+		}
+		if o.runCost(s, 0, durSlots, jobKW(s)) <= limit {
+			o.allow.Add(s)
+			any = true
+		}
+	}
+	return any
 }
 
 // openSites sets o.allow to the sites whose budget for group gi in slot t
