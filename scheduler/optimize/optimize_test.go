@@ -127,14 +127,20 @@ var t0 = time.Date(2025, 4, 7, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
 // renewable headroom for a limited amount of work (64 cores' worth).
 func newProvince(t *testing.T) *scheduler.Snapshot {
 	t.Helper()
+	return newProvinceOf(t, nodes.CPUServer, 4)
+}
+
+// newProvinceOf is newProvince with n nodes of capacity c per site.
+func newProvinceOf(t *testing.T, c nodes.Resources, n int) *scheduler.Snapshot {
+	t.Helper()
 	cities := nodes.ShandongCities()
 	topo := nodes.Topology{Sites: []nodes.Site{
 		{ID: "jn-core", City: "JN", Lat: 36.651, Lon: 117.12, Tier: nodes.TierCore, Role: nodes.RoleCoreZone, PUE: 1.25},
 		{ID: "qd-core", City: "QD", Lat: 36.067, Lon: 120.383, Tier: nodes.TierCore, Role: nodes.RoleProvincial, PUE: 1.25},
 	}}
 	for s := 0; s < 2; s++ {
-		for k := 0; k < 4; k++ {
-			topo.Nodes = append(topo.Nodes, nodes.Node{ID: topo.Sites[s].ID + "-" + string(rune('a'+k)), Site: s, Capacity: nodes.CPUServer})
+		for k := 0; k < n; k++ {
+			topo.Nodes = append(topo.Nodes, nodes.Node{ID: topo.Sites[s].ID + "-" + string(rune('a'+k)), Site: s, Capacity: c})
 		}
 	}
 	st, err := scheduler.NewState(&topo)
@@ -473,5 +479,40 @@ func TestOptimizerExplainsItsDeferral(t *testing.T) {
 	s := ex.String()
 	if !strings.Contains(s, "decision: defer until") || strings.Count(s, "the policy deferred the work") != 2 {
 		t.Errorf("explanation:\n%s", s)
+	}
+}
+
+// TestOptimizerPlansGPUWorkOnFreeGPUs: qd-core's green window has cores
+// to spare but every GPU taken (and the plan expects none back), so GPU
+// work is not deferred into it but runs now where GPUs are free.
+func TestOptimizerPlansGPUWorkOnFreeGPUs(t *testing.T) {
+	snap := newProvinceOf(t, nodes.GPUServer, 2)
+	for s := range snap.Energy {
+		snap.Energy[s].MarginalWPerGPU = 0 // the window's headroom powers the work whether it uses GPUs or not
+	}
+	snap.Refresh()
+	for n := 0; n < snap.State.NumNodes(); n++ {
+		if snap.State.NodeSite(n) == 1 {
+			if err := snap.State.Allocate(n, nodes.Resources{CPUMilli: 8_000, MemoryMiB: 1024, GPUMilli: 8_000}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	opt, err := New(scheduler.Config{}, Options{RecoveryHours: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := scheduler.Workload{ID: "train", Origin: 0, Request: nodes.Resources{CPUMilli: 8_000, MemoryMiB: 1024, GPUMilli: 4_000},
+		Duration: 2 * time.Hour, Deadline: t0.Add(20 * time.Hour)}
+	ex := &scheduler.Explanation{}
+	d := opt.Decide(snap, &w, t0, nil, ex)
+	if d.Outcome != scheduler.Place || d.Site != 0 {
+		t.Fatalf("got %v at site %d, want placed now at jn-core (qd-core has no GPU free)\n%s", d.Outcome, d.Site, ex)
+	}
+	// The same work without GPUs waits for qd-core's window.
+	w.ID, w.Request.GPUMilli = "cpu", 0
+	ex = &scheduler.Explanation{}
+	if d := opt.Decide(snap, &w, t0, nil, ex); d.Outcome != scheduler.Defer || d.Site != 1 {
+		t.Fatalf("CPU work: got %v at site %d, want deferred to qd-core's window\n%s", d.Outcome, d.Site, ex)
 	}
 }

@@ -87,19 +87,23 @@ type entry struct {
 	at   time.Time
 }
 
-// group is deferrable work that may run at the same sites: the plan is
-// computed per group, most constrained first, so work that may only run at
-// two sites is not planned onto a third.
+// group is deferrable work that may run at the same sites and either
+// needs GPUs or not: the plan is computed per group, most constrained
+// first, so work that may only run at two sites is not planned onto a
+// third, and GPU work is planned on free GPUs as well as cores.
 type group struct {
 	eligible  []bool // by site
 	count     int    // eligible sites
+	gpu       bool   // GPU work (planned on GPUs as well as cores)
 	budget    []float64
 	cores     float64 // known demand in the group, for its power per core
 	gpus      float64
 	kwPerCore []float64 // by site: the group's facility kW per core
 	// sorted are the group's cells of the last full plan in cost order,
-	// for extend to fill new work without sorting again.
+	// for extend to fill new work without sorting again; filled says the
+	// last full plan computed them (there may be none: no capacity left).
 	sorted []cellRef
+	filled bool
 }
 
 // cellRef is a plan cell: the free (on-site renewable or stored), the
@@ -152,6 +156,7 @@ type Optimizer struct {
 	orderBuf []int
 	due      []float64
 	coreLeft []float64
+	gpuLeft  []float64 // GPU-hours the plan may still use at (site, slot)
 	headLeft []float64
 	ctrLeft  []float64
 	kinds    []cellKind // the kind of each of cells
@@ -347,9 +352,9 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 	return d
 }
 
-// groupOf returns the group of sites w may run at (by tier, allowed sites
-// and GPU hardware; batch work has no latency bound, but one is honoured),
-// creating it if new.
+// groupOf returns the group of w: the sites it may run at (by tier,
+// allowed sites and GPU hardware; batch work has no latency bound, but one
+// is honoured) and whether it needs GPUs, creating it if new.
 func (o *Optimizer) groupOf(snap *scheduler.Snapshot, w *scheduler.Workload) int {
 	st := snap.State
 	if cap(o.mask) < st.NumSites() {
@@ -371,12 +376,13 @@ func (o *Optimizer) groupOf(snap *scheduler.Snapshot, w *scheduler.Workload) int
 			count++
 		}
 	}
+	gpu := w.Request.GPUMilli > 0
 	for i := range o.groups {
-		if equalMask(o.groups[i].eligible, mask) {
+		if o.groups[i].gpu == gpu && equalMask(o.groups[i].eligible, mask) {
 			return i
 		}
 	}
-	o.groups = append(o.groups, group{eligible: append([]bool(nil), mask...), count: count})
+	o.groups = append(o.groups, group{eligible: append([]bool(nil), mask...), count: count, gpu: gpu})
 	o.dirty = true // the new group needs a budget
 	return len(o.groups) - 1
 }
@@ -546,15 +552,21 @@ func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 	o.cellCtr = resize(o.cellCtr, n)
 	o.ctrCost = resize(o.ctrCost, n)
 	o.coreLeft = resize(o.coreLeft, n)
+	o.gpuLeft = resize(o.gpuLeft, n)
 	o.headLeft = resize(o.headLeft, n)
 	o.ctrLeft = resize(o.ctrLeft, n)
 	for s := 0; s < o.sites; s++ {
-		capacity := float64(snap.State.SiteCapacity(s).CPUMilli) / 1000 * o.opt.Utilization
-		free := float64(snap.State.SiteCapacity(s).CPUMilli-snap.State.SiteUsed(s).CPUMilli) / 1000 * o.opt.Utilization
+		capRes, used := snap.State.SiteCapacity(s), snap.State.SiteUsed(s)
+		capacity := float64(capRes.CPUMilli) / 1000 * o.opt.Utilization
+		free := float64(capRes.CPUMilli-used.CPUMilli) / 1000 * o.opt.Utilization
+		gpuCap := float64(capRes.GPUMilli) / 1000 * o.opt.Utilization
+		gpuFree := float64(capRes.GPUMilli-used.GPUMilli) / 1000 * o.opt.Utilization
 		for k := 0; k < h; k++ {
-			avail := free
-			if o.opt.RecoveryHours > 0 && capacity > free {
-				avail += (capacity - free) * math.Min(1, float64(k)*stepH/o.opt.RecoveryHours)
+			avail, gpus := free, gpuFree
+			if o.opt.RecoveryHours > 0 {
+				r := math.Min(1, float64(k)*stepH/o.opt.RecoveryHours)
+				avail += math.Max(capacity-free, 0) * r
+				gpus += math.Max(gpuCap-gpuFree, 0) * r
 			}
 			g := signal(snap, s, offset+k)
 			cost := 0.0
@@ -576,13 +588,14 @@ func (o *Optimizer) plan(snap *scheduler.Snapshot, start, now time.Time) {
 				o.ctrCost[i] = o.opt.PriceWeight * g.ContractPriceCNYPerKWh / maxPrice
 			}
 			o.coreLeft[i] = math.Max(0, avail) * stepH
+			o.gpuLeft[i] = math.Max(0, gpus) * stepH
 		}
 	}
 
 	// Group demand and power per core.
 	for gi := range o.groups {
 		g := &o.groups[gi]
-		g.cores, g.gpus = 0, 0
+		g.cores, g.gpus, g.filled = 0, 0, false
 		g.budget = resize(g.budget, n)
 	}
 	for _, e := range o.ledger {
@@ -646,6 +659,7 @@ func (o *Optimizer) addDue(e entry) { o.due[o.dueSlot(e)] += e.cores * e.hours }
 // group's budget and taking it out of what is left.
 func (o *Optimizer) fillGroup(gi int) {
 	g := &o.groups[gi]
+	g.filled, g.sorted = true, g.sorted[:0]
 	h, stepH := o.h, o.step.Hours()
 	o.cells = o.cells[:0]
 	o.kinds = o.kinds[:0]
@@ -656,7 +670,7 @@ func (o *Optimizer) fillGroup(gi int) {
 		kpc := g.kwPerCore[s]
 		for k := 0; k < h; k++ {
 			i := s*h + k
-			capTotal := o.coreLeft[i]
+			capTotal := o.cellCores(g, i)
 			if capTotal <= 0 {
 				continue
 			}
@@ -692,7 +706,7 @@ func (o *Optimizer) fillGroup(gi int) {
 		}
 		i := c.Site*h + c.Slot
 		g.budget[i] += alloc[j]
-		o.coreLeft[i] -= alloc[j]
+		o.take(g, i, alloc[j])
 		o.useHeadroom(o.kinds[j], i, alloc[j]*g.kwPerCore[c.Site]/stepH)
 	}
 }
@@ -704,7 +718,7 @@ func (o *Optimizer) fillGroup(gi int) {
 func (o *Optimizer) extend(snap *scheduler.Snapshot, i int) {
 	e := o.ledger[i]
 	g := &o.groups[e.group]
-	if len(g.budget) < o.sites*o.h || len(g.kwPerCore) < o.sites || len(g.sorted) == 0 {
+	if len(g.budget) < o.sites*o.h || len(g.kwPerCore) < o.sites || !g.filled {
 		o.plan(snap, o.planStart, o.planStart)
 		return
 	}
@@ -721,7 +735,8 @@ func (o *Optimizer) extend(snap *scheduler.Snapshot, i int) {
 		site := int(c.site)
 		idx := site*o.h + int(c.slot)
 		kpc := g.kwPerCore[site]
-		free, ctr := o.split(idx, kpc, o.coreLeft[idx])
+		capTotal := o.cellCores(g, idx)
+		free, ctr := o.split(idx, kpc, capTotal)
 		var avail float64
 		switch c.kind {
 		case cellFree:
@@ -729,18 +744,38 @@ func (o *Optimizer) extend(snap *scheduler.Snapshot, i int) {
 		case cellContract:
 			avail = ctr
 		default:
-			avail = o.coreLeft[idx] - free - ctr
+			avail = capTotal - free - ctr
 		}
 		if avail <= 0 {
 			continue
 		}
 		take := math.Min(avail, need)
 		g.budget[idx] += take
-		o.coreLeft[idx] -= take
+		o.take(g, idx, take)
 		o.useHeadroom(c.kind, idx, take*kpc/stepH)
 		need -= take
 	}
 	o.extended += e.cores * e.hours
+}
+
+// cellCores is how many core-hours of cell i group g may still plan: the
+// cores left, and for GPU work also the GPUs left, at the group's ratio
+// of cores to GPUs (the plan budgets cores, so GPU work must not be
+// planned onto a site whose GPUs are taken).
+func (o *Optimizer) cellCores(g *group, i int) float64 {
+	c := o.coreLeft[i]
+	if g.gpus > 0 {
+		c = math.Min(c, o.gpuLeft[i]*g.cores/g.gpus)
+	}
+	return c
+}
+
+// take records that group g planned cores core-hours in cell i.
+func (o *Optimizer) take(g *group, i int, cores float64) {
+	o.coreLeft[i] -= cores
+	if g.gpus > 0 && g.cores > 0 {
+		o.gpuLeft[i] -= cores * g.gpus / g.cores
+	}
 }
 
 // split divides capCores of cell i's core-hours, for work drawing kpc kW
