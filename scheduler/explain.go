@@ -163,6 +163,17 @@ func (ex *Explanation) candidates(s *Scheduler, snap *Snapshot, w *Workload, can
 	ex.Candidates = list
 }
 
+// reinstateLate makes the late sites held back for the deadline the
+// candidates once no on-time site had a node that fits: they count as
+// feasible but late, as when no site is on time.
+func (ex *Explanation) reinstateLate(s *Scheduler, snap *Snapshot, w *Workload, late []cand, row []float64) {
+	for _, c := range late {
+		ex.Removed[FilterDeadline].Sites--
+		ex.Removed[FilterDeadline].Nodes -= len(snap.State.sites[c.site].nodes)
+	}
+	ex.candidates(s, snap, w, late, row)
+}
+
 func (ex *Explanation) finish(s *Scheduler, snap *Snapshot, w *Workload, d Decision) {
 	ex.Decision = d
 	st := snap.State
@@ -381,6 +392,21 @@ func (ex *Explanation) whyNotNode(snap *Snapshot, w *Workload, n int) WhyNot {
 	return out
 }
 
+// fitRank is how many up nodes of n's site that fit req come before n in
+// the site's node order (the order the best-fit walk collects them in).
+func fitRank(st *State, n int, req nodes.Resources) int {
+	nr := &st.nodes[n]
+	sr := &st.sites[nr.site]
+	rank := 0
+	for leaf := 0; leaf < int(nr.leaf); leaf++ {
+		m := &st.nodes[sr.nodes[leaf]]
+		if m.state == nodes.NodeUp && m.free().Fits(req) {
+			rank++
+		}
+	}
+	return rank
+}
+
 // shortOf lists the dimensions in which free falls short of req.
 func shortOf(free, req nodes.Resources) string {
 	var parts []string
@@ -403,8 +429,13 @@ func (ex *Explanation) nodeLost(snap *Snapshot, w *Workload, n int) string {
 	switch ex.sched.spec.node {
 	case nodeBestFit:
 		a, b := nodeFitScore(&st.nodes[n], w.Request), nodeFitScore(&st.nodes[chosen], w.Request)
-		return fmt.Sprintf("node fits; best-fit score %.3f vs %.3f for the chosen node %s (the policy compares the first %d fitting nodes)",
-			a, b, st.nodeIDs[chosen], ex.sched.cfg.NodeCandidates)
+		k := ex.sched.cfg.NodeCandidates
+		if rank := fitRank(st, n, w.Request); rank >= k {
+			return fmt.Sprintf("node fits, but it is fitting node %d of its site in node order and the policy compares only the first %d; it chose %s among them (best-fit score %.3f; this node's %.3f)",
+				rank+1, k, st.nodeIDs[chosen], b, a)
+		}
+		return fmt.Sprintf("node fits; best-fit score %.3f vs %.3f for the chosen node %s (the policy compares the first %d fitting nodes in node order)",
+			a, b, st.nodeIDs[chosen], k)
 	case nodeWorstFit:
 		a, b := nodeSpreadScore(&st.nodes[n], w.Request), nodeSpreadScore(&st.nodes[chosen], w.Request)
 		return fmt.Sprintf("node fits; spread score %.3f vs %.3f for the chosen node %s (the policy compares %d fitting nodes from a random start)",

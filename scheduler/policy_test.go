@@ -202,6 +202,17 @@ func TestPolicies(t *testing.T) {
 					}
 				}
 			}, want: []string{"jn-core"}, node: "jn-core-3"},
+		{name: "random picks only feasible sites", policy: "random", origin: "JN", req: small(4),
+			setup: onlySite("qd-core"), want: []string{"qd-core", "qd-core", "qd-core"}},
+		// x-wf is nearest, but its PUE of 1.6 costs more in energy and
+		// carbon than the few milliseconds to qd-core
+		{name: "balanced weighs PUE against latency", policy: "balanced", origin: "WF", req: small(4),
+			want: []string{"qd-core"}},
+		{name: "balanced goes farther for much greener, cheaper power", policy: "balanced", origin: "WF", req: small(4),
+			setup: func(t *testing.T, s *Snapshot) {
+				s.Energy[siteIdx(t, s, "dz-reg")].Now.RenewableHeadroomKW = 10
+				s.Refresh()
+			}, want: []string{"dz-reg"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -228,6 +239,54 @@ func TestPolicies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRandomIsSeededAndCoversFeasibleSites: the random policy draws from
+// the injected generator only: one seed gives one sequence, and over many
+// draws every feasible site is used.
+func TestRandomIsSeededAndCoversFeasibleSites(t *testing.T) {
+	run := func(seed uint64) []int {
+		snap := newFixture(t)
+		s := mustNew(t, "random")
+		rng := rand.New(rand.NewPCG(seed, 1))
+		var sites []int
+		for i := 0; i < 200; i++ {
+			w := Workload{Origin: city(t, "JN"), Request: small(1)}
+			d := s.Decide(snap, &w, t0, rng, nil)
+			if d.Outcome != Place {
+				t.Fatalf("draw %d: %v", i, d.Outcome)
+			}
+			sites = append(sites, d.Site)
+		}
+		return sites
+	}
+	a, b, c := run(1), run(1), run(2)
+	if !reflect.DeepEqual(a, b) {
+		t.Error("the same seed gave different sequences")
+	}
+	if reflect.DeepEqual(a, c) {
+		t.Error("different seeds gave the same sequence")
+	}
+	seen := map[int]bool{}
+	for _, site := range a {
+		seen[site] = true
+	}
+	if len(seen) != len(fixtureSites) {
+		t.Errorf("200 draws used %d of %d sites", len(seen), len(fixtureSites))
+	}
+}
+
+// onlySite takes down every node outside site id.
+func onlySite(id string) func(t *testing.T, s *Snapshot) {
+	return func(t *testing.T, s *Snapshot) {
+		for n := 0; n < s.State.NumNodes(); n++ {
+			if s.State.Site(s.State.NodeSite(n)).ID != id {
+				if err := s.State.SetNodeState(n, nodes.NodeDown); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ type Scheduler struct {
 	ext     Decider // a policy implemented outside this package
 
 	cands   []cand
+	late    []cand // late candidates held back while on-time ones are tried
 	running []RunningWork // preemption scratch
 	trial   []int64
 	victims []int64
@@ -117,7 +118,6 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 	// (its index once late ones are dropped); bestAll the best site's index.
 	bestOn, bestAll, bestOnTotal := -1, -1, 0.0
 	nearestNow := s.spec.site == siteNearest && s.spec.window == windowNone && ex == nil
-	triedOnTime := false // nearestNow: an on-time site was tried and had no fitting node
 	for i, si := range order {
 		site := int(si)
 		rtt := row[site]
@@ -182,30 +182,33 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 					return Decision{Outcome: Place, Node: node, Site: site, Reason: FilterNone, TransferTime: c.transfer}
 				}
 				note(FilterCapacity)
-				triedOnTime = true
 				continue
 			}
 			onTime++
 		}
 		cands = append(cands, c)
 	}
-	// Late sites are used only when no site can meet the deadline.
-	if triedOnTime {
-		cands = cands[:0]
-	}
+	// Late sites are used only when no site can meet the deadline: they
+	// are held back while the on-time sites are tried, and tried when none
+	// of those has a node that fits (the nearest fast path tried them
+	// already and kept only the late ones).
+	late := s.late[:0]
 	if onTime > 0 && onTime < len(cands) {
 		j := 0
 		for _, c := range cands {
 			if !c.late {
 				cands[j] = c
 				j++
-			} else if ex != nil {
-				ex.removed(st, int(c.site), FilterDeadline, row[c.site])
+			} else {
+				late = append(late, c)
+				if ex != nil {
+					ex.removed(st, int(c.site), FilterDeadline, row[c.site])
+				}
 			}
 		}
 		cands = cands[:j]
 	}
-	s.cands = cands
+	s.cands, s.late = cands, late
 	if ex != nil {
 		ex.candidates(s, snap, w, cands, row)
 	}
@@ -226,7 +229,14 @@ func (s *Scheduler) Decide(snap *Snapshot, w *Workload, now time.Time, rng *rand
 			first = bestOn
 		}
 	}
-	for len(cands) > 0 {
+	for len(cands) > 0 || len(late) > 0 {
+		if len(cands) == 0 {
+			// No on-time site has a node that fits: the late ones now.
+			cands, late, first = late, nil, -1
+			if ex != nil {
+				ex.reinstateLate(s, snap, w, cands, row)
+			}
+		}
 		ci := first
 		if ci < 0 {
 			ci = s.pickSite(cands, rng)

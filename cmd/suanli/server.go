@@ -109,6 +109,7 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe-interval", 0, "override the probe interval (0: profile default)")
 	f.DurationVar(&cfg.Gossip.ProbeTimeout, "gossip-probe-timeout", 0, "override the probe timeout, below the probe interval (0: profile default)")
 	f.IntVar(&cfg.Gossip.SuspicionMult, "gossip-suspicion-mult", 0, "override the suspicion multiplier (0: profile default)")
+	f.DurationVar(&cfg.LeaderHold, "leader-hold", 3*time.Second, "how long a follower holds a write while no leader is known before answering no_leader (negative: at once)")
 	f.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 5*time.Second, "how often the leader compares registered agents with the gossip pool")
 	f.StringVar(&cfg.Policy, "policy", "balanced", "scheduling policy (see suanli policies)")
 	f.BoolVar(&cfg.Preempt, "preempt", false, "let work that finds no room evict live work of a lower priority (it goes back to pending)")

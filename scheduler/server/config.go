@@ -137,6 +137,12 @@ type Config struct {
 	EnergyRefresh time.Duration
 	// MaxWait caps long-poll waits (default 60 s).
 	MaxWait time.Duration
+	// LeaderHold is how long a follower holds a write (or consistent read)
+	// that arrives while no leader is known, or the leader's HTTP address
+	// is not yet known, before answering no_leader: right after a start or
+	// an election the request then waits for the new leader instead of
+	// failing (default 3 s; negative: answer at once).
+	LeaderHold time.Duration
 
 	Clock Clock
 	// NewID generates workload IDs when clients give none (default: random).
@@ -180,6 +186,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AgentGrace == 0 {
 		c.AgentGrace = 30 * time.Second
+	}
+	if c.LeaderHold == 0 {
+		c.LeaderHold = 3 * time.Second
 	}
 	if c.MaxWait <= 0 {
 		c.MaxWait = 60 * time.Second

@@ -145,8 +145,10 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if (rt.write || r.URL.Query().Has("consistent")) && s.raft.State() != raft.Leader {
-		s.forward(w, r, body)
-		return
+		if s.forward(w, r, body) {
+			return
+		}
+		// this server was elected while it held the request: serve it
 	}
 	if e := rt.h(s, w, r, body); e != nil {
 		writeError(w, e)
@@ -176,23 +178,78 @@ func requestToken(r *http.Request) string {
 
 // forward proxies a write (or consistent read) to the leader. A request
 // that never reached the leader is "no_leader" (safe to retry); one whose
-// answer was lost is "unknown_outcome".
-func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) {
-	leader, lid := s.leaderHTTP()
-	if r.Header.Get(headerForwarded) != "" || leader == "" || lid == s.cfg.ID {
-		msg := "no leader is known; the request was not applied, retry later"
-		if lid != "" {
-			msg = fmt.Sprintf("the leader %s is not reachable from this server; the request was not applied", lid)
-		}
-		writeError(w, &api.Error{Code: api.CodeNoLeader, Message: msg, Leader: leader})
-		return
+// answer was lost is "unknown_outcome". While no leader is known, or the
+// known one refuses connections (it died and the others have not elected
+// a new one yet), the request is held for up to LeaderHold and sent to
+// the leader that emerges; forward returns false, having written nothing,
+// if that is this server (the caller serves the request itself).
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	if r.Header.Get(headerForwarded) != "" {
+		// forwarded to us by a server that took us for the leader: do not
+		// bounce it on (no loops)
+		leader, _ := s.leaderHTTP()
+		writeError(w, &api.Error{Code: api.CodeNoLeader, Message: "forwarded to a server that is not the leader; the request was not applied, retry", Leader: leader})
+		return true
 	}
+	hold := time.Now().Add(s.cfg.LeaderHold)
+	var dead string // a leader that refused a connection
+	for {
+		leader, lid := s.leaderHTTP()
+		if lid == s.cfg.ID && s.raft.State() == raft.Leader {
+			return false
+		}
+		if leader == "" || lid == s.cfg.ID || (dead != "" && lid == dead) {
+			if s.waitLeader(r.Context(), hold) {
+				continue
+			}
+			msg := "no leader is known; the request was not applied, retry later"
+			switch {
+			case dead != "" && lid == dead && s.cfg.LeaderHold > 0:
+				msg = fmt.Sprintf("the leader %s at %s is unreachable and no new one was elected within %v; the request was not applied", lid, leader, s.cfg.LeaderHold)
+			case dead != "" && lid == dead:
+				msg = fmt.Sprintf("the leader %s at %s is unreachable; the request was not applied", lid, leader)
+			case lid != "" && lid != s.cfg.ID:
+				msg = fmt.Sprintf("the leader %s is not reachable from this server; the request was not applied", lid)
+			}
+			writeError(w, &api.Error{Code: api.CodeNoLeader, Message: msg, Leader: leader})
+			return true
+		}
+		if done := s.forwardTo(w, r, body, leader, lid); done {
+			return true
+		}
+		dead = lid
+	}
+}
+
+// waitLeader sleeps a little before the leader is looked up again, and
+// reports false when the hold is over (or the request or server is done).
+func (s *Server) waitLeader(ctx context.Context, hold time.Time) bool {
+	left := time.Until(hold)
+	if left <= 0 {
+		return false
+	}
+	t := time.NewTimer(min(20*time.Millisecond, left))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-s.ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// forwardTo sends the request to the leader at addr and copies its answer.
+// It returns false, having written nothing, when the leader refused the
+// connection (nothing was applied: the caller may wait for another).
+func (s *Server) forwardTo(w http.ResponseWriter, r *http.Request, body []byte, leader, lid string) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait+20*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, r.Method, api.BaseURL(leader, s.serverTLS != nil)+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		writeError(w, &api.Error{Code: api.CodeInternal, Message: err.Error()})
-		return
+		return true
 	}
 	for _, h := range []string{"Content-Type", "X-Suanli-Token", "Authorization"} {
 		if v := r.Header.Get(h); v != "" {
@@ -204,11 +261,10 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			writeError(w, &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf("leader %s at %s unreachable: %v; the request was not applied", lid, leader, err), Leader: leader})
-			return
+			return false
 		}
 		writeError(w, &api.Error{Code: api.CodeUnknownOutcome, Message: fmt.Sprintf("forwarding to leader %s failed: %v; the write may or may not have been applied", lid, err), Leader: leader})
-		return
+		return true
 	}
 	defer resp.Body.Close()
 	for _, h := range []string{"Content-Type", HeaderIndex, "Allow"} {
@@ -219,6 +275,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 	w.Header().Set("X-Suanli-Leader", leader)
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(w, resp.Body)
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
