@@ -89,9 +89,9 @@ func TestExplanationGolden(t *testing.T) {
 			name: "place-late-fragmented", policy: "greenest",
 			w: Workload{ID: "analytics-9", Class: "analytics", Origin: city(t, "JN"), Request: nodes.Resources{CPUMilli: 32_000, MemoryMiB: 65_536},
 				Duration: 3 * time.Hour, Deadline: t0.Add(3*time.Hour + 10*time.Minute), InputMB: 1_000_000},
-			setup:  fragmentJN,
-			sites:  []string{"jn-core", "qd-core"},
-			nodes:  []string{"jn-core-0", "jn-core-1"},
+			setup: fragmentJN,
+			sites: []string{"jn-core", "qd-core"},
+			nodes: []string{"jn-core-0", "jn-core-1"},
 		},
 		{
 			name: "place-late-fragmented-nearest", policy: "nearest",

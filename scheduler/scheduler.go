@@ -20,7 +20,7 @@ type Scheduler struct {
 	ext     Decider // a policy implemented outside this package
 
 	cands   []cand
-	late    []cand // late candidates held back while on-time ones are tried
+	late    []cand        // late candidates held back while on-time ones are tried
 	running []RunningWork // preemption scratch
 	trial   []int64
 	victims []int64
