@@ -25,9 +25,13 @@
 //
 // # Cost
 //
-// Decide never scans every node. State keeps per site the aggregate free
-// capacity and a segment tree over its nodes' free capacity, so a decision
-// costs O(sites + k·log nodes) and allocates nothing in steady state. The
+// State keeps per site the aggregate free capacity and a segment tree over
+// its nodes' free capacity, with "shape" maxima at 2, 4 and 8 GiB per core
+// and 8 cores per GPU, so a decision costs O(sites + k·log nodes) and
+// allocates nothing in steady state. The bound is exact for requests at
+// those shapes; a request of another memory-per-core ratio on a site whose
+// free CPU and free memory sit on different nodes can make the walk visit
+// every node of that site (BenchmarkPlaceFragmented measures it). The
 // owner of the state (the simulator, or the server's FSM) applies decisions
 // with State.Allocate and State.Release, which refuse to oversubscribe a node.
 package scheduler

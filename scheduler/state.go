@@ -23,14 +23,17 @@ var (
 // unschedulable, which no request dominates.
 //
 // Besides CPU, memory and GPU, it keeps "shape" terms q[i] = min(CPU,
-// memory / r_i) for memory-per-core ratios r_i of 2 and 4 GiB (the servers'
-// own ratio is 4), and min(CPU, GPUs · 8 cores). A node that fits a request has every term at
-// least the request's, so a subtree whose maximum term falls short holds no
-// fitting node. The plain per-dimension maxima alone let subtrees through
-// whose free CPU and free memory sit on different nodes — common once a
-// site is packed and fragmented — and the walk then descended into them for
-// nothing (the cost grew with the site's size); the shape terms close most
-// of that gap, exactly at the ratios above.
+// memory / r_i) for memory-per-core ratios r_i of 2, 4 and 8 GiB (the
+// servers' own ratios are 4 and 8; the shipped workload classes ask for 2,
+// 4 and 8), and min(CPU, GPUs · 8 cores). A node that fits a request has
+// every term at least the request's, so a subtree whose maximum term falls
+// short holds no fitting node. The plain per-dimension maxima alone let
+// subtrees through whose free CPU and free memory sit on different nodes —
+// common once a site is packed and fragmented — and the walk then descended
+// into them for nothing (the cost grew with the site's size); the shape
+// terms close that gap exactly at the ratios above, and partly near them.
+// Requests of other ratios on an adversarially fragmented site can still
+// make the walk visit every node of the site (BenchmarkPlaceFragmented).
 //
 // Values are int32 to keep the index compact; NewState refuses node
 // capacities of 2^31 units or more in any dimension.
@@ -40,9 +43,9 @@ type free3 struct {
 }
 
 // numShapes is the number of shape terms in free3.q.
-const numShapes = 3
+const numShapes = 4
 
-var unschedulable = free3{-1, -1, -1, [numShapes]int32{-1, -1, -1}}
+var unschedulable = free3{-1, -1, -1, [numShapes]int32{-1, -1, -1, -1}}
 
 // maxUnits bounds node capacity per dimension (millicores, MiB, milli-GPUs).
 const maxUnits = math.MaxInt32
@@ -53,7 +56,7 @@ const maxUnits = math.MaxInt32
 // requests in [0, 2^31-1]).
 func (f *free3) dominates(r *free3) bool {
 	return (f.cpu-r.cpu)|(f.mem-r.mem)|(f.gpu-r.gpu)|
-		(f.q[0]-r.q[0])|(f.q[1]-r.q[1])|(f.q[2]-r.q[2]) >= 0
+		(f.q[0]-r.q[0])|(f.q[1]-r.q[1])|(f.q[2]-r.q[2])|(f.q[3]-r.q[3]) >= 0
 }
 
 // dominates3 checks only CPU, memory and GPU: the cheap per-site test the
@@ -67,10 +70,10 @@ func (f *free3) dominates3(r *free3) bool {
 // milli-GPUs, clamped to the index's range.
 func shapeKey(cpu, mem, gpu int64) free3 {
 	// memory as CPU-equivalents at r GiB per core: MiB·1000/(r·1024)
-	// millicores, for r = 2, 4
+	// millicores, for r = 2, 4, 8
 	m := mem * 1000
 	return free3{cpu: clamp32(cpu), mem: clamp32(mem), gpu: clamp32(gpu),
-		q: [numShapes]int32{clamp32(min(cpu, m/2048)), clamp32(min(cpu, m/4096)),
+		q: [numShapes]int32{clamp32(min(cpu, m/2048)), clamp32(min(cpu, m/4096)), clamp32(min(cpu, m/8192)),
 			clamp32(min(cpu, gpu*8))}} // 8 cores per GPU, both in milli-units
 }
 
@@ -84,7 +87,7 @@ func need(r nodes.Resources) free3 {
 
 func max3(a, b free3) free3 {
 	return free3{cpu: max(a.cpu, b.cpu), mem: max(a.mem, b.mem), gpu: max(a.gpu, b.gpu),
-		q: [numShapes]int32{max(a.q[0], b.q[0]), max(a.q[1], b.q[1]), max(a.q[2], b.q[2])}}
+		q: [numShapes]int32{max(a.q[0], b.q[0]), max(a.q[1], b.q[1]), max(a.q[2], b.q[2]), max(a.q[3], b.q[3])}}
 }
 
 // res32 is a node's capacity or allocation in int32 units: NewState bounds
@@ -123,7 +126,7 @@ func (n *nodeRec) key() free3 {
 	gpu := int64(n.capacity.gpu - n.used.gpu)
 	m := mem * 1000
 	return free3{cpu: int32(cpu), mem: int32(mem), gpu: int32(gpu),
-		q: [numShapes]int32{int32(min(cpu, m>>11)), int32(min(cpu, m>>12)), int32(min(cpu, gpu*8))}}
+		q: [numShapes]int32{int32(min(cpu, m>>11)), int32(min(cpu, m>>12)), int32(min(cpu, m>>13)), int32(min(cpu, gpu*8))}}
 }
 
 // siteRec is the per-site aggregate and index.
