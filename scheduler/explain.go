@@ -30,7 +30,9 @@ type Explanation struct {
 	Sites, Nodes int
 	// Removed counts, per filter, the sites (and the nodes in them) the
 	// filter removed. Each site is counted once, under the first filter it
-	// failed, so the counts add up.
+	// failed, so the hard filters' counts and Feasible add up to Sites —
+	// except that when no site can meet the deadline, the late sites are
+	// both feasible and counted under FilterDeadline ("late at").
 	Removed [NumFilters]FilterCount
 	// Capacity breaks down, node by node, why the nodes of sites removed
 	// for capacity could not take the work: the first dimension short.
@@ -455,11 +457,18 @@ func (ex *Explanation) Format(w io.Writer) error {
 	fmt.Fprintf(&b, "workload %s (class %s) needs %v, policy %s\n", ex.Workload, ex.Class, ex.Request, ex.Policy)
 	switch d.Outcome {
 	case Place:
-		fmt.Fprintf(&b, "decision: place on node %s at site %s (score %.3f", ex.ChosenNode, ex.ChosenSite, d.Score)
-		if d.Late {
-			b.WriteString(", late: no site can meet the deadline")
+		fmt.Fprintf(&b, "decision: place on node %s at site %s", ex.ChosenNode, ex.ChosenSite)
+		var notes []string
+		if ex.sched == nil || ex.sched.scored {
+			notes = append(notes, fmt.Sprintf("score %.3f", d.Score))
 		}
-		b.WriteString(")\n")
+		if d.Late {
+			notes = append(notes, "late: no site can meet the deadline")
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(notes, ", "))
+		}
+		b.WriteString("\n")
 	case Defer:
 		fmt.Fprintf(&b, "decision: defer until %s (expected site %s)\n", d.NotBefore.Format(time.RFC3339), ex.ChosenSite)
 	case Reject:

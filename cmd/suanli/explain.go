@@ -45,6 +45,9 @@ reason they were not chosen.`,
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &seed
 			}
+			if topK < 1 {
+				return badInput(fmt.Errorf("--top %d: want at least 1 candidate", topK))
+			}
 			n, err := parseDecision(decision)
 			if err != nil {
 				return badInput(err)

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,6 +60,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"sim", minimal, "--policy", "fastest"}, `unknown policy "fastest" (allowed: `},
 		{[]string{"explain", minimal, "--workload", "x-1", "--decision", "0"}, `--decision "0": want a decision number >= 1, or last`},
 		{[]string{"explain", minimal, "--workload", "x-1", "--decision", "first"}, `--decision "first"`},
+		{[]string{"explain", minimal, "--workload", "x-1", "--top", "0"}, "--top 0: want at least 1"},
 	} {
 		_, err := runCLI(t, tc.args...)
 		if err == nil {
@@ -84,5 +88,34 @@ func TestScenarioShow(t *testing.T) {
 	}
 	if _, err := runCLI(t, "scenario", "show", "-o", "xml", "../../scenarios/testdata/valid/minimal.yaml"); err == nil {
 		t.Error("-o xml accepted")
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// TestExplainRejectionGolden: `suanli explain` prints the core's
+// explanation of a rejection — every site beyond the latency bound — with
+// the reasons for the named sites.
+func TestExplainRejectionGolden(t *testing.T) {
+	out, err := runCLI(t, "explain", "../../scenarios/shandong-baseline.yaml", "--workload", "ctrl-0",
+		"--set", "workloads[ctrl].latency_ms=0.3", "--why-not-site", "x-jn,jn-core", "--set", "horizon=1d")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	path := filepath.Join("testdata", "explain-reject.golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if out != string(want) {
+		t.Errorf("output differs from %s (go test -update, then review the diff):\n%s", path, out)
+	}
+	if !strings.Contains(out, "decision: reject, reason latency (permanent)") {
+		t.Errorf("not a latency rejection:\n%s", out)
 	}
 }

@@ -516,3 +516,28 @@ func TestOptimizerPlansGPUWorkOnFreeGPUs(t *testing.T) {
 		t.Fatalf("CPU work: got %v at site %d, want deferred to qd-core's window\n%s", d.Outcome, d.Site, ex)
 	}
 }
+
+// TestOptimizerExplainsSitesOutsideItsPlan: a site the work may use but
+// the plan gave no budget is explained by the plan, not as a site the
+// work is not allowed at.
+func TestOptimizerExplainsSitesOutsideItsPlan(t *testing.T) {
+	snap := newProvince(t)
+	opt, err := New(scheduler.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := greenJob(0)
+	w.Deadline = t0.Add(3 * time.Hour)
+	ex := &scheduler.Explanation{WhyNotSites: []int{0, 1}}
+	d := opt.Decide(snap, &w, t0, nil, ex)
+	if d.Outcome != scheduler.Place {
+		t.Fatalf("got %v, want place\n%s", d.Outcome, ex)
+	}
+	other := ex.WhyNot[1-d.Site]
+	if other.Filter != scheduler.FilterSite || !strings.Contains(other.Reason, "plan gives this work no budget") {
+		t.Errorf("why not %s: [%v] %s", other.Site, other.Filter, other.Reason)
+	}
+	if w.Sites != nil {
+		t.Error("Decide left the workload's allowed sites changed")
+	}
+}

@@ -290,10 +290,7 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 	bestT, bestSite, bestScore, nowScore := search(0)
 	if bestT >= 0 && nowScore <= bestScore*(1+o.opt.Tolerance)+1e-12 {
 		o.openSites(w, gi, 0, need0)
-		saved := w.Sites
-		w.Sites = o.allow
-		d := o.greenest.Decide(snap, w, now, rng, ex)
-		w.Sites = saved
+		d := o.bindAt(snap, w, now, rng, ex, "the optimizer's plan gives this work no budget at this site this hour")
 		if d.Outcome == scheduler.Place {
 			o.consume(gi, d.Site, now, cores, hours)
 			o.forget(w.ID)
@@ -309,10 +306,7 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 		// start, rather than wait an hour for a node there.
 		limit := bestScore*(1+o.opt.Tolerance) + 1e-12
 		if o.spillSites(snap, w, gi, now, durSlots, limit, jobKW) {
-			saved := w.Sites
-			w.Sites = o.allow
-			d := o.greenest.Decide(snap, w, now, rng, ex)
-			w.Sites = saved
+			d := o.bindAt(snap, w, now, rng, ex, "the optimizer ran this work now at a site no dearer than its best planned start, and this site is dearer or late")
 			if d.Outcome == scheduler.Place {
 				o.consume(gi, d.Site, now, cores, hours)
 				o.forget(w.ID)
@@ -424,6 +418,33 @@ func (o *Optimizer) note(ex *scheduler.Explanation, s string) {
 		ex.Policy = Name
 		ex.Notes = append(ex.Notes, s)
 	}
+}
+
+// bindAt asks greenest to place w now at the sites in o.allow (w itself
+// is left as it was). In an explanation, sites the work itself may use
+// but o.allow left out are not "outside the allowed sites": their why-not
+// says why (the optimizer's reason).
+func (o *Optimizer) bindAt(snap *scheduler.Snapshot, w *scheduler.Workload, now time.Time, rng *rand.Rand, ex *scheduler.Explanation, why string) scheduler.Decision {
+	saved := w.Sites
+	w.Sites = o.allow
+	d := o.greenest.Decide(snap, w, now, rng, ex)
+	w.Sites = saved
+	if ex != nil {
+		for i := range ex.WhyNot {
+			wn := &ex.WhyNot[i]
+			if wn.Filter != scheduler.FilterSite {
+				continue
+			}
+			if site := snap.State.SiteIndex(wn.Site); site >= 0 && (saved == nil || saved.Has(site)) {
+				if wn.Node != "" {
+					wn.Reason = "its site " + wn.Site + ": " + why
+				} else {
+					wn.Reason = why
+				}
+			}
+		}
+	}
+	return d
 }
 
 // spillSites sets o.allow to the sites of group gi (and of the work's
