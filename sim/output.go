@@ -20,7 +20,25 @@ import (
 const (
 	TargetRenewableShare = 0.25
 	TargetPUE            = 1.25
+	// TargetTolerance is the relative tolerance of the target flags: a
+	// run's PUE and renewable share are ratios of sums of many interval
+	// energies, so a province at exactly PUE 1.25 can come out as
+	// 1.2500000000000002. A figure within this fraction of the target
+	// meets it.
+	TargetTolerance = 1e-9
 )
+
+// MeetsRenewableTarget reports whether a renewable share meets the 25 %
+// target (TargetTolerance below it still does).
+func MeetsRenewableTarget(share float64) bool {
+	return share >= TargetRenewableShare*(1-TargetTolerance)
+}
+
+// MeetsPUETarget reports whether a PUE (> 0) is at most 1.25
+// (TargetTolerance above it still is).
+func MeetsPUETarget(pue float64) bool {
+	return pue > 0 && pue <= TargetPUE*(1+TargetTolerance)
+}
 
 // Meta describes the scenario a set of runs came from.
 type Meta struct {
@@ -211,8 +229,8 @@ func NewSummary(m Meta, runs []Run) *Summary {
 		if r.PowerManaged {
 			p.PowerManagement = &PowerStats{SwitchOffs: r.SwitchOffs, Wakeups: r.Wakeups, OffNodeHours: r.OffNodeHours}
 		}
-		p.Targets.RenewableShareMin25pct = p.RenewableShare >= TargetRenewableShare
-		p.Targets.PUEMax125 = p.PUE > 0 && p.PUE <= TargetPUE
+		p.Targets.RenewableShareMin25pct = MeetsRenewableTarget(p.RenewableShare)
+		p.Targets.PUEMax125 = MeetsPUETarget(p.PUE)
 		for t := nodes.Tier(0); t < nodes.NumTiers; t++ {
 			p.Utilization[t.String()] = TierUtil{CPU: r.CPUUtil[t], GPU: r.GPUUtil[t]}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"flag"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -237,4 +238,48 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return "lengths differ"
+}
+
+// TestTargetFlags checks the target flags tolerate float rounding and no
+// more.
+func TestTargetFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		pue, share   float64
+		pueOK, renOK bool
+	}{
+		{"exact", 1.25, 0.25, true, true},
+		{"rounded past the target", 1.2500000000000002, 0.24999999999999997, true, true},
+		{"within 1e-9", 1.25 * (1 + 0.9e-9), 0.25 * (1 - 0.9e-9), true, true},
+		{"beyond 1e-9", 1.25 * (1 + 2e-9), 0.25 * (1 - 2e-9), false, false},
+		{"clearly", 1.251, 0.249, false, false},
+		{"better", 1.1, 0.3, true, true},
+		{"no IT energy", 0, 0, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MeetsPUETarget(tc.pue); got != tc.pueOK {
+				t.Errorf("MeetsPUETarget(%v) = %v, want %v", tc.pue, got, tc.pueOK)
+			}
+			if got := MeetsRenewableTarget(tc.share); got != tc.renOK {
+				t.Errorf("MeetsRenewableTarget(%v) = %v, want %v", tc.share, got, tc.renOK)
+			}
+		})
+	}
+}
+
+// TestMinimalScenarioMeetsPUE runs the minimal scenario, whose sites are
+// all at PUE 1.25 (constant model): the summed energies give a PUE a
+// rounding error above 1.25, which must still meet the target.
+func TestMinimalScenarioMeetsPUE(t *testing.T) {
+	res, err := RunFile(filepath.Join("..", "scenarios", "testdata", "valid", "minimal.yaml"), FileOptions{OutDir: t.TempDir(), Policies: []string{"balanced"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Summary.Policies[0]
+	if math.Abs(p.PUE-1.25) > 1e-12 {
+		t.Fatalf("pue %v, want 1.25 (to rounding): the scenario changed", p.PUE)
+	}
+	if !p.Targets.PUEMax125 {
+		t.Errorf("pue %v: pue_max_1_25 false, want true", p.PUE)
+	}
 }
