@@ -1181,11 +1181,22 @@ func (v *validator) events() {
 		path     string
 	}
 	outages := map[int][]span{}
+	firstName := map[string]string{}
 	for i := range s.Events {
 		e := &s.Events[i]
 		p := e.path
 		if p == "" {
 			p = fmt.Sprintf("events[%d]", i)
+		}
+		// Names given in the file label outputs and select events in
+		// --set (events[NAME]), so they must be unique. (Default names,
+		// <kind>@<at>, may repeat.)
+		if v.has(p+".name") && e.Name != "" {
+			if prev, dup := firstName[e.Name]; dup {
+				v.errf(p+".name", "duplicate event name %q (first at %s); give each event its own name", e.Name, v.where(prev))
+			} else {
+				firstName[e.Name] = p + ".name"
+			}
 		}
 		if !v.required(p+".kind") || !v.required(p+".at") {
 			continue

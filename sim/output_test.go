@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -281,5 +282,36 @@ func TestMinimalScenarioMeetsPUE(t *testing.T) {
 	}
 	if !p.Targets.PUEMax125 {
 		t.Errorf("pue %v: pue_max_1_25 false, want true", p.PUE)
+	}
+}
+
+func TestPolicyFlag(t *testing.T) {
+	for _, tc := range []struct {
+		values []string
+		given  bool
+		want   []string
+		err    string
+	}{
+		{nil, false, nil, ""},
+		{[]string{"balanced"}, true, []string{"balanced"}, ""},
+		{[]string{" balanced , greenest", "spread"}, true, []string{"balanced", "greenest", "spread"}, ""},
+		{[]string{}, true, nil, "empty policy list"},
+		{[]string{" "}, true, nil, "empty policy list"},
+		{[]string{"balanced,,greenest"}, true, nil, `--policy "balanced,,greenest": empty policy name`},
+		{[]string{"balanced,balanced"}, true, nil, `duplicate policy "balanced"`},
+		{[]string{"balanced", "balanced"}, true, nil, `duplicate policy "balanced"`},
+	} {
+		got, err := PolicyFlag(tc.values, tc.given)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: got %v, want an error containing %q", tc.values, err, tc.err)
+		case tc.err == "" && (err != nil || !slices.Equal(got, tc.want)):
+			t.Errorf("%q: got %q, %v; want %q", tc.values, got, err, tc.want)
+		}
+	}
+	// A library caller's duplicate policies are refused as bad input too.
+	_, err := RunFile(filepath.Join("..", "scenarios", "testdata", "valid", "minimal.yaml"), FileOptions{OutDir: t.TempDir(), Policies: []string{"balanced", "balanced"}})
+	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), `duplicate policy "balanced"`) {
+		t.Errorf("RunFile with a duplicate policy: got %v, want an input error", err)
 	}
 }

@@ -71,7 +71,11 @@ aggregates) into --out.`,
 			if err := checkScale(scale); err != nil {
 				return err
 			}
-			spec := sweep.Spec{Scenarios: args, Policies: sim.ParsePolicies(policies), Runs: runs, Baseline: baseline, Sets: sets, Scale: scale}
+			ps, err := sim.PolicyFlag(policies, cmd.Flags().Changed("policy"))
+			if err != nil {
+				return badInput(err)
+			}
+			spec := sweep.Spec{Scenarios: args, Policies: ps, Runs: runs, Baseline: baseline, Sets: sets, Scale: scale}
 			if seeds != "" {
 				s, err := sweep.ParseSeeds(seeds)
 				if err != nil {
@@ -152,7 +156,10 @@ reads them.`,
 		Example: `  suanli bench place --policy balanced --nodes 10000 --count 6 > new.txt && benchstat new.txt`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps := sim.ParsePolicies(policies)
+			ps, err := sim.PolicyFlag(policies, cmd.Flags().Changed("policy"))
+			if err != nil {
+				return badInput(err)
+			}
 			if len(ps) == 0 {
 				ps = benchmarks.PlacePolicies
 			}

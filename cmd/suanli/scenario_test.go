@@ -55,6 +55,12 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"bench", "policies", minimal, "--scale", "0"}, "--scale: scale 0 must be in (0, 10000]"},
 		{[]string{"workload", "list", "--ca-cert", "/nonexistent/ca.pem"}, "--ca-cert: read CA certificates"},
 		{[]string{"sim", minimal, "--policy", "fastest"}, `unknown policy "fastest" (allowed: `},
+		{[]string{"sim", minimal, "--policy", "balanced,balanced"}, `--policy: duplicate policy "balanced"`},
+		{[]string{"sim", minimal, "--policy", "balanced", "--policy", "greenest, balanced"}, `--policy: duplicate policy "balanced"`},
+		{[]string{"sim", minimal, "--policy", ""}, "--policy: empty policy list"},
+		{[]string{"sim", minimal, "--policy=balanced,"}, `--policy "balanced,": empty policy name`},
+		{[]string{"bench", "policies", minimal, "--policy", ""}, "--policy: empty policy list"},
+		{[]string{"bench", "place", "--policy", "spread,spread"}, `--policy: duplicate policy "spread"`},
 		{[]string{"explain", minimal, "--workload", "x-1", "--decision", "0"}, `--decision "0": want a decision number >= 1, or last`},
 		{[]string{"explain", minimal, "--workload", "x-1", "--decision", "first"}, `--decision "first"`},
 	} {
