@@ -67,6 +67,10 @@ func (v *validator) check(ok bool, p, format string, args ...any) bool {
 
 func (v *validator) required(p string) bool {
 	if !v.has(p) {
+		if _, null := v.c.nulls[p]; null {
+			v.errf(p, "required field is null; give a value")
+			return false
+		}
 		v.errf(p, "required field is missing")
 		return false
 	}
