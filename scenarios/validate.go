@@ -25,8 +25,20 @@ func validID(s string) bool { return idPattern.MatchString(s) }
 const (
 	maxHorizon      = 366 * 24 * time.Hour
 	maxNodesPerSite = 1_000_000
-	maxTotalNodes   = 5_000_000
 	maxMW           = 100_000
+)
+
+// Limits a scaled scenario (suanli sim --scale) must keep as well.
+const (
+	// MaxTotalNodes bounds the nodes of a province.
+	MaxTotalNodes = 5_000_000
+	// MaxExpectedInstances bounds the workload instances a scenario is
+	// expected to start over its horizon (ExpectedTotal): a run keeps a
+	// record of every instance, so this bounds its memory (the ×72
+	// province benchmark has ~5 million).
+	MaxExpectedInstances = 50_000_000
+	// MaxRatePerHour bounds an arrival process's rate_per_hour.
+	MaxRatePerHour = 10_000_000
 )
 
 type validator struct {
@@ -51,6 +63,88 @@ func (v *validator) run() {
 	v.sites()
 	v.workloads()
 	v.events()
+	v.expected()
+}
+
+// expected checks the expected instances over the horizon against
+// MaxExpectedInstances; the error is at the rate (or trace) of the largest
+// contributor and lists the contributors.
+func (v *validator) expected() {
+	s := v.s
+	if len(v.c.list) > 0 {
+		// Rates, shapes or surges may be unresolved; the figure would
+		// mislead.
+		return
+	}
+	total, parts := s.expectedParts()
+	if total <= MaxExpectedInstances {
+		return
+	}
+	w := &s.Workloads[parts[0].index]
+	p := s.workloadPath(parts[0].index)
+	at := p + ".arrivals.rate_per_hour"
+	if w.Trace != nil {
+		at = p + ".trace.file"
+	}
+	v.errf(at, "the workloads are expected to start ~%.0f instances over the horizon %s, more than the limit of %d (a run keeps a record of every instance); %s; lower the rates, shape factors, surges or the horizon",
+		total, s.Horizon, MaxExpectedInstances, describeParts(s, parts, total))
+}
+
+// workloadPath is the field path of workload i (workloads[name]).
+func (s *Scenario) workloadPath(i int) string {
+	if p := s.Workloads[i].path; p != "" {
+		return p
+	}
+	return fmt.Sprintf("workloads[%d]", i)
+}
+
+// expectedPart is one workload's share of the expected instances.
+type expectedPart struct {
+	index int
+	n     float64
+}
+
+// ExpectedTotal is the expected number of instances all workloads start
+// over the horizon (the sum of ExpectedInstances).
+func (s *Scenario) ExpectedTotal() float64 {
+	total, _ := s.expectedParts()
+	return total
+}
+
+// expectedParts returns the total and the workloads' contributions,
+// largest first.
+func (s *Scenario) expectedParts() (float64, []expectedPart) {
+	total := 0.0
+	parts := make([]expectedPart, 0, len(s.Workloads))
+	for i := range s.Workloads {
+		n := s.ExpectedInstances(&s.Workloads[i])
+		total += n
+		parts = append(parts, expectedPart{i, n})
+	}
+	sort.SliceStable(parts, func(i, j int) bool { return parts[i].n > parts[j].n })
+	return total, parts
+}
+
+// describeParts lists the largest contributors ("workloads[a] ~N (x %)").
+func describeParts(s *Scenario, parts []expectedPart, total float64) string {
+	const show = 5
+	var b strings.Builder
+	b.WriteString("from ")
+	for k, pt := range parts {
+		if k == show {
+			fmt.Fprintf(&b, " and %d more", len(parts)-show)
+			break
+		}
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		share := 0.0
+		if total > 0 {
+			share = 100 * pt.n / total
+		}
+		fmt.Fprintf(&b, "%s ~%.0f (%.0f %%)", s.workloadPath(pt.index), pt.n, share)
+	}
+	return b.String()
 }
 
 func (v *validator) has(p string) bool { return v.c.has(p) }
@@ -470,8 +564,8 @@ func (v *validator) sites() {
 			all = append(all, site)
 		}
 	}
-	if total > maxTotalNodes {
-		v.errf("sites", "%d nodes in total; the limit is %d", total, maxTotalNodes)
+	if total > MaxTotalNodes {
+		v.errf("sites", "%d nodes in total; the limit is %d", total, MaxTotalNodes)
 	}
 	s.Sites = all
 	for i := range s.Sites {
@@ -1024,7 +1118,7 @@ func (v *validator) arrivals(p string, w *Workload, weights []float64, eligible 
 	a := w.Arrivals
 	s := v.s
 	v.required(p + ".rate_per_hour")
-	if !v.rangeCheck(p+".rate_per_hour", a.RatePerHour, 0, 1e7) {
+	if !v.rangeCheck(p+".rate_per_hour", a.RatePerHour, 0, MaxRatePerHour) {
 		return
 	}
 	if a.Shape != "" {
@@ -1038,7 +1132,7 @@ func (v *validator) arrivals(p string, w *Workload, weights []float64, eligible 
 	}
 	if b := a.Bursts; b != nil {
 		v.rangeCheck(p+".bursts.per_day", b.PerDay, 0, 1000)
-		v.check(b.Factor > 0 && b.Factor <= 1000, p+".bursts.factor", "%s must be in (0, 1000]", formatFloat(b.Factor))
+		v.check(b.Factor > 0 && b.Factor <= MaxFactor, p+".bursts.factor", "%s must be in (0, %d]", formatFloat(b.Factor), MaxFactor)
 		v.check(b.Duration > 0, p+".bursts.duration", "must be > 0")
 	}
 	rates := make([]float64, len(s.Cities))
@@ -1277,7 +1371,7 @@ func (v *validator) events() {
 			}
 		case DemandSurge:
 			if v.required(p + ".factor") {
-				v.check(e.Factor > 0 && e.Factor <= 1000, p+".factor", "%s must be in (0, 1000]", formatFloat(e.Factor))
+				v.check(e.Factor > 0 && e.Factor <= MaxFactor, p+".factor", "%s must be in (0, %d]", formatFloat(e.Factor), MaxFactor)
 			}
 			for j, c := range e.Classes {
 				if !contains(v.classes, c) {

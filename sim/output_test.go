@@ -315,3 +315,34 @@ func TestPolicyFlag(t *testing.T) {
 		t.Errorf("RunFile with a duplicate policy: got %v, want an input error", err)
 	}
 }
+
+// TestScaleLimits: the province benchmark's ×72 baseline is within the
+// limits; scales beyond them are refused before anything changes, naming
+// the largest scale the scenario allows.
+func TestScaleLimits(t *testing.T) {
+	path := filepath.Join("..", "scenarios", "shandong-baseline.yaml")
+	for _, tc := range []struct {
+		k    float64
+		want string
+	}{
+		{72, ""},
+		{599, ""},
+		{600, "would have 5000400 nodes, more than the limit of 5000000 (unscaled 8334; this scenario allows at most --scale 599)"},
+		{1000, "instances over 7d, more than the limit of 50000000 (unscaled ~69611; this scenario allows at most --scale 718)"},
+		{10001, "scale 10001 must be in (0, 10000]"},
+	} {
+		s, _ := loadConfig(t, path)
+		nodes, expected := s.TotalNodes(), s.ExpectedTotal()
+		err := ScaleScenario(s, tc.k)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("scale %g: %v", tc.k, err)
+		case tc.want == "" && s.TotalNodes() < int(tc.k)*nodes:
+			t.Errorf("scale %g: %d nodes, want at least %d", tc.k, s.TotalNodes(), int(tc.k)*nodes)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("scale %g: got %v, want an error containing %q", tc.k, err, tc.want)
+		case tc.want != "" && (s.TotalNodes() != nodes || s.ExpectedTotal() != expected):
+			t.Errorf("scale %g: refused, but the scenario changed", tc.k)
+		}
+	}
+}

@@ -91,7 +91,7 @@ timeseries.csv and report.html into the output directory (docs/outputs.md).`,
 	f.StringArrayVar(&sets, "set", nil, "override a scenario field, e.g. --set horizon=2d --set sites[jn-core].battery.mwh=20 (repeatable)")
 	f.BoolVar(&trace, "trace", false, "also write trace.csv with one row per workload")
 	f.BoolVar(&quiet, "quiet", false, "no progress and no list of files")
-	f.Float64Var(&scale, "scale", 1, "grow the province: multiply arrival rates, node counts and on-site energy capacities by this factor")
+	f.Float64Var(&scale, "scale", 1, "grow the province: multiply arrival rates, node counts and on-site energy capacities by this factor, in (0, 10000] and within the scenario limits (docs/scenario-format.md)")
 	return cmd
 }
 
