@@ -203,7 +203,7 @@ func Parse(name string, data []byte, opts LoadOptions) (s *Scenario, err error) 
 		h.Write([]byte(set))
 	}
 	s.SHA256 = hex.EncodeToString(h.Sum(nil))
-	v := &validator{s: s, c: c, opts: opts, files: map[string][]byte{}}
+	v := &validator{s: s, c: c, opts: opts, files: map[string][]byte{}, tables: map[string]tableResult{}}
 	v.run()
 	if err := c.err(); err != nil {
 		return nil, err

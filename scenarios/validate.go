@@ -46,6 +46,8 @@ type validator struct {
 	c     *collector
 	opts  LoadOptions
 	files map[string][]byte
+	// tables holds the CSV time series read (by full path).
+	tables map[string]tableResult
 	// siteIndex maps site ids to indices in s.Sites.
 	siteIndex map[string]int
 	classes   []string
@@ -252,7 +254,8 @@ func (v *validator) grid() {
 	v.rangeCheck("grid.carbon_kg_per_kwh", g.CarbonKgPerKWh, 0, 5)
 	v.rangeCheck("grid.marginal_carbon_kg_per_kwh", g.MarginalCarbonKgPerKWh, 0, 5)
 	if g.CarbonShape.Series != nil {
-		v.series("grid.carbon_shape", g.CarbonShape.Series.CSV, g.CarbonShape.Series.Column, g.CarbonShape.Series.Normalize, "mean")
+		sr := g.CarbonShape.Series
+		v.series("grid.carbon_shape", seriesCarbon, sr.CSV, sr.Column, sr.Normalize, sr.Anchor, "mean")
 	}
 	t := &g.Tariff
 	v.rangeCheck("grid.tariff.fixed_cny_per_kwh", t.FixedCNYPerKWh, 0, 10)
@@ -263,7 +266,9 @@ func (v *validator) grid() {
 	case v.has("grid.tariff.csv"):
 		t.Table = ""
 		if v.check(t.CSV != "", "grid.tariff.csv", "must name a file") {
-			v.csvColumns("grid.tariff.csv", t.CSV, "season", "months", "period", "start_hour", "end_hour", "multiplier")
+			if v.csvColumns("grid.tariff.csv", t.CSV, "season", "months", "period", "start_hour", "end_hour", "multiplier") {
+				v.tariffData("grid.tariff.csv", t.CSV)
+			}
 		}
 	default:
 		if !contains(TariffTables, t.Table) {
@@ -273,8 +278,9 @@ func (v *validator) grid() {
 }
 
 // series checks a CSV series reference at path p (fields csv, column,
-// normalize).
-func (v *validator) series(p, file, column, normalize string, allowed ...string) {
+// normalize, anchor) of the given kind, and the series itself
+// (seriesData).
+func (v *validator) series(p string, kind seriesKind, file, column, normalize string, anchor *time.Time, allowed ...string) {
 	if !contains(allowed, normalize) {
 		v.c.allowed(p+".normalize", allowed, "unknown normalisation %q", normalize)
 	}
@@ -284,15 +290,19 @@ func (v *validator) series(p, file, column, normalize string, allowed ...string)
 	if !v.check(column != "", p+".column", "required field is missing (the value column's header)") {
 		return
 	}
-	v.csvColumns(p, file, column)
+	if v.csvColumns(p, file, column) && contains(allowed, normalize) {
+		v.seriesData(p, kind, file, column, normalize, anchor)
+	}
 }
 
 // csvColumns checks file exists and its header (first line that is not a
 // '#' comment) has the columns. p is the path of the reference; file
-// errors go to p.csv (or p itself when it ends in .csv or .file).
-func (v *validator) csvColumns(p, file string, cols ...string) {
+// errors go to p.csv (or p itself when it ends in .csv or .file). It
+// reports whether the file was read and has the columns (false with
+// SkipData).
+func (v *validator) csvColumns(p, file string, cols ...string) bool {
 	if v.opts.SkipData {
-		return
+		return false
 	}
 	fp := p
 	if !strings.HasSuffix(p, ".csv") && !strings.HasSuffix(p, ".file") {
@@ -301,9 +311,10 @@ func (v *validator) csvColumns(p, file string, cols ...string) {
 	data, full, err := v.readData(file)
 	if err != nil {
 		v.errf(fp, "cannot read %s: %v", full, err)
-		return
+		return false
 	}
 	header := csvHeader(data)
+	ok := true
 	for _, c := range cols {
 		if !contains(header, c) {
 			cp := p + ".column"
@@ -311,8 +322,10 @@ func (v *validator) csvColumns(p, file string, cols ...string) {
 				cp = fp
 			}
 			v.c.allowed(cp, header, "%s has no column %q", full, c)
+			ok = false
 		}
 	}
+	return ok
 }
 
 // csvHeader returns the fields of the first line that is not empty or a
@@ -698,7 +711,7 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 		v.check(s.CloudBeta > 0 && s.CloudBeta <= 1000, sl+".cloud_beta", "%s must be in (0, 1000]", formatFloat(s.CloudBeta))
 		v.check(s.NoiseSigma >= 0 && s.NoiseSigma <= 1, sl+".noise_sigma", "%s must be in [0, 1]", formatFloat(s.NoiseSigma))
 		v.check(s.NoiseTauHours > 0 && s.NoiseTauHours <= 1000, sl+".noise_tau_hours", "%s must be in (0, 1000]", formatFloat(s.NoiseTauHours))
-		v.seriesRef(sl, &s.SeriesRef, "none")
+		v.seriesRef(sl, seriesSolar, &s.SeriesRef, "none")
 	}
 	if sp.Wind != nil {
 		wl, w := p+".wind", sp.Wind
@@ -712,7 +725,7 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 		v.check(w.CapacityFactor > 0 && w.CapacityFactor < 1, wl+".capacity_factor", "%s must be in (0, 1)", formatFloat(w.CapacityFactor))
 		v.check(w.RhoHourly >= 0 && w.RhoHourly < 1, wl+".rho_hourly", "%s must be in [0, 1)", formatFloat(w.RhoHourly))
 		v.check(w.Spread > 0 && w.Spread <= 10, wl+".spread", "%s must be in (0, 10]", formatFloat(w.Spread))
-		v.seriesRef(wl, &w.SeriesRef, "max")
+		v.seriesRef(wl, seriesWind, &w.SeriesRef, "max")
 	}
 	if sp.Contract != nil {
 		cl, c := p+".contract", sp.Contract
@@ -769,7 +782,7 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 
 // seriesRef checks an optional trace of a generator; def is its default
 // normalisation.
-func (v *validator) seriesRef(p string, r *SeriesRef, def string) {
+func (v *validator) seriesRef(p string, kind seriesKind, r *SeriesRef, def string) {
 	if r.CSV == "" && r.Column == "" && !v.has(p+".csv") && !v.has(p+".column") {
 		if v.has(p+".normalize") || v.has(p+".anchor") {
 			v.errf(p, "normalize and anchor need csv and column")
@@ -779,7 +792,7 @@ func (v *validator) seriesRef(p string, r *SeriesRef, def string) {
 	if r.Normalize == "" {
 		r.Normalize = def
 	}
-	v.series(p, r.CSV, r.Column, r.Normalize, "none", "max")
+	v.series(p, kind, r.CSV, r.Column, r.Normalize, r.Anchor, "none", "max")
 }
 
 func (v *validator) workloads() {

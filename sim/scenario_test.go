@@ -293,3 +293,33 @@ func TestExplainBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestSeriesCheckedAtLoad: CSV series and tariff files are read when the
+// scenario loads, so a bad one is an input error at the scenario field
+// naming it (exit code 2) before any run, and the files the loader
+// accepts run.
+func TestSeriesCheckedAtLoad(t *testing.T) {
+	dir := filepath.Join("..", "scenarios", "testdata")
+	for _, tc := range []struct{ file, want string }{
+		{"broken/csv-series.yaml", `csv-series.yaml:11:25: sites[a].solar.csv: ` + filepath.Join(dir, "series", "not-a-number.csv") + `: line 4, column 27 (pv): "abc" is not a number`},
+		{"broken/csv-series.yaml", `csv-series.yaml:12:24: sites[a].wind.csv: ` + filepath.Join(dir, "series", "one-row.csv") + `: time series: need at least two data rows`},
+		{"broken/csv-grid.yaml", `csv-grid.yaml:5:23: grid.carbon_shape.csv: ` + filepath.Join(dir, "series", "out-of-range.csv") + `: line 3, column 36 (carbon): -20 is outside [0, 1000000000]`},
+		{"broken/csv-tariff.yaml", `csv-tariff.yaml:6:17: grid.tariff.csv: `},
+	} {
+		out := t.TempDir()
+		_, err := RunFile(filepath.Join(dir, tc.file), FileOptions{OutDir: out})
+		if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an input error containing %q", tc.file, err, tc.want)
+		}
+		if files, _ := os.ReadDir(out); len(files) > 0 {
+			t.Errorf("%s: refused, but wrote %d files", tc.file, len(files))
+		}
+	}
+	res, err := RunFile(filepath.Join(dir, "valid", "series.yaml"), FileOptions{OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Summary.Policies[0].EnergyMWh; !(e.Solar > 0 && e.Wind > 0) {
+		t.Errorf("solar %g MWh, wind %g MWh from the traces, want both > 0", e.Solar, e.Wind)
+	}
+}
