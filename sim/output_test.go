@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"io"
 	"math"
@@ -344,5 +345,78 @@ func TestScaleLimits(t *testing.T) {
 		case tc.want != "" && (s.TotalNodes() != nodes || s.ExpectedTotal() != expected):
 			t.Errorf("scale %g: refused, but the scenario changed", tc.k)
 		}
+	}
+}
+
+// TestOutputsAtomic: outputs are written as a set through temporary
+// files, so a failure while writing leaves the previous files (or none),
+// never a truncated one, and no temporary files; a NaN figure is an error
+// naming its field rather than an encoding failure.
+func TestOutputsAtomic(t *testing.T) {
+	cfg := testConfig(60, 3)
+	cfg.Horizon = 6 * time.Hour
+	runs, err := RunPolicies(cfg, nil, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, fresh := t.TempDir(), t.TempDir()
+	if _, err := WriteOutputs(good, cfg, testMeta(cfg), runs); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, name := range []string{"summary.json", "timeseries.csv", "report.html"} {
+		before[name], _ = os.ReadFile(filepath.Join(good, name))
+	}
+	r := *runs[0].Result
+	r.Energy.GridKWh = math.NaN()
+	runs[0].Result = &r
+	want := "summary.policies[" + runs[0].Policy + "].energy_mwh.grid is NaN, which JSON cannot hold"
+	for _, dir := range []string{good, fresh} {
+		_, err := WriteOutputs(dir, cfg, testMeta(cfg), runs)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NaN grid energy: got %v, want an error containing %q", err, want)
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".tmp-") {
+				t.Errorf("temporary file %s left behind", e.Name())
+			}
+		}
+	}
+	for name, b := range before {
+		got, _ := os.ReadFile(filepath.Join(good, name))
+		if len(b) == 0 || !bytes.Equal(got, b) {
+			t.Errorf("%s changed (%d bytes, was %d) by a failed write", name, len(got), len(b))
+		}
+		if _, err := os.Stat(filepath.Join(fresh, name)); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a failed first write (%v)", name, err)
+		}
+	}
+}
+
+func TestWriteFilesAtomic(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
+	text := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+	}
+	fail := func(w io.Writer) error { io.WriteString(w, "half"); return errors.New("disk full") }
+	if err := WriteFilesAtomic([]string{a, b}, []func(io.Writer) error{text("one"), text("two")}); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFilesAtomic([]string{a, b}, []func(io.Writer) error{text("new"), fail})
+	if err == nil || !strings.Contains(err.Error(), "write "+b+": disk full") {
+		t.Errorf("got %v, want the failure naming %s", err, b)
+	}
+	for path, want := range map[string]string{a: "one", b: "two"} {
+		if got, _ := os.ReadFile(path); string(got) != want {
+			t.Errorf("%s = %q after a failed set, want %q", path, got, want)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (%v), want 0644", path, fi.Mode(), err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%d files in the directory, want 2 (no temporary files)", len(entries))
 	}
 }

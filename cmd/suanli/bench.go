@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -106,21 +107,10 @@ aggregates) into --out.`,
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			for name, write := range map[string]func(*os.File) error{
-				"sweep.csv":  func(f *os.File) error { return res.WriteCSV(f) },
-				"sweep.json": func(f *os.File) error { return res.WriteJSON(f) },
-			} {
-				f, err := os.Create(filepath.Join(out, name))
-				if err != nil {
-					return err
-				}
-				if err := write(f); err != nil {
-					f.Close()
-					return err
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
+			if err := sim.WriteFilesAtomic(
+				[]string{filepath.Join(out, "sweep.csv"), filepath.Join(out, "sweep.json")},
+				[]func(io.Writer) error{res.WriteCSV, res.WriteJSON}); err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s and %s\n", filepath.Join(out, "sweep.csv"), filepath.Join(out, "sweep.json"))
 			return nil
