@@ -263,6 +263,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keys []stri
 	defer func() { d.depth-- }()
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		// null is "not given": the default stays.
+		d.c.nulls[path] = orig
 		if v.Kind() == reflect.Pointer {
 			v.Set(reflect.Zero(v.Type()))
 		}

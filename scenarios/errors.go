@@ -96,6 +96,10 @@ type collector struct {
 	pos map[string]*yaml.Node
 	// setOf maps nodes created by an override to the override.
 	setOf map[*yaml.Node]string
+	// nulls maps a field path given as null (~, "null" or nothing after
+	// the colon) to its node: null means "not given", so the path is not
+	// in pos, but errors about it still point at the place.
+	nulls map[string]*yaml.Node
 	// validating is set once decoding is done. Decoding errors record
 	// their paths in bad; validation errors at a path related to a bad
 	// one (the same, an ancestor or a descendant) are dropped, because
@@ -105,7 +109,7 @@ type collector struct {
 }
 
 func newCollector(file string) *collector {
-	return &collector{file: file, pos: map[string]*yaml.Node{}, setOf: map[*yaml.Node]string{}}
+	return &collector{file: file, pos: map[string]*yaml.Node{}, setOf: map[*yaml.Node]string{}, nulls: map[string]*yaml.Node{}}
 }
 
 // has reports whether the file (or an override) gave a value at path.
@@ -114,10 +118,14 @@ func (c *collector) has(path string) bool {
 	return ok
 }
 
-// node returns the node of path or of its nearest ancestor that has one.
+// node returns the node of path or of its nearest ancestor that has one
+// (a null value counts).
 func (c *collector) node(path string) *yaml.Node {
 	for {
 		if n, ok := c.pos[path]; ok {
+			return n
+		}
+		if n, ok := c.nulls[path]; ok {
 			return n
 		}
 		if path == "" {

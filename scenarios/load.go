@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -121,12 +122,37 @@ func yamlErr(name string, data []byte, err error) error {
 		}
 		return e
 	}
+	if strings.Contains(msg, "UTF-8") {
+		if i := firstInvalidUTF8(data); i >= 0 {
+			line := bytes.Count(data[:i], []byte("\n")) + 1
+			start := bytes.LastIndexByte(data[:i], '\n') + 1
+			return &Error{File: name, Line: line, Col: utf8.RuneCount(data[start:i]) + 1,
+				Msg: fmt.Sprintf("syntax error: invalid UTF-8 (byte 0x%02x at offset %d); save the file as UTF-8", data[i], i)}
+		}
+	}
 	e := &Error{File: name, Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
 	var hint string
 	if e.Line, e.Col, hint = locateSyntax(data, 0, strings.TrimPrefix(msg, "yaml: ")); hint != "" {
 		e.Msg += " (" + hint + ")"
 	}
 	return e
+}
+
+// firstInvalidUTF8 is the offset of the first byte of data that is not
+// part of valid UTF-8, or -1. A UTF-16 file (which YAML allows, with a byte
+// order mark) is not checked.
+func firstInvalidUTF8(data []byte) int {
+	if bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
+		return -1
+	}
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // Parse decodes, validates and resolves a scenario held in data; name is
@@ -177,7 +203,7 @@ func Parse(name string, data []byte, opts LoadOptions) (s *Scenario, err error) 
 		h.Write([]byte(set))
 	}
 	s.SHA256 = hex.EncodeToString(h.Sum(nil))
-	v := &validator{s: s, c: c, opts: opts, files: map[string][]byte{}}
+	v := &validator{s: s, c: c, opts: opts, files: map[string][]byte{}, tables: map[string]tableResult{}}
 	v.run()
 	if err := c.err(); err != nil {
 		return nil, err

@@ -339,3 +339,28 @@ func TestEditDistance(t *testing.T) {
 		t.Errorf("closest = %q, want none", got)
 	}
 }
+
+// TestApplySetEventByName: events are selected by their name in --set.
+func TestApplySetEventByName(t *testing.T) {
+	src := `
+name: events
+horizon: 2d
+policies: [balanced]
+node_types:
+  cpu-64: {cpu_cores: 64, memory_gib: 256, power: {idle_w: 150, peak_w: 500}}
+sites:
+  - {id: a, role: edge, city: JN, nodes: {cpu-64: 1}}
+workloads:
+  - {class: ctrl, kind: service, cpu_cores: 1, duration: 1h, arrivals: {rate_per_hour: 1}}
+events:
+  - {name: first, at: 1h, kind: site-outage, site: a, duration: 1h}
+  - {name: second, at: 5h, kind: site-outage, site: a, duration: 1h}
+`
+	s, err := Parse("events.yaml", []byte(src), LoadOptions{Sets: []string{"events[second].duration=3h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []string{s.Events[0].Duration.String(), s.Events[1].Duration.String()}; !reflect.DeepEqual(got, []string{"1h", "3h"}) {
+		t.Errorf("durations %v, want [1h 3h]", got)
+	}
+}

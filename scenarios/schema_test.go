@@ -376,6 +376,9 @@ func TestSchemaRejectsBroken(t *testing.T) {
 		{"soc.yaml", "$.sites[1].battery.efficiency: 1.2 violates maximum 1"},
 		{"bad-duration.yaml", `$.horizon: "7days" does not match`},
 		{"tier-role.yaml", `$.sites[0].role: core is not one of`},
+		{"shape-factor.yaml", `$.shapes.huge.weekend: 1001 violates maximum 1000`},
+		{"shape-factor.yaml", `$.shapes.list.hourly: matches 0 of the oneOf alternatives`},
+		{"shape-factor.yaml", `$.events[0].factor: 5000 violates maximum 1000`},
 	} {
 		raw, err := os.ReadFile(filepath.Join("testdata/broken", tc.file))
 		if err != nil {

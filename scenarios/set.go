@@ -13,8 +13,8 @@ import (
 // result is validated like the file itself.
 //
 // The path is a dotted list of field names; a list element is selected by
-// index or by its id (sites and events by id, workloads by name or class,
-// site groups by id_prefix):
+// index or by its id (sites by id, events by name, workloads by name or
+// class, site groups by id_prefix):
 //
 //	horizon=3d
 //	sites[jn-core].battery.mwh=20

@@ -25,8 +25,20 @@ func validID(s string) bool { return idPattern.MatchString(s) }
 const (
 	maxHorizon      = 366 * 24 * time.Hour
 	maxNodesPerSite = 1_000_000
-	maxTotalNodes   = 5_000_000
 	maxMW           = 100_000
+)
+
+// Limits a scaled scenario (suanli sim --scale) must keep as well.
+const (
+	// MaxTotalNodes bounds the nodes of a province.
+	MaxTotalNodes = 5_000_000
+	// MaxExpectedInstances bounds the workload instances a scenario is
+	// expected to start over its horizon (ExpectedTotal): a run keeps a
+	// record of every instance, so this bounds its memory (the ×72
+	// province benchmark has ~5 million).
+	MaxExpectedInstances = 50_000_000
+	// MaxRatePerHour bounds an arrival process's rate_per_hour.
+	MaxRatePerHour = 10_000_000
 )
 
 type validator struct {
@@ -34,6 +46,8 @@ type validator struct {
 	c     *collector
 	opts  LoadOptions
 	files map[string][]byte
+	// tables holds the CSV time series read (by full path).
+	tables map[string]tableResult
 	// siteIndex maps site ids to indices in s.Sites.
 	siteIndex map[string]int
 	classes   []string
@@ -51,6 +65,88 @@ func (v *validator) run() {
 	v.sites()
 	v.workloads()
 	v.events()
+	v.expected()
+}
+
+// expected checks the expected instances over the horizon against
+// MaxExpectedInstances; the error is at the rate (or trace) of the largest
+// contributor and lists the contributors.
+func (v *validator) expected() {
+	s := v.s
+	if len(v.c.list) > 0 {
+		// Rates, shapes or surges may be unresolved; the figure would
+		// mislead.
+		return
+	}
+	total, parts := s.expectedParts()
+	if total <= MaxExpectedInstances {
+		return
+	}
+	w := &s.Workloads[parts[0].index]
+	p := s.workloadPath(parts[0].index)
+	at := p + ".arrivals.rate_per_hour"
+	if w.Trace != nil {
+		at = p + ".trace.file"
+	}
+	v.errf(at, "the workloads are expected to start ~%.0f instances over the horizon %s, more than the limit of %d (a run keeps a record of every instance); %s; lower the rates, shape factors, surges or the horizon",
+		total, s.Horizon, MaxExpectedInstances, describeParts(s, parts, total))
+}
+
+// workloadPath is the field path of workload i (workloads[name]).
+func (s *Scenario) workloadPath(i int) string {
+	if p := s.Workloads[i].path; p != "" {
+		return p
+	}
+	return fmt.Sprintf("workloads[%d]", i)
+}
+
+// expectedPart is one workload's share of the expected instances.
+type expectedPart struct {
+	index int
+	n     float64
+}
+
+// ExpectedTotal is the expected number of instances all workloads start
+// over the horizon (the sum of ExpectedInstances).
+func (s *Scenario) ExpectedTotal() float64 {
+	total, _ := s.expectedParts()
+	return total
+}
+
+// expectedParts returns the total and the workloads' contributions,
+// largest first.
+func (s *Scenario) expectedParts() (float64, []expectedPart) {
+	total := 0.0
+	parts := make([]expectedPart, 0, len(s.Workloads))
+	for i := range s.Workloads {
+		n := s.ExpectedInstances(&s.Workloads[i])
+		total += n
+		parts = append(parts, expectedPart{i, n})
+	}
+	sort.SliceStable(parts, func(i, j int) bool { return parts[i].n > parts[j].n })
+	return total, parts
+}
+
+// describeParts lists the largest contributors ("workloads[a] ~N (x %)").
+func describeParts(s *Scenario, parts []expectedPart, total float64) string {
+	const show = 5
+	var b strings.Builder
+	b.WriteString("from ")
+	for k, pt := range parts {
+		if k == show {
+			fmt.Fprintf(&b, " and %d more", len(parts)-show)
+			break
+		}
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		share := 0.0
+		if total > 0 {
+			share = 100 * pt.n / total
+		}
+		fmt.Fprintf(&b, "%s ~%.0f (%.0f %%)", s.workloadPath(pt.index), pt.n, share)
+	}
+	return b.String()
 }
 
 func (v *validator) has(p string) bool { return v.c.has(p) }
@@ -67,6 +163,10 @@ func (v *validator) check(ok bool, p, format string, args ...any) bool {
 
 func (v *validator) required(p string) bool {
 	if !v.has(p) {
+		if _, null := v.c.nulls[p]; null {
+			v.errf(p, "required field is null; give a value")
+			return false
+		}
 		v.errf(p, "required field is missing")
 		return false
 	}
@@ -154,7 +254,8 @@ func (v *validator) grid() {
 	v.rangeCheck("grid.carbon_kg_per_kwh", g.CarbonKgPerKWh, 0, 5)
 	v.rangeCheck("grid.marginal_carbon_kg_per_kwh", g.MarginalCarbonKgPerKWh, 0, 5)
 	if g.CarbonShape.Series != nil {
-		v.series("grid.carbon_shape", g.CarbonShape.Series.CSV, g.CarbonShape.Series.Column, g.CarbonShape.Series.Normalize, "mean")
+		sr := g.CarbonShape.Series
+		v.series("grid.carbon_shape", seriesCarbon, sr.CSV, sr.Column, sr.Normalize, sr.Anchor, "mean")
 	}
 	t := &g.Tariff
 	v.rangeCheck("grid.tariff.fixed_cny_per_kwh", t.FixedCNYPerKWh, 0, 10)
@@ -165,7 +266,9 @@ func (v *validator) grid() {
 	case v.has("grid.tariff.csv"):
 		t.Table = ""
 		if v.check(t.CSV != "", "grid.tariff.csv", "must name a file") {
-			v.csvColumns("grid.tariff.csv", t.CSV, "season", "months", "period", "start_hour", "end_hour", "multiplier")
+			if v.csvColumns("grid.tariff.csv", t.CSV, "season", "months", "period", "start_hour", "end_hour", "multiplier") {
+				v.tariffData("grid.tariff.csv", t.CSV)
+			}
 		}
 	default:
 		if !contains(TariffTables, t.Table) {
@@ -175,8 +278,9 @@ func (v *validator) grid() {
 }
 
 // series checks a CSV series reference at path p (fields csv, column,
-// normalize).
-func (v *validator) series(p, file, column, normalize string, allowed ...string) {
+// normalize, anchor) of the given kind, and the series itself
+// (seriesData).
+func (v *validator) series(p string, kind seriesKind, file, column, normalize string, anchor *time.Time, allowed ...string) {
 	if !contains(allowed, normalize) {
 		v.c.allowed(p+".normalize", allowed, "unknown normalisation %q", normalize)
 	}
@@ -186,15 +290,19 @@ func (v *validator) series(p, file, column, normalize string, allowed ...string)
 	if !v.check(column != "", p+".column", "required field is missing (the value column's header)") {
 		return
 	}
-	v.csvColumns(p, file, column)
+	if v.csvColumns(p, file, column) && contains(allowed, normalize) {
+		v.seriesData(p, kind, file, column, normalize, anchor)
+	}
 }
 
 // csvColumns checks file exists and its header (first line that is not a
 // '#' comment) has the columns. p is the path of the reference; file
-// errors go to p.csv (or p itself when it ends in .csv or .file).
-func (v *validator) csvColumns(p, file string, cols ...string) {
+// errors go to p.csv (or p itself when it ends in .csv or .file). It
+// reports whether the file was read and has the columns (false with
+// SkipData).
+func (v *validator) csvColumns(p, file string, cols ...string) bool {
 	if v.opts.SkipData {
-		return
+		return false
 	}
 	fp := p
 	if !strings.HasSuffix(p, ".csv") && !strings.HasSuffix(p, ".file") {
@@ -203,9 +311,10 @@ func (v *validator) csvColumns(p, file string, cols ...string) {
 	data, full, err := v.readData(file)
 	if err != nil {
 		v.errf(fp, "cannot read %s: %v", full, err)
-		return
+		return false
 	}
 	header := csvHeader(data)
+	ok := true
 	for _, c := range cols {
 		if !contains(header, c) {
 			cp := p + ".column"
@@ -213,8 +322,10 @@ func (v *validator) csvColumns(p, file string, cols ...string) {
 				cp = fp
 			}
 			v.c.allowed(cp, header, "%s has no column %q", full, c)
+			ok = false
 		}
 	}
+	return ok
 }
 
 // csvHeader returns the fields of the first line that is not empty or a
@@ -466,8 +577,8 @@ func (v *validator) sites() {
 			all = append(all, site)
 		}
 	}
-	if total > maxTotalNodes {
-		v.errf("sites", "%d nodes in total; the limit is %d", total, maxTotalNodes)
+	if total > MaxTotalNodes {
+		v.errf("sites", "%d nodes in total; the limit is %d", total, MaxTotalNodes)
 	}
 	s.Sites = all
 	for i := range s.Sites {
@@ -600,7 +711,7 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 		v.check(s.CloudBeta > 0 && s.CloudBeta <= 1000, sl+".cloud_beta", "%s must be in (0, 1000]", formatFloat(s.CloudBeta))
 		v.check(s.NoiseSigma >= 0 && s.NoiseSigma <= 1, sl+".noise_sigma", "%s must be in [0, 1]", formatFloat(s.NoiseSigma))
 		v.check(s.NoiseTauHours > 0 && s.NoiseTauHours <= 1000, sl+".noise_tau_hours", "%s must be in (0, 1000]", formatFloat(s.NoiseTauHours))
-		v.seriesRef(sl, &s.SeriesRef, "none")
+		v.seriesRef(sl, seriesSolar, &s.SeriesRef, "none")
 	}
 	if sp.Wind != nil {
 		wl, w := p+".wind", sp.Wind
@@ -614,7 +725,7 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 		v.check(w.CapacityFactor > 0 && w.CapacityFactor < 1, wl+".capacity_factor", "%s must be in (0, 1)", formatFloat(w.CapacityFactor))
 		v.check(w.RhoHourly >= 0 && w.RhoHourly < 1, wl+".rho_hourly", "%s must be in [0, 1)", formatFloat(w.RhoHourly))
 		v.check(w.Spread > 0 && w.Spread <= 10, wl+".spread", "%s must be in (0, 10]", formatFloat(w.Spread))
-		v.seriesRef(wl, &w.SeriesRef, "max")
+		v.seriesRef(wl, seriesWind, &w.SeriesRef, "max")
 	}
 	if sp.Contract != nil {
 		cl, c := p+".contract", sp.Contract
@@ -671,7 +782,7 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 
 // seriesRef checks an optional trace of a generator; def is its default
 // normalisation.
-func (v *validator) seriesRef(p string, r *SeriesRef, def string) {
+func (v *validator) seriesRef(p string, kind seriesKind, r *SeriesRef, def string) {
 	if r.CSV == "" && r.Column == "" && !v.has(p+".csv") && !v.has(p+".column") {
 		if v.has(p+".normalize") || v.has(p+".anchor") {
 			v.errf(p, "normalize and anchor need csv and column")
@@ -681,7 +792,7 @@ func (v *validator) seriesRef(p string, r *SeriesRef, def string) {
 	if r.Normalize == "" {
 		r.Normalize = def
 	}
-	v.series(p, r.CSV, r.Column, r.Normalize, "none", "max")
+	v.series(p, kind, r.CSV, r.Column, r.Normalize, r.Anchor, "none", "max")
 }
 
 func (v *validator) workloads() {
@@ -1020,7 +1131,7 @@ func (v *validator) arrivals(p string, w *Workload, weights []float64, eligible 
 	a := w.Arrivals
 	s := v.s
 	v.required(p + ".rate_per_hour")
-	if !v.rangeCheck(p+".rate_per_hour", a.RatePerHour, 0, 1e7) {
+	if !v.rangeCheck(p+".rate_per_hour", a.RatePerHour, 0, MaxRatePerHour) {
 		return
 	}
 	if a.Shape != "" {
@@ -1034,7 +1145,7 @@ func (v *validator) arrivals(p string, w *Workload, weights []float64, eligible 
 	}
 	if b := a.Bursts; b != nil {
 		v.rangeCheck(p+".bursts.per_day", b.PerDay, 0, 1000)
-		v.check(b.Factor > 0 && b.Factor <= 1000, p+".bursts.factor", "%s must be in (0, 1000]", formatFloat(b.Factor))
+		v.check(b.Factor > 0 && b.Factor <= MaxFactor, p+".bursts.factor", "%s must be in (0, %d]", formatFloat(b.Factor), MaxFactor)
 		v.check(b.Duration > 0, p+".bursts.duration", "must be > 0")
 	}
 	rates := make([]float64, len(s.Cities))
@@ -1181,11 +1292,22 @@ func (v *validator) events() {
 		path     string
 	}
 	outages := map[int][]span{}
+	firstName := map[string]string{}
 	for i := range s.Events {
 		e := &s.Events[i]
 		p := e.path
 		if p == "" {
 			p = fmt.Sprintf("events[%d]", i)
+		}
+		// Names given in the file label outputs and select events in
+		// --set (events[NAME]), so they must be unique. (Default names,
+		// <kind>@<at>, may repeat.)
+		if v.has(p+".name") && e.Name != "" {
+			if prev, dup := firstName[e.Name]; dup {
+				v.errf(p+".name", "duplicate event name %q (first at %s); give each event its own name", e.Name, v.where(prev))
+			} else {
+				firstName[e.Name] = p + ".name"
+			}
 		}
 		if !v.required(p+".kind") || !v.required(p+".at") {
 			continue
@@ -1262,7 +1384,7 @@ func (v *validator) events() {
 			}
 		case DemandSurge:
 			if v.required(p + ".factor") {
-				v.check(e.Factor > 0 && e.Factor <= 1000, p+".factor", "%s must be in (0, 1000]", formatFloat(e.Factor))
+				v.check(e.Factor > 0 && e.Factor <= MaxFactor, p+".factor", "%s must be in (0, %d]", formatFloat(e.Factor), MaxFactor)
 			}
 			for j, c := range e.Classes {
 				if !contains(v.classes, c) {

@@ -333,11 +333,7 @@ func (d *decoder) decodeShape(n *yaml.Node, path string, s *Shape) {
 		case "hourly":
 			d.decodeHourly(v, fp, s)
 		case "weekend":
-			if f, ok := d.float(v, fp); ok {
-				if f < 0 {
-					d.c.at(v, fp, fmt.Sprintf("must be >= 0, got %g", f))
-					continue
-				}
+			if f, ok := d.float(v, fp); ok && d.shapeFactor(v, fp, f) {
 				s.Daily[time.Saturday], s.Daily[time.Sunday] = f, f
 			}
 		case "days":
@@ -358,15 +354,25 @@ func (d *decoder) decodeShape(n *yaml.Node, path string, s *Shape) {
 				d.c.at(p.k, fp+"."+p.key, fmt.Sprintf("unknown day %q", p.key), "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 				continue
 			}
-			if f, ok := d.float(d.resolve(p.v), fp+"."+p.key); ok {
-				if f < 0 {
-					d.c.at(p.v, fp+"."+p.key, fmt.Sprintf("must be >= 0, got %g", f))
-					continue
-				}
+			if f, ok := d.float(d.resolve(p.v), fp+"."+p.key); ok && d.shapeFactor(p.v, fp+"."+p.key, f) {
 				s.Daily[i] = f
 			}
 		}
 	}
+}
+
+// MaxFactor bounds every factor that multiplies an arrival rate: shape
+// factors (hourly, weekend, days), burst factors and demand surges.
+const MaxFactor = 1000
+
+// shapeFactor reports whether a shape factor is in [0, MaxFactor], and
+// records an error at n otherwise.
+func (d *decoder) shapeFactor(n *yaml.Node, path string, f float64) bool {
+	if f < 0 || f > MaxFactor {
+		d.c.at(n, path, fmt.Sprintf("%s must be in [0, %d]", formatFloat(f), MaxFactor))
+		return false
+	}
+	return true
 }
 
 func indexOf(list []string, s string) int {
@@ -387,11 +393,7 @@ func (d *decoder) decodeHourly(n *yaml.Node, path string, s *Shape) {
 		}
 		for i, e := range n.Content {
 			ep := fmt.Sprintf("%s[%d]", path, i)
-			if f, ok := d.float(d.resolve(e), ep); ok {
-				if f < 0 {
-					d.c.at(e, ep, fmt.Sprintf("must be >= 0, got %g", f))
-					continue
-				}
+			if f, ok := d.float(d.resolve(e), ep); ok && d.shapeFactor(e, ep, f) {
 				s.Hourly[i] = f
 			}
 		}
@@ -405,11 +407,7 @@ func (d *decoder) decodeHourly(n *yaml.Node, path string, s *Shape) {
 				continue
 			}
 			f, ok := d.float(d.resolve(p.v), fp)
-			if !ok {
-				continue
-			}
-			if f < 0 {
-				d.c.at(p.v, fp, fmt.Sprintf("must be >= 0, got %g", f))
+			if !ok || !d.shapeFactor(p.v, fp, f) {
 				continue
 			}
 			for h := lo; h < hi; h++ {

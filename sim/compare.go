@@ -116,26 +116,24 @@ func RunPolicies(cfg *Config, policies []string, opt RunOptions) ([]Run, error) 
 	return out, nil
 }
 
+// joinTraces writes the header and the policies' parts into path,
+// atomically (WriteFilesAtomic).
 func joinTraces(path string, parts []*os.File) error {
-	f, err := os.Create(path)
+	err := WriteFilesAtomic([]string{path}, []func(io.Writer) error{func(w io.Writer) error {
+		if _, err := io.WriteString(w, TraceHeader); err != nil {
+			return err
+		}
+		for _, p := range parts {
+			if _, err := p.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			if _, err := io.Copy(w, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}})
 	if err != nil {
-		return fmt.Errorf("sim: trace: %w", err)
-	}
-	if _, err := io.WriteString(f, TraceHeader); err != nil {
-		f.Close()
-		return fmt.Errorf("sim: trace: %w", err)
-	}
-	for _, p := range parts {
-		if _, err := p.Seek(0, io.SeekStart); err != nil {
-			f.Close()
-			return fmt.Errorf("sim: trace: %w", err)
-		}
-		if _, err := io.Copy(f, p); err != nil {
-			f.Close()
-			return fmt.Errorf("sim: trace: %w", err)
-		}
-	}
-	if err := f.Close(); err != nil {
 		return fmt.Errorf("sim: trace: %w", err)
 	}
 	return nil

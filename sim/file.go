@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,9 +56,12 @@ type FileResult struct {
 // trace.csv) into the output directory. Errors caused by the input are
 // *InputError.
 func RunFile(path string, opt FileOptions) (*FileResult, error) {
-	for _, p := range opt.Policies {
+	for i, p := range opt.Policies {
 		if _, err := scheduler.LookupPolicy(p); err != nil {
 			return nil, &InputError{fmt.Errorf("--policy: %w", err)}
+		}
+		if slices.Contains(opt.Policies[:i], p) {
+			return nil, &InputError{fmt.Errorf("--policy: duplicate policy %q (each policy runs once)", p)}
 		}
 	}
 	s, err := scenarios.Load(path, scenarios.LoadOptions{KnownPolicies: scheduler.PolicyNames(), Sets: opt.Sets})
@@ -112,6 +116,40 @@ func RunFile(path string, opt FileOptions) (*FileResult, error) {
 func IsInputError(err error) bool {
 	var ie *InputError
 	return errors.As(err, &ie)
+}
+
+// PolicyFlag parses the values of a --policy flag (each a comma-separated
+// list; the flag may be repeated), trimming spaces. given says whether the
+// flag was on the command line: without it the result is nil (the
+// scenario's list). With it, an empty list (--policy ”), an empty name
+// (--policy balanced,) and a name listed twice are errors, as they are in
+// a scenario's policies.
+func PolicyFlag(values []string, given bool) ([]string, error) {
+	if !given {
+		return nil, nil
+	}
+	var out []string
+	empty := false
+	for _, x := range values {
+		for _, p := range strings.Split(x, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				empty = true
+				continue
+			}
+			if slices.Contains(out, p) {
+				return nil, fmt.Errorf("--policy: duplicate policy %q (each policy runs once)", p)
+			}
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--policy: empty policy list (name at least one policy, or leave the flag out for the scenario's list; see suanli policies)")
+	}
+	if empty {
+		return nil, fmt.Errorf("--policy %q: empty policy name (give names separated by commas, e.g. balanced,greenest)", strings.Join(values, ","))
+	}
+	return out, nil
 }
 
 // ParsePolicies splits a comma-separated --policy value, trimming spaces

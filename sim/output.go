@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,7 +21,25 @@ import (
 const (
 	TargetRenewableShare = 0.25
 	TargetPUE            = 1.25
+	// TargetTolerance is the relative tolerance of the target flags: a
+	// run's PUE and renewable share are ratios of sums of many interval
+	// energies, so a province at exactly PUE 1.25 can come out as
+	// 1.2500000000000002. A figure within this fraction of the target
+	// meets it.
+	TargetTolerance = 1e-9
 )
+
+// MeetsRenewableTarget reports whether a renewable share meets the 25 %
+// target (TargetTolerance below it still does).
+func MeetsRenewableTarget(share float64) bool {
+	return share >= TargetRenewableShare*(1-TargetTolerance)
+}
+
+// MeetsPUETarget reports whether a PUE (> 0) is at most 1.25
+// (TargetTolerance above it still is).
+func MeetsPUETarget(pue float64) bool {
+	return pue > 0 && pue <= TargetPUE*(1+TargetTolerance)
+}
 
 // Meta describes the scenario a set of runs came from.
 type Meta struct {
@@ -211,8 +230,8 @@ func NewSummary(m Meta, runs []Run) *Summary {
 		if r.PowerManaged {
 			p.PowerManagement = &PowerStats{SwitchOffs: r.SwitchOffs, Wakeups: r.Wakeups, OffNodeHours: r.OffNodeHours}
 		}
-		p.Targets.RenewableShareMin25pct = p.RenewableShare >= TargetRenewableShare
-		p.Targets.PUEMax125 = p.PUE > 0 && p.PUE <= TargetPUE
+		p.Targets.RenewableShareMin25pct = MeetsRenewableTarget(p.RenewableShare)
+		p.Targets.PUEMax125 = MeetsPUETarget(p.PUE)
 		for t := nodes.Tier(0); t < nodes.NumTiers; t++ {
 			p.Utilization[t.String()] = TierUtil{CPU: r.CPUUtil[t], GPU: r.GPUUtil[t]}
 		}
@@ -229,8 +248,12 @@ func NewSummary(m Meta, runs []Run) *Summary {
 	return s
 }
 
-// WriteJSON writes the summary as indented JSON.
+// WriteJSON writes the summary as indented JSON. A NaN or infinite figure
+// is an error naming its field (nothing is written then).
 func (s *Summary) WriteJSON(w io.Writer) error {
+	if err := checkFinite(reflect.ValueOf(s), "summary"); err != nil {
+		return err
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
@@ -361,7 +384,9 @@ func groupThousands(v float64) string {
 	return string(out)
 }
 
-// WriteOutputs writes summary.json, timeseries.csv and report.html into dir.
+// WriteOutputs writes summary.json, timeseries.csv and report.html into
+// dir, atomically as a set (WriteFilesAtomic): a failure leaves the
+// previous files (or none) and no partial ones.
 func WriteOutputs(dir string, cfg *Config, m Meta, runs []Run) (*Summary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sim: outputs: %w", err)
@@ -371,28 +396,15 @@ func WriteOutputs(dir string, cfg *Config, m Meta, runs []Run) (*Summary, error)
 	for i, site := range cfg.Topology.Sites {
 		tiers[i] = site.Tier
 	}
-	write := func(name string, fn func(io.Writer) error) error {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return fmt.Errorf("sim: outputs: %w", err)
-		}
-		if err := fn(f); err != nil {
-			f.Close()
-			return fmt.Errorf("sim: write %s: %w", name, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("sim: write %s: %w", name, err)
-		}
-		return nil
-	}
-	if err := write("summary.json", s.WriteJSON); err != nil {
-		return nil, err
-	}
-	if err := write("timeseries.csv", func(w io.Writer) error { return WriteTimeseries(w, m.Start, runs, tiers) }); err != nil {
-		return nil, err
-	}
-	if err := write("report.html", func(w io.Writer) error { return WriteReport(w, cfg, m, s, runs) }); err != nil {
-		return nil, err
+	err := WriteFilesAtomic(
+		[]string{filepath.Join(dir, "summary.json"), filepath.Join(dir, "timeseries.csv"), filepath.Join(dir, "report.html")},
+		[]func(io.Writer) error{
+			s.WriteJSON,
+			func(w io.Writer) error { return WriteTimeseries(w, m.Start, runs, tiers) },
+			func(w io.Writer) error { return WriteReport(w, cfg, m, s, runs) },
+		})
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
 	}
 	return s, nil
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -237,4 +240,183 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return "lengths differ"
+}
+
+// TestTargetFlags checks the target flags tolerate float rounding and no
+// more.
+func TestTargetFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		pue, share   float64
+		pueOK, renOK bool
+	}{
+		{"exact", 1.25, 0.25, true, true},
+		{"rounded past the target", 1.2500000000000002, 0.24999999999999997, true, true},
+		{"within 1e-9", 1.25 * (1 + 0.9e-9), 0.25 * (1 - 0.9e-9), true, true},
+		{"beyond 1e-9", 1.25 * (1 + 2e-9), 0.25 * (1 - 2e-9), false, false},
+		{"clearly", 1.251, 0.249, false, false},
+		{"better", 1.1, 0.3, true, true},
+		{"no IT energy", 0, 0, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MeetsPUETarget(tc.pue); got != tc.pueOK {
+				t.Errorf("MeetsPUETarget(%v) = %v, want %v", tc.pue, got, tc.pueOK)
+			}
+			if got := MeetsRenewableTarget(tc.share); got != tc.renOK {
+				t.Errorf("MeetsRenewableTarget(%v) = %v, want %v", tc.share, got, tc.renOK)
+			}
+		})
+	}
+}
+
+// TestMinimalScenarioMeetsPUE runs the minimal scenario, whose sites are
+// all at PUE 1.25 (constant model): the summed energies give a PUE a
+// rounding error above 1.25, which must still meet the target.
+func TestMinimalScenarioMeetsPUE(t *testing.T) {
+	res, err := RunFile(filepath.Join("..", "scenarios", "testdata", "valid", "minimal.yaml"), FileOptions{OutDir: t.TempDir(), Policies: []string{"balanced"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Summary.Policies[0]
+	if math.Abs(p.PUE-1.25) > 1e-12 {
+		t.Fatalf("pue %v, want 1.25 (to rounding): the scenario changed", p.PUE)
+	}
+	if !p.Targets.PUEMax125 {
+		t.Errorf("pue %v: pue_max_1_25 false, want true", p.PUE)
+	}
+}
+
+func TestPolicyFlag(t *testing.T) {
+	for _, tc := range []struct {
+		values []string
+		given  bool
+		want   []string
+		err    string
+	}{
+		{nil, false, nil, ""},
+		{[]string{"balanced"}, true, []string{"balanced"}, ""},
+		{[]string{" balanced , greenest", "spread"}, true, []string{"balanced", "greenest", "spread"}, ""},
+		{[]string{}, true, nil, "empty policy list"},
+		{[]string{" "}, true, nil, "empty policy list"},
+		{[]string{"balanced,,greenest"}, true, nil, `--policy "balanced,,greenest": empty policy name`},
+		{[]string{"balanced,balanced"}, true, nil, `duplicate policy "balanced"`},
+		{[]string{"balanced", "balanced"}, true, nil, `duplicate policy "balanced"`},
+	} {
+		got, err := PolicyFlag(tc.values, tc.given)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: got %v, want an error containing %q", tc.values, err, tc.err)
+		case tc.err == "" && (err != nil || !slices.Equal(got, tc.want)):
+			t.Errorf("%q: got %q, %v; want %q", tc.values, got, err, tc.want)
+		}
+	}
+	// A library caller's duplicate policies are refused as bad input too.
+	_, err := RunFile(filepath.Join("..", "scenarios", "testdata", "valid", "minimal.yaml"), FileOptions{OutDir: t.TempDir(), Policies: []string{"balanced", "balanced"}})
+	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), `duplicate policy "balanced"`) {
+		t.Errorf("RunFile with a duplicate policy: got %v, want an input error", err)
+	}
+}
+
+// TestScaleLimits: the province benchmark's ×72 baseline is within the
+// limits; scales beyond them are refused before anything changes, naming
+// the largest scale the scenario allows.
+func TestScaleLimits(t *testing.T) {
+	path := filepath.Join("..", "scenarios", "shandong-baseline.yaml")
+	for _, tc := range []struct {
+		k    float64
+		want string
+	}{
+		{72, ""},
+		{599, ""},
+		{600, "would have 5000400 nodes, more than the limit of 5000000 (unscaled 8334; this scenario allows at most --scale 599)"},
+		{1000, "instances over 7d, more than the limit of 50000000 (unscaled ~69611; this scenario allows at most --scale 718)"},
+		{10001, "scale 10001 must be in (0, 10000]"},
+	} {
+		s, _ := loadConfig(t, path)
+		nodes, expected := s.TotalNodes(), s.ExpectedTotal()
+		err := ScaleScenario(s, tc.k)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("scale %g: %v", tc.k, err)
+		case tc.want == "" && s.TotalNodes() < int(tc.k)*nodes:
+			t.Errorf("scale %g: %d nodes, want at least %d", tc.k, s.TotalNodes(), int(tc.k)*nodes)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("scale %g: got %v, want an error containing %q", tc.k, err, tc.want)
+		case tc.want != "" && (s.TotalNodes() != nodes || s.ExpectedTotal() != expected):
+			t.Errorf("scale %g: refused, but the scenario changed", tc.k)
+		}
+	}
+}
+
+// TestOutputsAtomic: outputs are written as a set through temporary
+// files, so a failure while writing leaves the previous files (or none),
+// never a truncated one, and no temporary files; a NaN figure is an error
+// naming its field rather than an encoding failure.
+func TestOutputsAtomic(t *testing.T) {
+	cfg := testConfig(60, 3)
+	cfg.Horizon = 6 * time.Hour
+	runs, err := RunPolicies(cfg, nil, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, fresh := t.TempDir(), t.TempDir()
+	if _, err := WriteOutputs(good, cfg, testMeta(cfg), runs); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, name := range []string{"summary.json", "timeseries.csv", "report.html"} {
+		before[name], _ = os.ReadFile(filepath.Join(good, name))
+	}
+	r := *runs[0].Result
+	r.Energy.GridKWh = math.NaN()
+	runs[0].Result = &r
+	want := "summary.policies[" + runs[0].Policy + "].energy_mwh.grid is NaN, which JSON cannot hold"
+	for _, dir := range []string{good, fresh} {
+		_, err := WriteOutputs(dir, cfg, testMeta(cfg), runs)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NaN grid energy: got %v, want an error containing %q", err, want)
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.Contains(e.Name(), ".tmp-") {
+				t.Errorf("temporary file %s left behind", e.Name())
+			}
+		}
+	}
+	for name, b := range before {
+		got, _ := os.ReadFile(filepath.Join(good, name))
+		if len(b) == 0 || !bytes.Equal(got, b) {
+			t.Errorf("%s changed (%d bytes, was %d) by a failed write", name, len(got), len(b))
+		}
+		if _, err := os.Stat(filepath.Join(fresh, name)); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a failed first write (%v)", name, err)
+		}
+	}
+}
+
+func TestWriteFilesAtomic(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
+	text := func(s string) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+	}
+	fail := func(w io.Writer) error { io.WriteString(w, "half"); return errors.New("disk full") }
+	if err := WriteFilesAtomic([]string{a, b}, []func(io.Writer) error{text("one"), text("two")}); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFilesAtomic([]string{a, b}, []func(io.Writer) error{text("new"), fail})
+	if err == nil || !strings.Contains(err.Error(), "write "+b+": disk full") {
+		t.Errorf("got %v, want the failure naming %s", err, b)
+	}
+	for path, want := range map[string]string{a: "one", b: "two"} {
+		if got, _ := os.ReadFile(path); string(got) != want {
+			t.Errorf("%s = %q after a failed set, want %q", path, got, want)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (%v), want 0644", path, fi.Mode(), err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%d files in the directory, want 2 (no temporary files)", len(entries))
+	}
 }

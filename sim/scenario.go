@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/suanli/suanli/nodes"
@@ -391,10 +393,16 @@ func scenarioEvent(e *scenarios.Event) ScenarioEvent {
 // contracts and batteries, so the province keeps its mix and its energy
 // proportions at k times the size. Trace workloads replay unchanged. It
 // is how the province-scale benchmark turns the baseline week into
-// millions of workloads.
+// millions of workloads. The grown scenario must keep the loader's limits
+// on nodes (scenarios.MaxTotalNodes) and expected instances
+// (scenarios.MaxExpectedInstances); otherwise s is left unchanged and the
+// error says the largest scale the scenario allows.
 func ScaleScenario(s *scenarios.Scenario, k float64) error {
 	if !(k > 0) || k > 1e4 {
 		return fmt.Errorf("scale %g must be in (0, 10000]", k)
+	}
+	if err := checkScaled(s, k); err != nil {
+		return err
 	}
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
@@ -435,4 +443,44 @@ func ScaleScenario(s *scenarios.Scenario, k float64) error {
 		}
 	}
 	return nil
+}
+
+// checkScaled checks that s grown by k (as ScaleScenario grows it) keeps
+// the limits on nodes and expected instances.
+func checkScaled(s *scenarios.Scenario, k float64) error {
+	var synthetic, replayed float64
+	for i := range s.Workloads {
+		w := &s.Workloads[i]
+		if n := s.ExpectedInstances(w); w.Trace != nil {
+			replayed += n // traces replay unchanged
+		} else {
+			synthetic += n
+		}
+	}
+	if total := synthetic*k + replayed; total > scenarios.MaxExpectedInstances {
+		return fmt.Errorf("at scale %g, %s would be expected to start ~%.0f instances over %s, more than the limit of %d (unscaled ~%.0f; this scenario allows at most --scale %s)",
+			k, s.Name, total, s.Horizon, scenarios.MaxExpectedInstances, synthetic+replayed, floorScale((scenarios.MaxExpectedInstances-replayed)/synthetic))
+	}
+	nodes, unscaled := 0, 0
+	for i := range s.Sites {
+		for _, nc := range s.Sites[i].Nodes {
+			nodes += max(1, int(float64(nc.Count)*k+0.5))
+			unscaled += nc.Count
+		}
+	}
+	if nodes > scenarios.MaxTotalNodes {
+		return fmt.Errorf("at scale %g, %s would have %d nodes, more than the limit of %d (unscaled %d; this scenario allows at most --scale %s)",
+			k, s.Name, nodes, scenarios.MaxTotalNodes, unscaled, floorScale(float64(scenarios.MaxTotalNodes)/float64(max(unscaled, 1))))
+	}
+	return nil
+}
+
+// floorScale formats a largest allowed scale, rounded down to 3
+// significant digits so that it passes.
+func floorScale(k float64) string {
+	if k >= 100 {
+		return strconv.FormatFloat(math.Floor(k), 'f', -1, 64)
+	}
+	p := math.Pow(10, 2-math.Floor(math.Log10(k)))
+	return strconv.FormatFloat(math.Floor(k*p)/p, 'g', -1, 64)
 }

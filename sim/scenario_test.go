@@ -44,19 +44,54 @@ func loadConfig(t *testing.T, path string, sets ...string) (*scenarios.Scenario,
 	return s, cfg
 }
 
-// TestShippedScenarios runs every shipped scenario (its first day, to
-// keep the race-enabled suite fast) under two policies in test mode: every
-// interval's energy balance, the core's State invariants (no node above
-// capacity) and workload conservation are checked as the run goes; the
-// balance is checked again here on the recorded intervals.
+// eventsHorizon is the shortest horizon of at least least that lets every
+// event of cfg start and end, with an hour after the last for the work
+// it disturbed to be placed again, in whole intervals and at most
+// cfg.Horizon.
+func eventsHorizon(cfg *Config, least time.Duration) time.Duration {
+	h := least
+	for _, e := range cfg.Events {
+		h = max(h, e.At+e.Duration+time.Hour)
+	}
+	h = (h + cfg.Interval - 1) / cfg.Interval * cfg.Interval
+	return min(h, cfg.Horizon)
+}
+
+// checkEventsRan checks that every event of cfg started and ended within
+// the run (outages took nodes down), so the run's checks covered them.
+func checkEventsRan(t *testing.T, cfg *Config, r Run) {
+	t.Helper()
+	if len(r.Events) != len(cfg.Events) {
+		t.Errorf("%s: %d events ran, want the scenario's %d", r.Policy, len(r.Events), len(cfg.Events))
+		return
+	}
+	ran := map[string]EventRecord{} // the records are in the order the events started
+	for _, rec := range r.Events {
+		ran[rec.Name] = rec
+	}
+	for _, e := range cfg.Events {
+		rec, ok := ran[e.Name]
+		if !ok || rec.StartHours != e.At.Hours() || rec.EndHours != (e.At+e.Duration).Hours() {
+			t.Errorf("%s: event %s ran as %+v, want [%gh, %gh)", r.Policy, e.Name, rec, e.At.Hours(), (e.At + e.Duration).Hours())
+		}
+		if (e.Kind == SiteOutage || e.Kind == NodeOutage) && rec.NodesDown == 0 {
+			t.Errorf("%s: outage %s took no node down", r.Policy, e.Name)
+		}
+	}
+}
+
+// TestShippedScenarios runs every shipped scenario under two policies in
+// test mode, over its first day or, when it has events, until an hour
+// after its last event ends (so its outages and surges run under the
+// checks): every interval's energy balance, the core's State invariants
+// (no node above capacity) and workload conservation are checked as the
+// run goes; the balance is checked again here on the recorded intervals.
 func TestShippedScenarios(t *testing.T) {
 	for _, path := range shippedScenarios(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			t.Parallel()
 			_, cfg := loadConfig(t, path)
-			if cfg.Horizon > 24*time.Hour {
-				cfg.Horizon = 24 * time.Hour
-			}
+			cfg.Horizon = eventsHorizon(cfg, 24*time.Hour)
 			policies := []string{cfg.Policies[0], "carbon-window"}
 			runs, err := RunPolicies(cfg, policies, RunOptions{CheckInvariants: true})
 			if err != nil {
@@ -75,6 +110,7 @@ func TestShippedScenarios(t *testing.T) {
 			}
 			runs = append(runs, pmRuns...)
 			for _, r := range runs {
+				checkEventsRan(t, cfg, r)
 				if r.Submitted == 0 || r.Placed == 0 {
 					t.Errorf("%s: submitted %d placed %d, want work", r.Policy, r.Submitted, r.Placed)
 				}
@@ -96,39 +132,58 @@ func TestShippedScenarios(t *testing.T) {
 	}
 }
 
-// TestBaselineSameSeedSameOutputs runs the baseline scenario twice and
-// compares the files byte for byte (summary.json apart from its timing
-// objects).
-func TestBaselineSameSeedSameOutputs(t *testing.T) {
-	path := filepath.Join("..", "scenarios", "shandong-baseline.yaml")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("baseline scenario absent: %v", err)
-	}
-	out := func() string {
-		s, cfg := loadConfig(t, path, "horizon=12h")
-		dir := t.TempDir()
-		var clock atomic.Int64
-		runs, err := RunPolicies(cfg, []string{"balanced", "price-window"}, RunOptions{Clock: func() int64 { return clock.Add(777) }, TraceDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := WriteOutputs(dir, cfg, MetaOf(s, cfg), runs); err != nil {
-			t.Fatal(err)
-		}
-		return dir
-	}
-	a, b := out(), out()
-	for _, name := range []string{"timeseries.csv", "trace.csv", "report.html"} {
-		x, _ := os.ReadFile(filepath.Join(a, name))
-		y, _ := os.ReadFile(filepath.Join(b, name))
-		if len(x) == 0 || !bytes.Equal(x, y) {
-			t.Errorf("%s differs between two runs of the same seed (%d vs %d bytes)", name, len(x), len(y))
-		}
-	}
-	x, _ := os.ReadFile(filepath.Join(a, "summary.json"))
-	y, _ := os.ReadFile(filepath.Join(b, "summary.json"))
-	if !bytes.Equal(stripTiming(t, x), stripTiming(t, y)) {
-		t.Error("summary.json differs (apart from timing) between two runs of the same seed")
+// TestShippedSameSeedSameOutputs runs every shipped scenario twice under
+// two policies and compares the files byte for byte (summary.json apart
+// from its timing objects). To keep it short, the run lasts 12 hours, and
+// a scenario's events are moved earlier (keeping their order, spacing and
+// lengths) so that all of them start and end within it.
+func TestShippedSameSeedSameOutputs(t *testing.T) {
+	for _, path := range shippedScenarios(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			out := func() (string, *Config) {
+				s, cfg := loadConfig(t, path)
+				if len(cfg.Events) > 0 {
+					first := cfg.Events[0].At
+					for _, e := range cfg.Events {
+						first = min(first, e.At)
+					}
+					shift := max(0, first-2*time.Hour).Truncate(time.Hour)
+					for i := range cfg.Events {
+						cfg.Events[i].At -= shift
+					}
+				}
+				cfg.Horizon = eventsHorizon(cfg, 12*time.Hour)
+				dir := t.TempDir()
+				var clock atomic.Int64
+				runs, err := RunPolicies(cfg, []string{cfg.Policies[0], "price-window"}, RunOptions{Clock: func() int64 { return clock.Add(777) }, TraceDir: dir})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range runs {
+					checkEventsRan(t, cfg, r)
+				}
+				if _, err := WriteOutputs(dir, cfg, MetaOf(s, cfg), runs); err != nil {
+					t.Fatal(err)
+				}
+				return dir, cfg
+			}
+			a, cfg := out()
+			b, _ := out()
+			for _, name := range []string{"timeseries.csv", "trace.csv", "report.html"} {
+				x, _ := os.ReadFile(filepath.Join(a, name))
+				y, _ := os.ReadFile(filepath.Join(b, name))
+				if len(x) == 0 || !bytes.Equal(x, y) {
+					t.Errorf("%s differs between two runs of the same seed (%d vs %d bytes)", name, len(x), len(y))
+				}
+			}
+			x, _ := os.ReadFile(filepath.Join(a, "summary.json"))
+			y, _ := os.ReadFile(filepath.Join(b, "summary.json"))
+			if !bytes.Equal(stripTiming(t, x), stripTiming(t, y)) {
+				t.Error("summary.json differs (apart from timing) between two runs of the same seed")
+			}
+			t.Logf("%d events within %v", len(cfg.Events), cfg.Horizon)
+		})
 	}
 }
 
@@ -291,5 +346,35 @@ func TestExplainBadInput(t *testing.T) {
 		if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want an input error containing %q", tc.opt, err, tc.want)
 		}
+	}
+}
+
+// TestSeriesCheckedAtLoad: CSV series and tariff files are read when the
+// scenario loads, so a bad one is an input error at the scenario field
+// naming it (exit code 2) before any run, and the files the loader
+// accepts run.
+func TestSeriesCheckedAtLoad(t *testing.T) {
+	dir := filepath.Join("..", "scenarios", "testdata")
+	for _, tc := range []struct{ file, want string }{
+		{"broken/csv-series.yaml", `csv-series.yaml:11:25: sites[a].solar.csv: ` + filepath.Join(dir, "series", "not-a-number.csv") + `: line 4, column 27 (pv): "abc" is not a number`},
+		{"broken/csv-series.yaml", `csv-series.yaml:12:24: sites[a].wind.csv: ` + filepath.Join(dir, "series", "one-row.csv") + `: time series: need at least two data rows`},
+		{"broken/csv-grid.yaml", `csv-grid.yaml:5:23: grid.carbon_shape.csv: ` + filepath.Join(dir, "series", "out-of-range.csv") + `: line 3, column 36 (carbon): -20 is outside [0, 1000000000]`},
+		{"broken/csv-tariff.yaml", `csv-tariff.yaml:6:17: grid.tariff.csv: `},
+	} {
+		out := t.TempDir()
+		_, err := RunFile(filepath.Join(dir, tc.file), FileOptions{OutDir: out})
+		if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an input error containing %q", tc.file, err, tc.want)
+		}
+		if files, _ := os.ReadDir(out); len(files) > 0 {
+			t.Errorf("%s: refused, but wrote %d files", tc.file, len(files))
+		}
+	}
+	res, err := RunFile(filepath.Join(dir, "valid", "series.yaml"), FileOptions{OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Summary.Policies[0].EnergyMWh; !(e.Solar > 0 && e.Wind > 0) {
+		t.Errorf("solar %g MWh, wind %g MWh from the traces, want both > 0", e.Solar, e.Wind)
 	}
 }

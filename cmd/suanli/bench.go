@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -71,7 +72,11 @@ aggregates) into --out.`,
 			if err := checkScale(scale); err != nil {
 				return err
 			}
-			spec := sweep.Spec{Scenarios: args, Policies: sim.ParsePolicies(policies), Runs: runs, Baseline: baseline, Sets: sets, Scale: scale}
+			ps, err := sim.PolicyFlag(policies, cmd.Flags().Changed("policy"))
+			if err != nil {
+				return badInput(err)
+			}
+			spec := sweep.Spec{Scenarios: args, Policies: ps, Runs: runs, Baseline: baseline, Sets: sets, Scale: scale}
 			if seeds != "" {
 				s, err := sweep.ParseSeeds(seeds)
 				if err != nil {
@@ -102,21 +107,10 @@ aggregates) into --out.`,
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			for name, write := range map[string]func(*os.File) error{
-				"sweep.csv":  func(f *os.File) error { return res.WriteCSV(f) },
-				"sweep.json": func(f *os.File) error { return res.WriteJSON(f) },
-			} {
-				f, err := os.Create(filepath.Join(out, name))
-				if err != nil {
-					return err
-				}
-				if err := write(f); err != nil {
-					f.Close()
-					return err
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
+			if err := sim.WriteFilesAtomic(
+				[]string{filepath.Join(out, "sweep.csv"), filepath.Join(out, "sweep.json")},
+				[]func(io.Writer) error{res.WriteCSV, res.WriteJSON}); err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s and %s\n", filepath.Join(out, "sweep.csv"), filepath.Join(out, "sweep.json"))
 			return nil
@@ -152,7 +146,10 @@ reads them.`,
 		Example: `  suanli bench place --policy balanced --nodes 10000 --count 6 > new.txt && benchstat new.txt`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps := sim.ParsePolicies(policies)
+			ps, err := sim.PolicyFlag(policies, cmd.Flags().Changed("policy"))
+			if err != nil {
+				return badInput(err)
+			}
 			if len(ps) == 0 {
 				ps = benchmarks.PlacePolicies
 			}

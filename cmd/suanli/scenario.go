@@ -43,12 +43,8 @@ func newScenarioValidateCmd() *cobra.Command {
 					bad = append(bad, err)
 					continue
 				}
-				expected := 0.0
-				for i := range s.Workloads {
-					expected += s.ExpectedInstances(&s.Workloads[i])
-				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s: %d sites, %d nodes, %d workloads, ~%.0f instances over %s, sha256 %s)\n",
-					f, s.Name, len(s.Sites), s.TotalNodes(), len(s.Workloads), expected, s.Horizon, s.SHA256[:12])
+					f, s.Name, len(s.Sites), s.TotalNodes(), len(s.Workloads), s.ExpectedTotal(), s.Horizon, s.SHA256[:12])
 			}
 			if len(bad) > 0 {
 				return badInput(fmt.Errorf("%d of %d scenario files are invalid", len(bad), len(args)))

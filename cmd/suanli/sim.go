@@ -45,8 +45,12 @@ timeseries.csv and report.html into the output directory (docs/outputs.md).`,
   suanli sim scenarios/shandong-baseline.yaml --set sites[dy-clu].battery.mwh=5 --seed 7`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ps, err := sim.PolicyFlag(policies, cmd.Flags().Changed("policy"))
+			if err != nil {
+				return badInput(err)
+			}
 			opt := sim.FileOptions{
-				Policies: sim.ParsePolicies(policies),
+				Policies: ps,
 				Sets:     sets,
 				OutDir:   out,
 				Trace:    trace,
@@ -81,13 +85,13 @@ timeseries.csv and report.html into the output directory (docs/outputs.md).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&policies, "policy", nil, "policies to compare, comma-separated (default: the scenario's list; see suanli policies)")
+	f.StringSliceVar(&policies, "policy", nil, "policies to compare, comma-separated, each once (default: the scenario's list; see suanli policies)")
 	f.Uint64Var(&seed, "seed", 0, "random seed (default: the scenario's)")
 	f.StringVar(&out, "out", "", "output directory (default out/<scenario name>)")
 	f.StringArrayVar(&sets, "set", nil, "override a scenario field, e.g. --set horizon=2d --set sites[jn-core].battery.mwh=20 (repeatable)")
 	f.BoolVar(&trace, "trace", false, "also write trace.csv with one row per workload")
 	f.BoolVar(&quiet, "quiet", false, "no progress and no list of files")
-	f.Float64Var(&scale, "scale", 1, "grow the province: multiply arrival rates, node counts and on-site energy capacities by this factor")
+	f.Float64Var(&scale, "scale", 1, "grow the province: multiply arrival rates, node counts and on-site energy capacities by this factor, in (0, 10000] and within the scenario limits (docs/scenario-format.md)")
 	return cmd
 }
 
