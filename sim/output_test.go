@@ -420,3 +420,71 @@ func TestWriteFilesAtomic(t *testing.T) {
 		t.Errorf("%d files in the directory, want 2 (no temporary files)", len(entries))
 	}
 }
+
+// TestScaleNodeCounts: --scale keeps a count of 0 at 0, rounds other
+// counts to the nearest integer (halves away from zero) but never below
+// one, and scales a site's rated IT power with the peak power of the
+// nodes it ends up with.
+func TestScaleNodeCounts(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		k    float64
+		want int
+	}{
+		{0, 1, 0}, {0, 72, 0}, {0, 0.01, 0},
+		{1, 0.01, 1}, {3, 0.1, 1}, {10, 0.25, 3}, {10, 0.35, 4}, {5, 0.5, 3}, {7, 72, 504}, {3, 1.5, 5},
+	} {
+		if got := ScaledCount(tc.n, tc.k); got != tc.want {
+			t.Errorf("ScaledCount(%d, %g) = %d, want %d", tc.n, tc.k, got, tc.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "zero.yaml")
+	err := os.WriteFile(path, []byte(`name: zero
+horizon: 1d
+policies: [balanced]
+node_types:
+  cpu-64: {cpu_cores: 64, memory_gib: 256, power: {idle_w: 150, peak_w: 500}}
+  gpu-8: {cpu_cores: 64, memory_gib: 512, gpus: 8, power: {idle_w: 1200, peak_w: 6500}}
+sites:
+  - {id: jn-core, role: core-zone, city: JN, nodes: {cpu-64: 10, gpu-8: 0}, pue: {design: 1.25, model: load}}
+  - {id: qd-core, role: provincial, city: QD, nodes: {cpu-64: 0, gpu-8: 3}}
+workloads:
+  - {class: analytics, kind: batch, cpu_cores: 8, duration: 2h, arrivals: {rate_per_hour: 2}}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		k      float64
+		counts [2][2]int
+		rated  [2]float64 // kW
+	}{
+		{0.1, [2][2]int{{1, 0}, {0, 1}}, [2]float64{0.5, 6.5}},
+		{0.25, [2][2]int{{3, 0}, {0, 1}}, [2]float64{1.5, 6.5}},
+		{2, [2][2]int{{20, 0}, {0, 6}}, [2]float64{10, 39}},
+	} {
+		s, _ := loadConfig(t, path)
+		if err := ScaleScenario(s, tc.k); err != nil {
+			t.Fatalf("scale %g: %v", tc.k, err)
+		}
+		for i := range s.Sites {
+			site := &s.Sites[i]
+			for j, nc := range site.Nodes {
+				if nc.Count != tc.counts[i][j] {
+					t.Errorf("scale %g: %s has %d %s nodes, want %d", tc.k, site.ID, nc.Count, nc.Type, tc.counts[i][j])
+				}
+			}
+			if got := site.PUE.RatedITKW; math.Abs(got-tc.rated[i]) > 1e-9 {
+				t.Errorf("scale %g: %s rated IT %g kW, want %g (its scaled nodes at peak)", tc.k, site.ID, got, tc.rated[i])
+			}
+		}
+		cfg, err := FromScenario(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := tc.counts[0][0] + tc.counts[0][1] + tc.counts[1][0] + tc.counts[1][1]
+		if len(cfg.Topology.Nodes) != want {
+			t.Errorf("scale %g: %d nodes simulated, want %d", tc.k, len(cfg.Topology.Nodes), want)
+		}
+	}
+}

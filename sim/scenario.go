@@ -388,15 +388,19 @@ func scenarioEvent(e *scenarios.Event) ScenarioEvent {
 }
 
 // ScaleScenario grows a scenario by factor k: every Poisson arrival rate
-// and every site's node counts are multiplied by k (counts rounded, at
-// least one node of a type the site has), and so are on-site solar, wind,
-// contracts and batteries, so the province keeps its mix and its energy
-// proportions at k times the size. Trace workloads replay unchanged. It
-// is how the province-scale benchmark turns the baseline week into
-// millions of workloads. The grown scenario must keep the loader's limits
-// on nodes (scenarios.MaxTotalNodes) and expected instances
-// (scenarios.MaxExpectedInstances); otherwise s is left unchanged and the
-// error says the largest scale the scenario allows.
+// is multiplied by k, and so are on-site solar, wind, contracts and
+// batteries, so the province keeps its mix and its energy proportions at
+// k times the size. Node counts are scaled by ScaledCount: a count of 0
+// stays 0, any other count becomes round(count·k) (halves away from zero)
+// but at least 1, so a site keeps every node type it has and gains none.
+// A site's rated IT power (the load PUE model's full load) follows its
+// nodes: it is multiplied by the ratio of the site's peak IT power after
+// and before scaling (k itself, up to that rounding). Trace workloads
+// replay unchanged. It is how the province-scale benchmark turns the
+// baseline week into millions of workloads. The grown scenario must keep
+// the loader's limits on nodes (scenarios.MaxTotalNodes) and expected
+// instances (scenarios.MaxExpectedInstances); otherwise s is left
+// unchanged and the error says the largest scale the scenario allows.
 func ScaleScenario(s *scenarios.Scenario, k float64) error {
 	if !(k > 0) || k > 1e4 {
 		return fmt.Errorf("scale %g must be in (0, 10000]", k)
@@ -414,12 +418,21 @@ func ScaleScenario(s *scenarios.Scenario, k float64) error {
 	for i := range s.Sites {
 		site := &s.Sites[i]
 		nodes := make(scenarios.NodeCounts, len(site.Nodes))
+		var peakBefore, peakAfter float64
 		for j, nc := range site.Nodes {
 			nodes[j] = nc
-			nodes[j].Count = max(1, int(float64(nc.Count)*k+0.5))
+			nodes[j].Count = ScaledCount(nc.Count, k)
+			if t, ok := s.NodeTypes.Lookup(nc.Type); ok {
+				peakBefore += float64(nc.Count) * t.Power.PeakW
+				peakAfter += float64(nodes[j].Count) * t.Power.PeakW
+			}
 		}
 		site.Nodes = nodes
-		site.PUE.RatedITKW *= k
+		if peakBefore > 0 {
+			site.PUE.RatedITKW *= peakAfter / peakBefore
+		} else {
+			site.PUE.RatedITKW *= k
+		}
 		if site.Solar != nil {
 			x := *site.Solar
 			x.MW *= k
@@ -445,6 +458,16 @@ func ScaleScenario(s *scenarios.Scenario, k float64) error {
 	return nil
 }
 
+// ScaledCount is a node count of a site scaled by k > 0 (ScaleScenario):
+// 0 stays 0; any other count becomes round(n·k), halves away from zero,
+// and at least 1 (a small k keeps one node of each type a site has).
+func ScaledCount(n int, k float64) int {
+	if n <= 0 {
+		return 0
+	}
+	return max(1, int(math.Round(float64(n)*k)))
+}
+
 // checkScaled checks that s grown by k (as ScaleScenario grows it) keeps
 // the limits on nodes and expected instances.
 func checkScaled(s *scenarios.Scenario, k float64) error {
@@ -464,7 +487,7 @@ func checkScaled(s *scenarios.Scenario, k float64) error {
 	nodes, unscaled := 0, 0
 	for i := range s.Sites {
 		for _, nc := range s.Sites[i].Nodes {
-			nodes += max(1, int(float64(nc.Count)*k+0.5))
+			nodes += ScaledCount(nc.Count, k)
 			unscaled += nc.Count
 		}
 	}
