@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ const (
 	// normalised (solar and wind with normalize max, grid carbon), in
 	// whatever unit the file has.
 	MaxSeriesValue = 1e9
+	// MinSeriesNormalizer is a safe lower bound on the max or mean a
+	// normalised series divides by (smaller ones may overflow).
+	MinSeriesNormalizer = 1e-300
 	// MaxTariffMultiplier bounds a tariff CSV's period multipliers
 	// (Shandong's largest is 2).
 	MaxTariffMultiplier = 100
@@ -86,6 +90,26 @@ func (v *validator) seriesData(p string, kind seriesKind, file, column, normaliz
 	case normalize == "mean" && !(ser.Mean() > 0):
 		v.errf(fp, "%s: column %q: every value is 0, so normalize mean has nothing to divide by (allowed: a column with a value > 0)", full, column)
 		return
+	}
+	// The simulator multiplies the series by 1/max or 1/mean (times the
+	// grid's mean carbon for a carbon shape); a divisor so small that
+	// this overflows would stop the run.
+	var div, mult float64 = 0, 1
+	switch normalize {
+	case "max":
+		div = ser.Max()
+	case "mean":
+		div = ser.Mean()
+	}
+	if kind == seriesCarbon {
+		mult = v.s.Grid.CarbonKgPerKWh
+	}
+	if div > 0 {
+		if sc := (1 / div) * mult; math.IsInf(sc, 0) || math.IsNaN(sc) {
+			v.errf(fp, "%s: column %q: its %s %s is too small to normalise by (1/%s overflows; allowed: a %s of at least %s, or values in another unit)",
+				full, column, normalize, formatFloat(div), formatFloat(div), normalize, formatFloat(MinSeriesNormalizer))
+			return
+		}
 	}
 	if _, absolute := ser.Start(); !absolute && anchor == nil {
 		v.errf(fp, "%s: the time column holds seconds from the start, so the series needs anchor: the simulated time of its first row (e.g. anchor: \"%s\")", full, v.s.Start.Format(time.RFC3339))

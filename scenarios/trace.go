@@ -25,7 +25,9 @@ type TraceRecord struct {
 	ID       string
 	Submit   time.Duration
 	Duration time.Duration
-	// CPUMilli, MemoryMiB and GPUMilli are what one instance requests.
+	// CPUMilli, MemoryMiB and GPUMilli are what one instance requests;
+	// CPUMilli is at least 1 (a record asking for less than half a
+	// millicore asks for one).
 	CPUMilli  int64
 	MemoryMiB int64
 	GPUMilli  int64
@@ -116,7 +118,7 @@ func ParseSWF(r io.Reader, coresPerProc, memGiBPerProc float64) (recs []TraceRec
 			ID:        f[0],
 			Submit:    secondsToDuration(v[1]),
 			Duration:  secondsToDuration(run),
-			CPUMilli:  milli(procs * coresPerProc),
+			CPUMilli:  max(1, milli(procs*coresPerProc)), // at least a millicore
 			MemoryMiB: int64(math.Ceil(memMiB)),
 		})
 	}
@@ -223,7 +225,7 @@ func ParseAlibabaPods(r io.Reader) (recs []TraceRecord, skipped int, err error) 
 			ID:        rec[col["name"]],
 			Submit:    secondsToDuration(created),
 			Duration:  secondsToDuration(deleted - start),
-			CPUMilli:  int64(math.Round(cpu)),
+			CPUMilli:  max(1, int64(math.Round(cpu))), // cpu > 0: at least a millicore
 			MemoryMiB: int64(math.Round(mem)),
 			GPUMilli:  int64(math.Round(ngpu * gmilli)),
 		})

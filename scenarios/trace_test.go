@@ -249,3 +249,23 @@ workloads:
 		t.Errorf("SkipData: %v", err)
 	}
 }
+
+// TestTraceAtLeastOneMillicore: a record asking for less than half a
+// millicore (a tiny cores_per_proc, a pod's fraction of a millicore) asks
+// for one, so the simulator never sees a request without CPU.
+func TestTraceAtLeastOneMillicore(t *testing.T) {
+	recs, _, err := ParseSWF(strings.NewReader("1 0 -1 3600 4 -1 -1 4 -1 -1 1 -1 -1 -1 0 -1 -1 -1\n"), 0.0001, 2)
+	if err != nil || len(recs) != 1 || recs[0].CPUMilli != 1 {
+		t.Errorf("swf: got %+v, %v; want one record of 1 millicore", recs, err)
+	}
+	in := strings.Join(alibabaColumns, ",") + "\n"
+	row := map[string]string{"name": "p", "cpu_milli": "0.3", "memory_mib": "8", "num_gpu": "0", "gpu_milli": "0", "creation_time": "0", "deletion_time": "60", "scheduled_time": ""}
+	var cells []string
+	for _, c := range alibabaColumns {
+		cells = append(cells, row[c])
+	}
+	recs, _, err = ParseAlibabaPods(strings.NewReader(in + strings.Join(cells, ",") + "\n"))
+	if err != nil || len(recs) != 1 || recs[0].CPUMilli != 1 {
+		t.Errorf("pods: got %+v, %v; want one record of 1 millicore", recs, err)
+	}
+}

@@ -371,7 +371,11 @@ func (v *validator) nodeTypes() {
 		t := &v.s.NodeTypes[i]
 		p := "node_types." + t.Name
 		if v.required(p + ".cpu_cores") {
-			v.check(t.CPUCores > 0 && t.CPUCores <= 4096, p+".cpu_cores", "%s must be in (0, 4096]", formatFloat(t.CPUCores))
+			if v.check(t.CPUCores > 0 && t.CPUCores <= 4096, p+".cpu_cores", "%s must be in (0, 4096]", formatFloat(t.CPUCores)) {
+				// The simulator counts cores in millicores (and a server
+				// without CPU has no utilisation to draw power by).
+				v.check(milli(t.CPUCores) > 0, p+".cpu_cores", "%s rounds to 0 millicores (cores are counted in thousandths; allowed: 0.001 to 4096)", formatFloat(t.CPUCores))
+			}
 		}
 		v.rangeCheck(p+".memory_gib", t.MemoryGiB, 0, 1<<20)
 		v.rangeCheck(p+".gpus", t.GPUs, 0, 64)
@@ -408,6 +412,10 @@ func (v *validator) power(p string, pw *Power) {
 		}
 		for i, w := range pw.CurveW {
 			if !v.check(w >= 0 && w <= 1e6, fmt.Sprintf("%s.curve_w[%d]", p, i), "%s must be in [0, 1000000] W", formatFloat(w)) {
+				return
+			}
+			if i > 0 && !v.check(w >= pw.CurveW[i-1], fmt.Sprintf("%s.curve_w[%d]", p, i), "%s W at %d %% is below %s W at %d %%: a power curve must not decrease (allowed: [%s, 1000000] W)",
+				formatFloat(w), 10*i, formatFloat(pw.CurveW[i-1]), 10*(i-1), formatFloat(pw.CurveW[i-1])) {
 				return
 			}
 		}
@@ -481,6 +489,10 @@ func (v *validator) specPower(p string, pw *Power) {
 				v.errf(p+".specpower", "%s row %d (%s): column w%d is not a non-negative number", full, li+2, m, 10*i)
 				return
 			}
+			if i > 0 && x < curve[i-1] {
+				v.errf(p+".specpower", "%s row %d (%s): column w%d (%s W) is below w%d (%s W): a power curve must not decrease", full, li+2, m, 10*i, formatFloat(x), 10*(i-1), formatFloat(curve[i-1]))
+				return
+			}
 			curve[i] = x
 		}
 		if curve[10] <= 0 {
@@ -491,6 +503,10 @@ func (v *validator) specPower(p string, pw *Power) {
 			scale := pw.PeakW / curve[10]
 			for i := range curve {
 				curve[i] = math.Round(curve[i]*scale*1000) / 1000
+			}
+			// The curve is kept to 0.001 W.
+			if !v.check(curve[10] > 0, p+".peak_w", "%s W rounds the curve's 100 %% point to 0 W (the curve is kept to 0.001 W; allowed: 0.001 to 1000000)", formatFloat(pw.PeakW)) {
+				return
 			}
 		}
 		pw.CurveW = curve

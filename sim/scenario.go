@@ -20,7 +20,12 @@ import (
 // solar, wind, contract and battery with the scenario's grid tariff and
 // carbon), the latency model and bandwidths, one class per workload and the
 // events. The energy models draw from the stream "energy/<site id>", so
-// every policy sees the same weather.
+// every policy sees the same weather. Every node type's power model and
+// every site's energy model is built once here, so a scenario the loader
+// accepted but the simulator cannot run is an error from FromScenario,
+// naming the field (node_types.<name>.power, sites[<id>]), not from a run;
+// callers report it as bad input. The loader checks what these models
+// check, so this is a safety net.
 func FromScenario(s *scenarios.Scenario) (*Config, error) {
 	c := &Config{
 		Name:          s.Name,
@@ -51,7 +56,7 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 		}
 		p, err := energy.NewServerPower(spec, t.Resources())
 		if err != nil {
-			return nil, fmt.Errorf("node type %s: %w", t.Name, err)
+			return nil, fmt.Errorf("node_types.%s.power: %w", t.Name, err)
 		}
 		c.NodePower[t.Name] = p
 	}
@@ -78,7 +83,7 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 		c.BandwidthGbps = append(c.BandwidthGbps, site.BandwidthGbps)
 		spec, err := siteEnergySpec(s, site, ratedKW)
 		if err != nil {
-			return nil, fmt.Errorf("site %s: %w", site.ID, err)
+			return nil, fmt.Errorf("sites[%s]: %w", site.ID, err)
 		}
 		specs[i] = spec
 	}
@@ -89,6 +94,14 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 	}
 	c.NewEnergy = func(i int) (EnergyModel, error) {
 		return energy.NewSite(specs[i], start, Stream(seed, "energy/"+ids[i]), tables)
+	}
+	// Build every site's model once now, so that a problem the loader
+	// did not catch is an error of the scenario (naming the site) rather
+	// than of a run; it also reads the trace files into the cache.
+	for i := range s.Sites {
+		if _, err := c.NewEnergy(i); err != nil {
+			return nil, fmt.Errorf("sites[%s]: energy model: %w", ids[i], err)
+		}
 	}
 	for i := range s.Workloads {
 		k, err := workloadClass(s, &s.Workloads[i])
@@ -506,4 +519,16 @@ func floorScale(k float64) string {
 	}
 	p := math.Pow(10, 2-math.Floor(math.Log10(k)))
 	return strconv.FormatFloat(math.Floor(k*p)/p, 'g', -1, 64)
+}
+
+// CheckScenario reports whether the simulator can run a loaded scenario:
+// FromScenario builds its config and models, and the config is valid. The
+// error names the field (see FromScenario); `suanli scenario validate`
+// runs it after the loader, so a file it accepts also starts.
+func CheckScenario(s *scenarios.Scenario) error {
+	c, err := FromScenario(s)
+	if err != nil {
+		return err
+	}
+	return c.Validate()
 }

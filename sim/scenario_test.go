@@ -378,3 +378,52 @@ func TestSeriesCheckedAtLoad(t *testing.T) {
 		t.Errorf("solar %g MWh, wind %g MWh from the traces, want both > 0", e.Solar, e.Wind)
 	}
 }
+
+// TestModelErrorsAreInputErrors: a power or energy model the simulator
+// cannot build is an error of the scenario. The loader refuses the known
+// cases at their field (file:line:col); whatever else slips past it is
+// refused by FromScenario (the safety net behind the loader, which
+// `suanli scenario validate` runs too), naming the field, before any run,
+// so `suanli sim` exits with code 2.
+func TestModelErrorsAreInputErrors(t *testing.T) {
+	dir := filepath.Join("..", "scenarios", "testdata")
+	for _, tc := range []struct{ file, want string }{
+		{"broken/power-curve.yaml", "power-curve.yaml:11:46: node_types.old-1u.power.specpower: "},
+		{"broken/power-curve.yaml", "power-curve.yaml:15:22: node_types.speck.cpu_cores: 0.0004 rounds to 0 millicores"},
+		{"broken/csv-normalize.yaml", "csv-normalize.yaml:7:23: grid.carbon_shape.csv: "},
+		{"broken/csv-normalize.yaml", `csv-normalize.yaml:16:24: sites[a].wind.csv: ` + filepath.Join(dir, "series", "tiny.csv") + `: column "pv": its max 1e-320 is too small to normalise by`},
+	} {
+		out := t.TempDir()
+		_, err := RunFile(filepath.Join(dir, tc.file), FileOptions{OutDir: out})
+		if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an input error containing %q", tc.file, err, tc.want)
+		}
+	}
+	// Past the loader (a scenario changed after loading): FromScenario
+	// names the site or node type.
+	for _, tc := range []struct {
+		name   string
+		change func(s *scenarios.Scenario)
+		want   string
+	}{
+		{"energy spec", func(s *scenarios.Scenario) {
+			s.Sites[0].Solar = &scenarios.Solar{MW: 1, Derate: 0, CloudAlpha: 5, CloudBeta: 2}
+		},
+			"sites[jn-core]: energy model: solar.derate 0 must be in (0,1]"},
+		{"trace file", func(s *scenarios.Scenario) {
+			s.Sites[1].Wind = &scenarios.Wind{MW: 1, SeriesRef: scenarios.SeriesRef{CSV: "gone.csv", Column: "wind", Normalize: "max"}}
+		}, "sites[qd-core]: energy model: wind: trace gone.csv: "},
+		{"power curve", func(s *scenarios.Scenario) { s.NodeTypes[0].Power.CurveW = []float64{9, 8, 7, 6, 5, 4, 3, 2, 1, 1, 1} },
+			"node_types.cpu-64.power: server_power.curve_w[1] 8 must be >= curve_w[0] 9"},
+	} {
+		s, _ := loadConfig(t, filepath.Join(dir, "valid", "minimal.yaml"))
+		tc.change(s)
+		_, err := FromScenario(s)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+		if err2 := CheckScenario(s); err2 == nil || err2.Error() != err.Error() {
+			t.Errorf("%s: CheckScenario gave %v, want FromScenario's %v", tc.name, err2, err)
+		}
+	}
+}

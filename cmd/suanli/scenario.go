@@ -8,6 +8,7 @@ import (
 
 	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/sim"
 )
 
 func init() { subcommands = append(subcommands, newScenarioCmd) }
@@ -42,6 +43,16 @@ func newScenarioValidateCmd() *cobra.Command {
 					fmt.Fprintln(cmd.OutOrStdout(), err)
 					bad = append(bad, err)
 					continue
+				}
+				if !skipData {
+					// what the simulator builds from it (a safety net
+					// behind the loader's checks)
+					if err := sim.CheckScenario(s); err != nil {
+						err = fmt.Errorf("%s: %w", f, err)
+						fmt.Fprintln(cmd.OutOrStdout(), err)
+						bad = append(bad, err)
+						continue
+					}
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s: %d sites, %d nodes, %d workloads, ~%.0f instances over %s, sha256 %s)\n",
 					f, s.Name, len(s.Sites), s.TotalNodes(), len(s.Workloads), s.ExpectedTotal(), s.Horizon, s.SHA256[:12])

@@ -60,6 +60,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"sim", "../../scenarios/shandong-baseline.yaml", "--scale", "600", "--set", "horizon=1h"}, "--scale: at scale 600, shandong-baseline would have 5000400 nodes, more than the limit of 5000000 (unscaled 8334; this scenario allows at most --scale 599)"},
 		{[]string{"bench", "policies", "../../scenarios/shandong-baseline.yaml", "--scale", "1000"}, "this scenario allows at most --scale"},
 		{[]string{"scenario", "validate", "../../scenarios/testdata/broken/too-many-instances.yaml"}, "1 of 1 scenario files are invalid"},
+		// models the simulator could not build are refused at load, at their field
+		{[]string{"sim", "../../scenarios/testdata/broken/power-curve.yaml"}, "power-curve.yaml:9:48: node_types.dips.power.curve_w[1]: 180 W at 10 % is below 200 W at 0 %"},
+		{[]string{"sim", "../../scenarios/testdata/broken/csv-normalize.yaml"}, "csv-normalize.yaml:15:25: sites[a].solar.csv: "},
+		{[]string{"scenario", "validate", "../../scenarios/testdata/broken/csv-normalize.yaml"}, "1 of 1 scenario files are invalid"},
 		{[]string{"workload", "list", "--ca-cert", "/nonexistent/ca.pem"}, "--ca-cert: read CA certificates"},
 		{[]string{"sim", minimal, "--policy", "fastest"}, `unknown policy "fastest" (allowed: `},
 		{[]string{"sim", minimal, "--policy", "balanced,balanced"}, `--policy: duplicate policy "balanced"`},
