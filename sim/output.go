@@ -262,15 +262,27 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 // TimeseriesHeader is the header line of timeseries.csv.
 const TimeseriesHeader = "policy,time,hour,site,tier,it_kw,facility_kw,pue,solar_kw,wind_kw,contract_kw,renewable_used_kw,renewable_to_facility_kw,curtailed_kw,battery_charge_kw,battery_grid_charge_kw,battery_discharge_kw,battery_soc_kwh,grid_kw,price_cny_per_kwh,carbon_kg_per_kwh,cost_cny,carbon_kg,cpu_util,gpu_util,queue_length\n"
 
+// timeseriesColumns are the columns of timeseries.csv, in order.
+var timeseriesColumns = strings.Split(strings.TrimSuffix(TimeseriesHeader, "\n"), ",")
+
 // WriteTimeseries writes timeseries.csv: per policy, interval and site a
 // row of mean powers over the interval (kW) and the interval's figures,
-// then a row for the whole province (site "province").
+// then a row for the whole province (site "province"). A figure that is
+// NaN or infinite (a bug upstream: the file would hold "NaN" where a
+// number belongs) is an error naming the column, policy, site and
+// interval; the rows before it may have been written to w.
 func WriteTimeseries(w io.Writer, start time.Time, runs []Run, tiers []nodes.Tier) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	bw.WriteString(TimeseriesHeader)
 	var b []byte
+	bad := -1
+	fail := func(policy, site string, iv *IntervalRow, ts string) error {
+		return fmt.Errorf("timeseries.csv: policy %s, site %s, interval %s (hour %g): column %s is %s, which the file cannot hold as a number",
+			policy, site, ts, iv.Start.Hours(), timeseriesColumns[bad], badValue(b))
+	}
 	for _, r := range runs {
-		for _, iv := range r.Intervals {
+		for k := range r.Intervals {
+			iv := &r.Intervals[k]
 			hrs := (iv.End - iv.Start).Hours()
 			ts := start.Add(iv.Start).Format(time.RFC3339)
 			var tot Balance
@@ -278,7 +290,9 @@ func WriteTimeseries(w io.Writer, start time.Time, runs []Run, tiers []nodes.Tie
 			for s := range iv.Sites {
 				row := &iv.Sites[s]
 				addBalance(&tot, &row.Balance)
-				b = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), r.siteNames[s], tiers[s].String(), &row.Balance, hrs, row.CPUUtil, row.GPUUtil, row.Waiting)
+				if b, bad = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), r.siteNames[s], tiers[s].String(), &row.Balance, hrs, row.CPUUtil, row.GPUUtil, row.Waiting); bad >= 0 {
+					return fail(r.Policy, r.siteNames[s], iv, ts)
+				}
 				bw.Write(b)
 				cpu += row.CPUUtil
 				gpu += row.GPUUtil
@@ -291,17 +305,38 @@ func WriteTimeseries(w io.Writer, start time.Time, runs []Run, tiers []nodes.Tie
 				tot.SoCKWh += iv.Sites[s].SoCKWh
 			}
 			n := float64(len(iv.Sites))
-			b = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), "province", "all", &tot, hrs, cpu/n, gpu/n, iv.Waiting)
+			if b, bad = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), "province", "all", &tot, hrs, cpu/n, gpu/n, iv.Waiting); bad >= 0 {
+				return fail(r.Policy, "province", iv, ts)
+			}
 			bw.Write(b)
 		}
 	}
 	return bw.Flush()
 }
 
-func appendRow(b []byte, policy, ts string, hour float64, site, tier string, x *Balance, hrs, cpu, gpu float64, queue int) []byte {
+// badValue is the last value appended to a row: the one appendRow found
+// not finite.
+func badValue(b []byte) string {
+	return string(b[strings.LastIndexByte(string(b), ',')+1:])
+}
+
+// appendRow appends one timeseries.csv row to b. It stops at the first
+// figure that is NaN or infinite and returns its column index (else -1).
+func appendRow(b []byte, policy, ts string, hour float64, site, tier string, x *Balance, hrs, cpu, gpu float64, queue int) ([]byte, int) {
+	col, bad := 2, -1 // policy and time come first
 	f := func(v float64) {
+		if bad >= 0 {
+			return
+		}
 		b = append(b, ',')
 		b = strconv.AppendFloat(b, v, 'f', 4, 64)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			bad = col
+		}
+		col++
+		if col == 3 { // hour is followed by site and tier
+			col = 5
+		}
 	}
 	kw := func(kwh float64) float64 {
 		if hrs <= 0 {
@@ -341,9 +376,12 @@ func appendRow(b []byte, policy, ts string, hour float64, site, tier string, x *
 	f(x.CarbonKg)
 	f(cpu)
 	f(gpu)
+	if bad >= 0 {
+		return b, bad
+	}
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(queue), 10)
-	return append(b, '\n')
+	return append(b, '\n'), -1
 }
 
 // WriteTable prints the comparison table planners read first.

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/suanli/suanli/nodes"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -486,5 +488,64 @@ workloads:
 		if len(cfg.Topology.Nodes) != want {
 			t.Errorf("scale %g: %d nodes simulated, want %d", tc.k, len(cfg.Topology.Nodes), want)
 		}
+	}
+}
+
+// TestTimeseriesRefusesNaN: a NaN or infinite figure in timeseries.csv
+// is an error naming the column, policy, site and interval (as a NaN in
+// summary.json names its field), and no output is written.
+func TestTimeseriesRefusesNaN(t *testing.T) {
+	cfg := testConfig(60, 3)
+	cfg.Horizon = 2 * time.Hour
+	runs, err := RunPolicies(cfg, []string{"greenest"}, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// copies, so that each case spoils one figure of its own
+	spoil := func(f func(r *Result)) []Run {
+		r := *runs[0].Result
+		r.Intervals = append([]IntervalRow(nil), r.Intervals...)
+		for k := range r.Intervals {
+			r.Intervals[k].Sites = append([]SiteRow(nil), r.Intervals[k].Sites...)
+		}
+		f(&r)
+		return []Run{{Result: &r}}
+	}
+	site := cfg.Topology.Sites[3].ID
+	for _, tc := range []struct {
+		name string
+		runs []Run
+		want string
+	}{
+		{"site grid", spoil(func(r *Result) { r.Intervals[2].Sites[3].GridKWh = math.NaN() }),
+			"timeseries.csv: policy greenest, site " + site + ", interval 2024-04-01T00:30:00+08:00 (hour 0.5): column grid_kw is NaN"},
+		{"site util", spoil(func(r *Result) { r.Intervals[0].Sites[3].CPUUtil = math.Inf(1) }),
+			"policy greenest, site " + site + ", interval 2024-04-01T00:00:00+08:00 (hour 0): column cpu_util is +Inf"},
+		// a NaN battery charge at one site reaches the province row too,
+		// but the site's row comes first
+		{"soc", spoil(func(r *Result) { r.Intervals[7].Sites[0].SoCKWh = math.Inf(-1) }),
+			"site " + cfg.Topology.Sites[0].ID + ", interval 2024-04-01T01:45:00+08:00 (hour 1.75): column battery_soc_kwh is -Inf"},
+	} {
+		var buf bytes.Buffer
+		tiers := make([]nodes.Tier, len(cfg.Topology.Sites))
+		err := WriteTimeseries(&buf, cfg.Start, tc.runs, tiers)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+		if strings.Contains(buf.String(), "NaN") || strings.Contains(buf.String(), "Inf") {
+			t.Errorf("%s: wrote a non-finite figure", tc.name)
+		}
+		dir := t.TempDir()
+		if _, err := WriteOutputs(dir, cfg, testMeta(cfg), tc.runs); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: WriteOutputs: got %v, want %q", tc.name, err, tc.want)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			t.Errorf("%s: a refused write left %d files", tc.name, len(entries))
+		}
+	}
+	// The unspoilt run writes.
+	var buf bytes.Buffer
+	if err := WriteTimeseries(&buf, cfg.Start, runs, make([]nodes.Tier, len(cfg.Topology.Sites))); err != nil {
+		t.Fatal(err)
 	}
 }
