@@ -364,3 +364,85 @@ events:
 		t.Errorf("durations %v, want [1h 3h]", got)
 	}
 }
+
+// TestDefaultEventNames: events the file does not name are named
+// <kind>@<at>; names that would repeat (two unnamed events of a kind at
+// one time, or a default a named event already uses) get #2, #3, ... in
+// file order, so every event has its own name in the outputs and can be
+// selected by it with --set.
+func TestDefaultEventNames(t *testing.T) {
+	src := `name: events
+horizon: 2d
+start: "2025-04-07T00:00:00+08:00"
+policies: [balanced]
+node_types:
+  cpu-64: {cpu_cores: 64, memory_gib: 256, power: {idle_w: 150, peak_w: 500}}
+sites:
+  - {id: a, role: edge, city: JN, nodes: {cpu-64: 4}}
+  - {id: b, role: edge, city: QD, nodes: {cpu-64: 4}}
+workloads:
+  - {class: ctrl, kind: service, cpu_cores: 1, duration: 1h, arrivals: {rate_per_hour: 1}}
+events:
+  - {at: 34h, kind: site-outage, site: a, duration: 2h}
+  - {at: 1d10h, kind: site-outage, site: b, duration: 2h}
+  - {name: "site-outage@1d10h#3", at: 1h, kind: renewable-drought, sites: all, factor: 0.5, duration: 1h}
+  - {at: "2025-04-08T10:00:00+08:00", kind: renewable-drought, site: a, factor: 0, duration: 1h}
+  - {at: 34h, kind: demand-surge, factor: 2, duration: 1h}
+  - {at: 10h, kind: site-outage, site: a, duration: 1h}
+`
+	s, err := Parse("events.yaml", []byte(src), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNames := []string{"site-outage@1d10h", "site-outage@1d10h#2", "site-outage@1d10h#3", "renewable-drought@1d10h", "demand-surge@1d10h", "site-outage@10h"}
+	var got []string
+	for _, e := range s.Events {
+		got = append(got, e.Name)
+	}
+	if !reflect.DeepEqual(got, wantNames) {
+		t.Fatalf("event names %q, want %q", got, wantNames)
+	}
+	// --set selects by them (the third is the named drought, not a
+	// third default).
+	for _, tc := range []struct {
+		set   string
+		index int
+		check func(e *Event) bool
+	}{
+		{"events[site-outage@1d10h#2].duration=5h", 1, func(e *Event) bool { return e.Duration.D() == 5*time.Hour }},
+		{"events[site-outage@1d10h].duration=30m", 0, func(e *Event) bool { return e.Duration.D() == 30*time.Minute }},
+		{"events[site-outage@1d10h#3].factor=0.25", 2, func(e *Event) bool { return e.Factor == 0.25 }},
+		{"events[renewable-drought@1d10h].factor=0.5", 3, func(e *Event) bool { return e.Factor == 0.5 }},
+		{"events[site-outage@10h].duration=3h", 5, func(e *Event) bool { return e.Duration.D() == 3*time.Hour }},
+	} {
+		s, err := Parse("events.yaml", []byte(src), LoadOptions{Sets: []string{tc.set}})
+		if err != nil {
+			t.Errorf("%s: %v", tc.set, err)
+			continue
+		}
+		if !tc.check(&s.Events[tc.index]) {
+			t.Errorf("%s did not change events[%d]: %+v", tc.set, tc.index, s.Events[tc.index])
+		}
+		if s.Events[tc.index].Name != wantNames[tc.index] {
+			t.Errorf("%s: events[%d] is now %q, want it to keep %q", tc.set, tc.index, s.Events[tc.index].Name, wantNames[tc.index])
+		}
+	}
+	_, err = Parse("events.yaml", []byte(src), LoadOptions{Sets: []string{"events[site-outage@9h].duration=1h"}})
+	if err == nil || !strings.Contains(err.Error(), `no event named "site-outage@9h" (allowed: site-outage@1d10h, site-outage@1d10h#2, site-outage@1d10h#3, renewable-drought@1d10h, demand-surge@1d10h, site-outage@10h)`) {
+		t.Errorf("unknown event name: got %v", err)
+	}
+	// The resolved form names every event, and loads to the same names.
+	y, err := s.EncodeYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Parse("events.yaml", y, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range s2.Events {
+		if s2.Events[i].Name != wantNames[i] {
+			t.Errorf("resolved form: events[%d] named %q, want %q", i, s2.Events[i].Name, wantNames[i])
+		}
+	}
+}

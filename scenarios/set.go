@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -77,6 +78,7 @@ func applySet(root *yaml.Node, set string, setOf map[*yaml.Node]string) error {
 		}
 		cur = cur.Content[0]
 	}
+	top := cur
 	done := ""
 	for i, sg := range segs {
 		last := i == len(segs)-1
@@ -116,6 +118,10 @@ func applySet(root *yaml.Node, set string, setOf map[*yaml.Node]string) error {
 				return fmt.Errorf("%s is %s, not a list", orTop(done), kindName(cur))
 			}
 			idx, err := selectElement(cur, sg)
+			if err != nil && done == "events" && sg.index < 0 {
+				// an unnamed event, by its default name
+				idx, err = selectDefaultEvent(top, cur, sg.id)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %v", here, err)
 			}
@@ -346,4 +352,66 @@ func selectElement(seq *yaml.Node, sg setSeg) (int, error) {
 		return 0, fmt.Errorf("no element with id %q (select by index: the list has %d elements)", sg.id, len(seq.Content))
 	}
 	return 0, fmt.Errorf("no element with id %q (allowed: %s)", sg.id, strings.Join(ids, ", "))
+}
+
+// selectDefaultEvent finds the event named id in the events list seq of
+// the top-level mapping top, naming unnamed events as loading will
+// (eventNames) from the tree as it stands: their kind, and their at as a
+// duration or an RFC 3339 time less the start (the file's, or the
+// default).
+func selectDefaultEvent(top, seq *yaml.Node, id string) (int, error) {
+	start := newScenario().Start
+	if i, _ := mappingValue(top, "start"); i >= 0 {
+		if n := resolveAlias(top.Content[i]); n != nil && n.Kind == yaml.ScalarNode {
+			if t, err := parseTime(n.Value); err == nil {
+				start = t
+			}
+		}
+	}
+	field := func(e *yaml.Node, key string) string {
+		e = resolveAlias(e)
+		if e == nil || e.Kind != yaml.MappingNode {
+			return ""
+		}
+		for j := 0; j+1 < len(e.Content); j += 2 {
+			if e.Content[j].Value == key {
+				if v := resolveAlias(e.Content[j+1]); v != nil && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+					return v.Value
+				}
+			}
+		}
+		return ""
+	}
+	given := make([]string, len(seq.Content))
+	for i, e := range seq.Content {
+		given[i] = field(e, "name")
+	}
+	names := eventNames(given, func(i int) (EventKind, time.Duration, bool) {
+		var k EventKind
+		if err := k.UnmarshalText([]byte(field(seq.Content[i], "kind"))); err != nil {
+			return 0, 0, false
+		}
+		at := field(seq.Content[i], "at")
+		if strings.ContainsAny(at, "T:") && len(at) >= 10 { // as Offset decodes it
+			t, err := parseTime(at)
+			return k, t.Sub(start), err == nil && !t.Before(start)
+		}
+		d, err := ParseDuration(at)
+		return k, d, err == nil
+	})
+	for i, n := range names {
+		if n == id {
+			return i, nil
+		}
+	}
+	var all []string
+	for _, n := range names {
+		if n != "" {
+			all = append(all, n)
+		}
+	}
+	if len(all) == 0 {
+		return 0, fmt.Errorf("no event named %q (select by index: the list has %d elements)", id, len(seq.Content))
+	}
+	return 0, fmt.Errorf("no event named %q (allowed: %s)", id, strings.Join(all, ", "))
 }

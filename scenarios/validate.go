@@ -1309,15 +1309,28 @@ func (v *validator) events() {
 	}
 	outages := map[int][]span{}
 	firstName := map[string]string{}
+	// Unnamed events are named after the loop, from their kind and
+	// resolved time (eventNames): given[i] is the file's name, timed[i]
+	// whether event i's kind and time are known.
+	given, timed := make([]string, len(s.Events)), make([]bool, len(s.Events))
+	defer func() {
+		names := eventNames(given, func(i int) (EventKind, time.Duration, bool) {
+			return s.Events[i].Kind, s.Events[i].At.D(), timed[i]
+		})
+		for i := range s.Events {
+			s.Events[i].Name = names[i]
+		}
+	}()
 	for i := range s.Events {
 		e := &s.Events[i]
 		p := e.path
 		if p == "" {
 			p = fmt.Sprintf("events[%d]", i)
 		}
-		// Names given in the file label outputs and select events in
-		// --set (events[NAME]), so they must be unique. (Default names,
-		// <kind>@<at>, may repeat.)
+		// Names label outputs and select events in --set (events[NAME]),
+		// so names given in the file must be unique (and default names,
+		// <kind>@<at>, are made unique: eventNames).
+		given[i] = e.Name
 		if v.has(p+".name") && e.Name != "" {
 			if prev, dup := firstName[e.Name]; dup {
 				v.errf(p+".name", "duplicate event name %q (first at %s); give each event its own name", e.Name, v.where(prev))
@@ -1341,9 +1354,7 @@ func (v *validator) events() {
 		if v.required(p + ".duration") {
 			v.check(e.Duration > 0, p+".duration", "must be > 0")
 		}
-		if e.Name == "" {
-			e.Name = fmt.Sprintf("%s@%s", e.Kind, e.At.Duration)
-		}
+		timed[i] = true
 		allowed := append([]string{"name", "at", "kind", "duration"}, eventFields[e.Kind]...)
 		for _, f := range []string{"site", "sites", "nodes", "fraction", "node_type", "classes", "cities", "factor"} {
 			if v.has(p+"."+f) && !contains(allowed, f) {

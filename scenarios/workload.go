@@ -639,3 +639,66 @@ func sortedCopy(list []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// DefaultEventName is the name of an event the file does not name:
+// "<kind>@<at>", with at the offset from the start in compact form
+// (site-outage@1d10h). Two unnamed events of the same kind at the same
+// time, or one whose default a named event already uses, are told apart
+// by uniqueName: the first keeps the default, the next get "#2", "#3", ...
+func DefaultEventName(kind EventKind, at time.Duration) string {
+	return kind.String() + "@" + Duration(at).String()
+}
+
+// uniqueName returns base if taken does not hold it, else the first of
+// base#2, base#3, ... that it does not; the result is marked taken.
+func uniqueName(base string, taken map[string]bool) string {
+	name := base
+	for k := 2; taken[name]; k++ {
+		name = base + "#" + strconv.Itoa(k)
+	}
+	taken[name] = true
+	return name
+}
+
+// eventNames names the events of a list as loading will: the names given
+// (non-empty) as they are, the others DefaultEventName made unique
+// (uniqueName, in list order, after every given name). given[i] is event
+// i's name in the file ("" for none); at(i) its offset from the start
+// and kind(i) its kind, ok false when they are not valid (it gets no
+// name then: such a file does not load).
+func eventNames(given []string, kindAt func(i int) (EventKind, time.Duration, bool)) []string {
+	taken := map[string]bool{}
+	for _, n := range given {
+		if n != "" {
+			taken[n] = true
+		}
+	}
+	out := make([]string, len(given))
+	for i, n := range given {
+		if n != "" {
+			out[i] = n
+			continue
+		}
+		if k, at, ok := kindAt(i); ok {
+			out[i] = uniqueName(DefaultEventName(k, at), taken)
+		}
+	}
+	return out
+}
+
+// MarshalYAML writes the event's fields; a surge's or drought's factor
+// is written even when it is 0 (a drought that stops generation), since
+// it is required there.
+func (e Event) MarshalYAML() (any, error) {
+	type plain Event
+	var n yaml.Node
+	if err := n.Encode(plain(e)); err != nil {
+		return nil, err
+	}
+	if (e.Kind == DemandSurge || e.Kind == RenewableDrought) && e.Factor == 0 {
+		n.Content = append(n.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "factor"},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: "0"})
+	}
+	return &n, nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -425,5 +426,57 @@ func TestModelErrorsAreInputErrors(t *testing.T) {
 		if err2 := CheckScenario(s); err2 == nil || err2.Error() != err.Error() {
 			t.Errorf("%s: CheckScenario gave %v, want FromScenario's %v", tc.name, err2, err)
 		}
+	}
+}
+
+// TestUnnamedEventsHaveOwnNames: two unnamed node outages at one time
+// (at different sites) are reported under different names in
+// summary.json and choose their nodes from different random streams.
+func TestUnnamedEventsHaveOwnNames(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.yaml")
+	err := os.WriteFile(path, []byte(`name: events
+horizon: 6h
+policies: [balanced]
+node_types:
+  cpu-64: {cpu_cores: 64, memory_gib: 256, power: {idle_w: 150, peak_w: 500}}
+sites:
+  - {id: a, role: edge, city: JN, nodes: {cpu-64: 40}}
+  - {id: b, role: edge, city: QD, nodes: {cpu-64: 40}}
+workloads:
+  - {class: ctrl, kind: service, cpu_cores: 1, duration: 1h, arrivals: {rate_per_hour: 10}}
+events:
+  - {at: 1h, kind: node-outage, site: a, nodes: 5, duration: 1h}
+  - {at: 1h, kind: node-outage, site: b, nodes: 5, duration: 1h}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunFile(path, FileOptions{OutDir: filepath.Join(dir, "out"), Trace: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := res.Summary.Policies[0].Events
+	if len(evs) != 2 || evs[0].Name != "node-outage@1h" || evs[1].Name != "node-outage@1h#2" {
+		t.Fatalf("events %+v, want node-outage@1h and node-outage@1h#2", evs)
+	}
+	_, cfg := loadConfig(t, path)
+	r, err := NewRunner(cfg, "balanced", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RunUntil(int64(90 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	local := func(ns []int32) []int {
+		var out []int
+		for _, n := range ns {
+			out = append(out, int(n)-int(r.st.SiteNodes(cfg.Topology.Nodes[n].Site)[0]))
+		}
+		return out
+	}
+	a, b := local(r.outNodes[0]), local(r.outNodes[1])
+	if len(a) != 5 || len(b) != 5 || slices.Equal(a, b) {
+		t.Errorf("the outages took nodes %v of a and %v of b; want five each, chosen from different streams", a, b)
 	}
 }
