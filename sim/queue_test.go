@@ -296,3 +296,73 @@ func TestPreemptionKeepsInvariants(t *testing.T) {
 		t.Error("no work was preempted: the test no longer exercises preemption")
 	}
 }
+
+// TestInFlightDeadlineAccounting: at the horizon, work in flight counts as
+// a deadline miss when the miss is certain: its deadline has passed, or it
+// runs and is planned to end after it, or it waits and would end after it
+// even if it started at the horizon. Waiting work that could still make
+// its deadline is in flight only.
+func TestInFlightDeadlineAccounting(t *testing.T) {
+	slack := ConstDist(4.5) // deadline 4 h 30 min after arrival
+	cfg := oneNodeConfig(Class{Name: "job", Kind: Batch, SlackHours: &slack, Records: []TraceRecord{
+		rec(0, 64, 210*time.Minute),            // job-0 runs 0–3.5 h, on time
+		rec(time.Minute, 64, 2*time.Hour),      // job-1 starts at 3.5 h, planned to end 5.5 h: late
+		rec(2*time.Minute, 64, time.Hour),      // job-2 still queued at 4 h: 4 h + 1 h > 4 h 32 min
+		rec(3*time.Minute, 64, 10*time.Minute), // job-3 queued at 4 h, could end 4 h 10 min < 4 h 33 min
+		rec(4*time.Minute, 64, 5*time.Minute),  // job-4 likewise
+	}})
+	// one origin, so one FIFO queue
+	cfg.Classes[0].OriginWeights = make([]float64, len(cfg.Cities))
+	cfg.Classes[0].OriginWeights[0] = 1
+	rows, res := traceRows(t, cfg)
+	for id, want := range map[string]string{"job-0": "completed ", "job-1": "in-flight running", "job-2": "in-flight queued", "job-3": "in-flight queued", "job-4": "in-flight queued"} {
+		if got := rows[id][9] + " " + rows[id][10]; got != want {
+			t.Errorf("%s: %s, want %s", id, got, want)
+		}
+	}
+	if res.InFlight != 4 || res.Completed != 1 || res.Rejected != 0 {
+		t.Errorf("in flight %d, completed %d, rejected %d; want 4, 1, 0", res.InFlight, res.Completed, res.Rejected)
+	}
+	if res.DeadlineMisses != 2 || res.classes[0].DeadlineMisses != 2 {
+		t.Errorf("deadline misses %d (class %d), want 2: job-1 (runs past it) and job-2 (cannot finish by it)", res.DeadlineMisses, res.classes[0].DeadlineMisses)
+	}
+}
+
+// TestPatienceAfterDeferral: batch work a window policy deferred waits
+// for capacity for its patience from when it comes back, not from its
+// arrival (deferring is the policy's choice, not waiting).
+func TestPatienceAfterDeferral(t *testing.T) {
+	slack := ConstDist(16)
+	cfg := oneNodeConfig(
+		// arrives at 08:00 (peak price) with a deadline at midnight:
+		// price-window defers it to 22:00 (off-peak)
+		Class{Name: "job", Kind: Batch, SlackHours: &slack, Patience: time.Hour, Records: []TraceRecord{rec(8*time.Hour, 32, time.Hour)}},
+		// fills the node from 21:50 to 22:30
+		Class{Name: "blocker", Kind: Service, Records: []TraceRecord{rec(21*time.Hour+50*time.Minute, 64, 40*time.Minute)}},
+	)
+	cfg.Horizon = 26 * time.Hour
+	var buf bytes.Buffer
+	r, err := NewRunner(cfg, "price-window", Options{Trace: &buf, CheckInvariants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deferrals != 1 {
+		t.Fatalf("%d deferrals, want the job deferred once (to 22:00)", res.Deferrals)
+	}
+	var job []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if f := strings.Split(line, ","); f[1] == "job-0" {
+			job = f
+		}
+	}
+	if job == nil || job[9] != "completed" || secs(t, job[5]) < 22.5*3600 || secs(t, job[5]) > 22.5*3600+30 {
+		t.Errorf("job: %v; want it to wait from 22:00 and start when the blocker ends at 22:30, not give up (its patience of 1 h counted from 08:00 ran out at 09:00)", job)
+	}
+	if res.Rejected != 0 || res.DeadlineMisses != 0 {
+		t.Errorf("rejected %d, deadline misses %d; want none", res.Rejected, res.DeadlineMisses)
+	}
+}

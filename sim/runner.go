@@ -416,6 +416,10 @@ func (r *Runner) dispatch(ev Event) {
 			}
 			r.deferred--
 			rec.state = wFree // transiently: decided afresh
+			// A deferral is the policy's choice, not waiting for
+			// capacity: the patience counts from now, when the work
+			// is ready to start (as after an interruption).
+			rec.expire = r.expiry(&r.cfg.Classes[rec.class].Patience, rec, r.eng.Now())
 			r.decide(ev.Arg, false)
 		}
 	case kExpire:
@@ -1302,8 +1306,11 @@ func (r *Runner) finish() (*Result, error) {
 			r.res.InFlight++
 			r.res.classes[rec.class].InFlight++
 			// Known misses: the deadline has passed, or the work runs and
-			// is planned to end after it.
-			if rec.deadline > 0 && (rec.deadline <= r.hor || (rec.state == wRunning && rec.end > rec.deadline)) {
+			// is planned to end after it, or it waits (queued or
+			// deferred) and would end after it even if it started now.
+			if rec.deadline > 0 && (rec.deadline <= r.hor ||
+				(rec.state == wRunning && rec.end > rec.deadline) ||
+				(rec.state != wRunning && r.hor+rec.duration > rec.deadline)) {
 				r.res.DeadlineMisses++
 				r.res.classes[rec.class].DeadlineMisses++
 			}
