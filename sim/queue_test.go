@@ -10,6 +10,7 @@ import (
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/energy"
+	"github.com/suanli/suanli/scheduler"
 )
 
 // oneNodeConfig is one site with one 64-core node and trace classes, so
@@ -364,5 +365,84 @@ func TestPatienceAfterDeferral(t *testing.T) {
 	}
 	if res.Rejected != 0 || res.DeadlineMisses != 0 {
 		t.Errorf("rejected %d, deadline misses %d; want none", res.Rejected, res.DeadlineMisses)
+	}
+}
+
+// TestInterruptedDeadlineWork: work an outage interrupts is decided again
+// with what is left of it (all of it without checkpoints, the rest after
+// its last checkpoint with them) against its unchanged deadline, so a
+// window policy defers it again only when the restart still meets the
+// deadline, and places it at once (late) when nothing can.
+func TestInterruptedDeadlineWork(t *testing.T) {
+	h := func(x float64) time.Duration { return time.Duration(x * float64(time.Hour)) }
+	loose, tight := ConstDist(22), ConstDist(4)
+	cfg := oneNodeConfig(
+		// all arrive at 05:00 (off-peak: run at once) and run 3 h; the
+		// site is down 07:00–07:15
+		Class{Name: "loose", Kind: Batch, SlackHours: &loose, Records: []TraceRecord{rec(h(5), 8, h(3))}},
+		Class{Name: "tight", Kind: Batch, SlackHours: &tight, Records: []TraceRecord{rec(h(5), 8, h(3))}},
+		Class{Name: "ckpt", Kind: Batch, SlackHours: &tight, Checkpoint: 30 * time.Minute, Records: []TraceRecord{rec(h(5), 8, h(3))}},
+	)
+	cfg.Horizon = h(30)
+	cfg.Events = []ScenarioEvent{{Kind: SiteOutage, Name: "down", At: h(7), Duration: 15 * time.Minute, Sites: []int{0}}}
+	run := func(opt Options) (map[string][]string, *Result) {
+		var buf bytes.Buffer
+		opt.Trace, opt.CheckInvariants = &buf, true
+		r, err := NewRunner(cfg, "price-window", opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opt.Explain != nil {
+			if err := r.RunUntil(int64(cfg.Horizon)); err != nil {
+				t.Fatal(err)
+			}
+			return nil, nil
+		}
+		res, err := r.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := map[string][]string{}
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			f := strings.Split(line, ",")
+			rows[f[1]] = f
+		}
+		return rows, res
+	}
+	rows, res := run(Options{})
+	for _, id := range []string{"loose-0", "tight-0", "ckpt-0"} {
+		if f := rows[id]; f[9] != "completed" || f[15] != "1" {
+			t.Fatalf("%s: %v; want completed after one interruption", id, f)
+		}
+	}
+	// loose: 3 h still fit before its deadline at 03:00, so the window
+	// policy waits for the evening off-peak price again
+	if f := rows["loose-0"]; secs(t, f[5]) < 20*3600 || secs(t, f[6]) > secs(t, f[12]) || f[13] != "false" {
+		t.Errorf("loose: started %s s, ended %s s, deadline %s s, late %s; want it deferred to the evening, on time", f[5], f[6], f[12], f[13])
+	}
+	// tight: restarting at 07:15 for 3 h cannot meet 09:00: placed at
+	// once, knowingly late, a miss
+	if f := rows["tight-0"]; secs(t, f[5]) != 7.25*3600 || f[13] != "true" {
+		t.Errorf("tight: started %s s, late %s; want at once at 26100 s, late", f[5], f[13])
+	}
+	// ckpt: 2 h done (4 checkpoints), 1 h left from 07:15: on time
+	if f := rows["ckpt-0"]; secs(t, f[5]) != 7.25*3600 || secs(t, f[6]) != 8.25*3600 || f[13] != "false" {
+		t.Errorf("ckpt: ran %s–%s s, late %s; want 26100–29700 s from its checkpoint, on time", f[5], f[6], f[13])
+	}
+	if res.DeadlineMisses != 1 || res.Deferrals != 1 || res.Interrupted != 3 {
+		t.Errorf("misses %d, deferrals %d, interrupted %d; want 1 (tight), 1 (loose, after the outage), 3", res.DeadlineMisses, res.Deferrals, res.Interrupted)
+	}
+	// What the core is asked after the outage: the rest of the work,
+	// against the deadline it arrived with.
+	for _, tc := range []struct {
+		class int
+		rest  time.Duration
+	}{{0, h(3)}, {2, h(1)}} {
+		x := &ExplainTarget{Class: tc.class, Seq: 0, Decision: 3, Explanation: &scheduler.Explanation{}}
+		run(Options{Explain: x})
+		deadline := cfg.Start.Add(h(5) + h(cfg.Classes[tc.class].SlackHours.A))
+		if !x.Done || x.Workload.Duration != tc.rest || !x.Workload.Deadline.Equal(deadline) || !x.At.Equal(cfg.Start.Add(h(7.25))) {
+			t.Errorf("%s: decision 3 at %v asked for %v by %v; want %v by %v at 07:15", cfg.Classes[tc.class].Name, x.At, x.Workload.Duration, x.Workload.Deadline, tc.rest, deadline)
+		}
 	}
 }
