@@ -24,6 +24,7 @@ type Scheduler struct {
 	running []RunningWork // preemption scratch
 	trial   []int64
 	victims []int64
+	vals    []float64 // window policies' per-slot figures
 	rrSite  int
 	rrNode  []int32
 	nodeBuf [maxNodeCandidates]int32
