@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/suanli/suanli/devcluster"
 	"github.com/suanli/suanli/nodes/agent"
+	"github.com/suanli/suanli/scheduler"
 )
 
 func init() { subcommands = append(subcommands, newDevCmd) }
@@ -47,6 +49,20 @@ directory unless --keep or --data-dir was given.`,
 			}
 			if agents < 0 || agents > 16 {
 				return badInput(fmt.Errorf("--agents %d: want 0 to 16", agents))
+			}
+			fc := checkFlags(cmd)
+			fc.portRange("http-port", opts.HTTPPort, opts.Servers)
+			fc.portRange("raft-port", opts.RaftPort, opts.Servers)
+			fc.portRange("gossip-port", opts.GossipPort, opts.Servers)
+			fc.floatIn("speed", speed, 0, agent.MaxSpeed, " (1: real time; 60: a minute of work per second)")
+			fc.oneOf("raft-timing", opts.RaftTiming, "fast", "default")
+			if opts.Policy != "" {
+				if _, err := scheduler.LookupPolicy(opts.Policy); err != nil {
+					fc.add("--policy: %v", err)
+				}
+			}
+			if err := fc.err(); err != nil {
+				return err
 			}
 			// What the agents host: --synthetic N, else the scenario (by
 			// default the Shandong baseline, if this directory has it).
@@ -81,9 +97,6 @@ directory unless --keep or --data-dir was given.`,
 					return badInput(fmt.Errorf("--agents %d: %w", agents, err))
 				}
 			}
-			if !(speed > 0) {
-				return badInput(fmt.Errorf("--speed %g: want a positive number", speed))
-			}
 			bin, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("find this binary: %w", err)
@@ -115,6 +128,10 @@ directory unless --keep or --data-dir was given.`,
 			if err != nil {
 				if remove {
 					_ = os.RemoveAll(dataDir)
+				}
+				var pe *devcluster.PortError
+				if errors.As(err, &pe) {
+					return badInput(err)
 				}
 				return err
 			}
@@ -153,12 +170,12 @@ directory unless --keep or --data-dir was given.`,
 	f.Float64Var(&speed, "speed", 60, "agents run workloads this many times faster than real time")
 	f.StringVar(&dataDir, "data-dir", "", "directory for the servers' data and the logs (default: a temporary directory, removed at exit)")
 	f.BoolVar(&keep, "keep", false, "keep the temporary data directory at exit")
-	f.IntVar(&opts.HTTPPort, "http-port", 7070, "HTTP port of the first server; server i uses port+i-1 (0: any free port)")
-	f.IntVar(&opts.RaftPort, "raft-port", 7000, "Raft port of the first server (0: any free port)")
-	f.IntVar(&opts.GossipPort, "gossip-port", 7946, "gossip port of the first server (0: any free port)")
+	f.IntVar(&opts.HTTPPort, "http-port", 7070, "HTTP port of the first server; server i uses port+i-1 (0: any free ports)")
+	f.IntVar(&opts.RaftPort, "raft-port", 7000, "Raft port of the first server; server i uses port+i-1 (0: any free ports)")
+	f.IntVar(&opts.GossipPort, "gossip-port", 7946, "gossip port (TCP and UDP) of the first server; server i uses port+i-1 (0: any free ports)")
 	f.StringVar(&opts.Policy, "policy", "", "scheduling policy of the servers (default: the server's)")
 	f.BoolVar(&opts.Preempt, "preempt", false, "start the servers with --preempt (higher-priority work may evict lower-priority work)")
-	f.StringVar(&opts.RaftTiming, "raft-timing", "fast", "raft timing of the servers: fast (100 ms elections) or default (1 s)")
+	f.StringVar(&opts.RaftTiming, "raft-timing", "fast", "raft timing of the servers: fast (250 ms heartbeat and election timeouts) or default (1 s)")
 	f.BoolVar(&insecr, "insecure-dev", false, "run the servers with --dev (no API token) instead of a generated token")
 	f.BoolVar(&noRestart, "no-restart", false, "do not restart children that exit")
 	f.BoolVar(&verbose, "verbose", false, "copy every child's log to stderr")
