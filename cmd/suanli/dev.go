@@ -38,10 +38,14 @@ sites and nodes of a scenario (default scenarios/shandong-baseline.yaml, when
 run from the repository; else --synthetic, the synthetic 1+3+N+X province),
 shared out among the agents, running workloads --speed times faster than real
 time. It prints the API
-addresses, the token and the PIDs. A child that dies (try kill -9 on a
-server's PID) is restarted after a second, from its data directory. Ctrl-C
-stops every child (SIGTERM, then SIGKILL after 10 s) and removes the data
-directory unless --keep or --data-dir was given.`,
+addresses, the token and the PIDs. The servers' ports (--http-port,
+--raft-port, --gossip-port for s1, the next ones for s2 …) must be free: a
+taken one is named and nothing starts (exit code 2; 0 picks free ports).
+A child that dies (try kill -9 on a server's PID) is restarted after a
+second, from its data directory; a killed agent comes back before gossip
+declares it dead, so its nodes stay up (--no-restart to watch them go down
+and its work move). Ctrl-C stops every child (SIGTERM, then SIGKILL after
+10 s) and removes the data directory unless --keep or --data-dir was given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Servers < 1 || opts.Servers > 9 {
