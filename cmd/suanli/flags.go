@@ -100,11 +100,12 @@ func (c *flagChecks) portRange(flag string, port, count int) {
 // agents as the gossip pool will (the probe timeout must stay below the
 // interval, the profile's or the flag's).
 func (c *flagChecks) gossipTiming(profile string, interval, timeout time.Duration, mult int) {
+	before := len(c.errs)
 	c.oneOf("gossip-profile", profile, "lan", "local")
 	c.notNegative("gossip-probe-interval", interval, "the profile's")
 	c.notNegative("gossip-probe-timeout", timeout, "the profile's")
 	c.intAtLeast("gossip-suspicion-mult", mult, 0, "the profile's")
-	if len(c.errs) > 0 {
+	if len(c.errs) > before {
 		return
 	}
 	if _, _, err := gossip.DetectionTime(gossip.Config{Profile: profile, ProbeInterval: interval, ProbeTimeout: timeout, SuspicionMult: mult}, 1); err != nil {

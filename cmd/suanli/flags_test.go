@@ -59,6 +59,7 @@ func TestNumericFlagsExit2(t *testing.T) {
 		{agent, []string{"--gossip-probe-interval", "-1s"}, "--gossip-probe-interval -1s: want a duration >= 0 (0: the profile's)"},
 		{agent, []string{"--gossip-suspicion-mult", "-2"}, "--gossip-suspicion-mult -2: want an integer >= 0 (0: the profile's)"},
 		{agent, []string{"--gossip-probe-timeout", "2s"}, "probe timeout 2s must be below the probe interval 1s"},
+		{agent, []string{"--speed", "0", "--gossip-probe-timeout", "2s"}, "--speed 0: want a number in (0, 1000000] (1: real time; 60: a minute of work per second)\n--gossip-probe-timeout 2s, --gossip-probe-interval 0s (profile lan): gossip: probe timeout 2s must be below the probe interval 1s"},
 		{agent, []string{"--nodes", "0"}, "--nodes 0: want 1 to 100000"},
 		{[]string{"agent", "--id", "a1", "--servers", "127.0.0.1:1"}, []string{"--synthetic", "0"}, "synthetic layout of 0 nodes: want 1 to 100000"},
 		{[]string{"agent", "--id", "a1", "--servers", "127.0.0.1:1"}, []string{"--synthetic", "-3"}, "synthetic layout of -3 nodes"},
