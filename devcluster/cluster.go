@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,7 +43,8 @@ type Options struct {
 	GossipKey string
 	// HTTPPort, RaftPort and GossipPort are the first server's ports; server
 	// i uses port+i. 0 picks free ports (fixed for the cluster's life, so a
-	// restarted server comes back on the same addresses).
+	// restarted server comes back on the same addresses). Start refuses
+	// fixed ports that are out of range, overlap or are taken (*PortError).
 	HTTPPort, RaftPort, GossipPort int
 	// RaftTiming is the servers' --raft-timing (default "fast").
 	RaftTiming string
@@ -134,8 +138,12 @@ func RandomSecret(n int) string {
 
 // Start starts the servers (the first bootstraps, the others join it),
 // waits until all are voters with a leader, then starts the agents and
-// waits until their nodes are registered. On error everything started is
-// stopped.
+// waits until their nodes are registered. Fixed ports are checked first:
+// one out of range, wanted twice or already taken is a *PortError and
+// nothing is started. A server is ready when it has written its addresses
+// into its data directory and the server answering on its HTTP address
+// reports its ID (so a server left from an earlier run is not taken for
+// ours). On error everything started is stopped.
 func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := o.setDefaults(); err != nil {
 		return nil, err
@@ -154,6 +162,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}()
 	ports, err := c.ports()
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPorts(ports); err != nil {
 		return nil, err
 	}
 	for i := 0; i < o.Servers; i++ {
@@ -198,7 +209,7 @@ func (c *Cluster) ports() ([3][]int, error) {
 	}()
 	for k := 0; k < 3; k++ {
 		for i := 0; i < c.opts.Servers; i++ {
-			if base[k] > 0 {
+			if base[k] != 0 { // fixed (checkPorts refuses a negative one)
 				out[k] = append(out[k], base[k]+i)
 				continue
 			}
@@ -213,6 +224,71 @@ func (c *Cluster) ports() ([3][]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// PortError is a port of the cluster that cannot be used, found before
+// any child starts: out of range, wanted twice, or taken by another
+// process. Nothing was started; suanli dev reports it as bad input.
+type PortError struct {
+	Port int
+	// Server is the server that wanted the port ("s2"), Purpose what for
+	// ("HTTP API", "Raft", "gossip").
+	Server, Purpose string
+	Err             error
+}
+
+func (e *PortError) Error() string {
+	return fmt.Sprintf("devcluster: port %d (%s's %s port): %v; nothing was started", e.Port, e.Server, e.Purpose, e.Err)
+}
+
+func (e *PortError) Unwrap() error { return e.Err }
+
+// portPurposes names the three ports of a server, in the order of ports()
+// and with the suanli dev flag that chooses them.
+var portPurposes = [3]struct{ name, flag string }{{"HTTP API", "--http-port"}, {"Raft", "--raft-port"}, {"gossip", "--gossip-port"}}
+
+// checkPorts refuses ports out of range, a port two servers (or two uses)
+// want, and a port another process holds (TCP, and UDP too for gossip),
+// naming the port and the server that wanted it.
+func checkPorts(ports [3][]int) error {
+	owner := map[int]string{}
+	for k, ps := range ports {
+		pp := portPurposes[k]
+		for i, p := range ps {
+			id := fmt.Sprintf("s%d", i+1)
+			who := fmt.Sprintf("%s's %s port", id, pp.name)
+			if p < 1 || p > 65535 {
+				return &PortError{Port: p, Server: id, Purpose: pp.name, Err: fmt.Errorf("out of range (1-65535); choose another %s (0: any free ports)", pp.flag)}
+			}
+			if prev, dup := owner[p]; dup {
+				return &PortError{Port: p, Server: id, Purpose: pp.name, Err: fmt.Errorf("also wanted as %s; choose --http-port, --raft-port and --gossip-port ranges that do not overlap", prev)}
+			}
+			owner[p] = who
+			if err := portFree(p, k == 2); err != nil {
+				return &PortError{Port: p, Server: id, Purpose: pp.name, Err: fmt.Errorf("already in use (%v): stop the process that holds it (a suanli dev or server left from an earlier run?) or choose other ports with %s (0: any free ports)", err, pp.flag)}
+			}
+		}
+	}
+	return nil
+}
+
+// portFree reports an error if 127.0.0.1:port cannot be bound for TCP
+// (and, if udp, UDP).
+func portFree(port int, udp bool) error {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	ln.Close()
+	if udp {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return err
+		}
+		pc.Close()
+	}
+	return nil
 }
 
 // freePort finds a free TCP (and, if udp, UDP) port on 127.0.0.1.
@@ -285,35 +361,84 @@ func (c *Cluster) serverArgs(s *Server, first bool) []string {
 	return append(args, o.ServerArgs...)
 }
 
-// startServer starts a server process and waits until its HTTP API answers.
+// startServer starts a server process and waits until it is ready
+// (waitReady).
 func (c *Cluster) startServer(ctx context.Context, s *Server) error {
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
+		return fmt.Errorf("devcluster: %w", err)
+	}
+	// The child writes addrs.json once it listens on all its ports; one
+	// left from an earlier start must not count.
+	if err := os.Remove(filepath.Join(s.DataDir, "addrs.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("devcluster: %w", err)
 	}
 	if err := s.start(c.opts.Output); err != nil {
 		return err
 	}
-	return c.waitHTTP(ctx, s)
+	return c.waitReady(ctx, s)
 }
 
-func (c *Cluster) waitHTTP(ctx context.Context, s *Server) error {
-	cl := c.Client(s)
+// waitReady waits until the server child listens on its addresses (it
+// wrote them into addrs.json, and is still running) and the server
+// answering on its HTTP address reports its ID. Another server ID on that
+// address is an error at once: another cluster, or an earlier run, holds
+// the port.
+func (c *Cluster) waitReady(ctx context.Context, s *Server) error {
+	var last error
+	answered := "" // ID of a server that answered on s.HTTPAddr
 	for {
-		hctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, err := cl.Health(hctx)
-		cancel()
-		var ae *api.Error
-		if err == nil || errors.As(err, &ae) { // 503 no_leader is an answer too
-			return nil
+		h, err := c.health(ctx, s)
+		switch {
+		case err != nil:
+			last = err
+		case h.ID != s.ID:
+			return fmt.Errorf("devcluster: %s: the server answering on %s reports ID %q, not %s: a server of another cluster or an earlier run holds the port; stop it or choose other ports (log: %s)",
+				s.ID, s.HTTPAddr, h.ID, s.ID, s.LogPath)
+		default:
+			answered = h.ID
+			a, rerr := s.ReadAddrs()
+			if rerr == nil && a.HTTPAddr == s.HTTPAddr && s.Running() {
+				return nil
+			}
+			last = fmt.Errorf("%s answers, but this child has not written %s yet", s.HTTPAddr, filepath.Join(s.DataDir, "addrs.json"))
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("devcluster: %s did not answer on %s: %v (log: %s)", s.ID, s.HTTPAddr, err, s.LogPath)
+			return fmt.Errorf("devcluster: %s not ready on %s: %v (log: %s)", s.ID, s.HTTPAddr, last, s.LogPath)
 		case <-s.Done():
+			if answered != "" {
+				return fmt.Errorf("devcluster: %s exited at start: %v, and another process answers on %s as %q (left from an earlier run?); stop it or choose other ports (log: %s)",
+					s.ID, s.ExitErr(), s.HTTPAddr, answered, s.LogPath)
+			}
 			return fmt.Errorf("devcluster: %s exited at start: %v (log: %s)", s.ID, s.ExitErr(), s.LogPath)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// health asks the server on s's HTTP address for its health; a 503
+// (no leader yet) is an answer too.
+func (c *Cluster) health(ctx context.Context, s *Server) (api.Health, error) {
+	var h api.Health
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	cl := c.Client(s)
+	req, err := http.NewRequestWithContext(ctx, "GET", cl.Base+"/v1/health", nil)
+	if err != nil {
+		return h, err
+	}
+	resp, err := cl.HTTP.Do(req)
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
+		return h, fmt.Errorf("GET /v1/health on %s: HTTP %d", s.HTTPAddr, resp.StatusCode)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&h); err != nil {
+		return h, fmt.Errorf("GET /v1/health on %s: %w", s.HTTPAddr, err)
+	}
+	return h, nil
 }
 
 // Client returns an API client for a server.

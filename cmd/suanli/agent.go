@@ -49,7 +49,7 @@ func (l *layoutFlags) layout(cmd *cobra.Command) (agent.Layout, error) {
 		err error
 	)
 	given := 0
-	for _, set := range []bool{l.scenario != "", l.site != "", l.synthetic > 0} {
+	for _, set := range []bool{l.scenario != "", l.site != "", cmd.Flags().Changed("synthetic")} {
 		if set {
 			given++
 		}
@@ -64,7 +64,7 @@ func (l *layoutFlags) layout(cmd *cobra.Command) (agent.Layout, error) {
 			return lay, errors.New("--site needs --city (a city code, e.g. JN)")
 		}
 		lay, err = agent.SiteLayout(api.Site{ID: l.site, City: l.city, Role: l.role, PUE: l.pue}, l.nodes, l.nodeType)
-	case l.synthetic > 0:
+	case cmd.Flags().Changed("synthetic"):
 		lay, err = agent.SyntheticLayout(l.synthetic)
 	default:
 		return lay, errors.New("nothing to host: give --scenario FILE, --site (with --city, --nodes, --node-type) or --synthetic N")
@@ -126,6 +126,15 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM: it leaves the pool, and the leader
 moves its work elsewhere at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			fc := checkFlags(cmd)
+			fc.floatIn("speed", cfg.Speed, 0, agent.MaxSpeed, " (1: real time; 60: a minute of work per second)")
+			fc.positive("poll-wait", cfg.PollWait)
+			fc.notNegative("status-interval", cfg.StatusInterval, "never")
+			fc.hostPort("gossip-addr", cfg.Gossip.Addr)
+			fc.gossipTiming(cfg.Gossip.Profile, cfg.Gossip.ProbeInterval, cfg.Gossip.ProbeTimeout, cfg.Gossip.SuspicionMult)
+			if err := fc.err(); err != nil {
+				return err
+			}
 			if cfg.Token == "" {
 				cfg.Token = os.Getenv("SUANLI_TOKEN")
 			}
@@ -183,8 +192,8 @@ moves its work elsewhere at once.`,
 	f.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe-interval", 0, "override the probe interval (0: profile default)")
 	f.DurationVar(&cfg.Gossip.ProbeTimeout, "gossip-probe-timeout", 0, "override the probe timeout (0: profile default)")
 	f.IntVar(&cfg.Gossip.SuspicionMult, "gossip-suspicion-mult", 0, "override the suspicion multiplier (0: profile default)")
-	f.Float64Var(&cfg.Speed, "speed", 1, "run workloads this many times faster than real time (60: a minute per second)")
-	f.DurationVar(&cfg.PollWait, "poll-wait", 30*time.Second, "long-poll wait for new assignments")
+	f.Float64Var(&cfg.Speed, "speed", 1, "run workloads this many times faster than real time, in (0, 1000000] (60: a minute per second)")
+	f.DurationVar(&cfg.PollWait, "poll-wait", 30*time.Second, "long-poll wait for new assignments (> 0; the servers cap it at 60s)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the retry jitter")
 	f.DurationVar(&cfg.StatusInterval, "status-interval", time.Minute, "log a status line this often (0: never)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")

@@ -270,7 +270,7 @@ func newWorkloadCmd() *cobra.Command {
 	var all bool
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List workloads (filters: --status --class --site --node; pages of --limit)",
+		Short: "List workloads (filters: --status --class --site --node --agent; pages of --limit)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := timeout()
@@ -303,6 +303,7 @@ func newWorkloadCmd() *cobra.Command {
 	lf.StringVar(&lo.Class, "class", "", "only this class")
 	lf.StringVar(&lo.Site, "site", "", "only workloads at this site")
 	lf.StringVar(&lo.Node, "node", "", "only workloads on this node")
+	lf.StringVar(&lo.Agent, "agent", "", "only workloads on this agent's nodes")
 	lf.StringVar(&lo.After, "after", "", "page cursor (the 'next' of the previous page)")
 	lf.IntVar(&lo.Limit, "limit", 100, "page size (1-1000)")
 	lf.BoolVar(&all, "all", false, "follow pages to the end")

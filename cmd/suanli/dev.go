@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/suanli/suanli/devcluster"
 	"github.com/suanli/suanli/nodes/agent"
+	"github.com/suanli/suanli/scheduler"
 )
 
 func init() { subcommands = append(subcommands, newDevCmd) }
@@ -36,10 +38,14 @@ sites and nodes of a scenario (default scenarios/shandong-baseline.yaml, when
 run from the repository; else --synthetic, the synthetic 1+3+N+X province),
 shared out among the agents, running workloads --speed times faster than real
 time. It prints the API
-addresses, the token and the PIDs. A child that dies (try kill -9 on a
-server's PID) is restarted after a second, from its data directory. Ctrl-C
-stops every child (SIGTERM, then SIGKILL after 10 s) and removes the data
-directory unless --keep or --data-dir was given.`,
+addresses, the token and the PIDs. The servers' ports (--http-port,
+--raft-port, --gossip-port for s1, the next ones for s2 …) must be free: a
+taken one is named and nothing starts (exit code 2; 0 picks free ports).
+A child that dies (try kill -9 on a server's PID) is restarted after a
+second, from its data directory; a killed agent comes back before gossip
+declares it dead, so its nodes stay up (--no-restart to watch them go down
+and its work move). Ctrl-C stops every child (SIGTERM, then SIGKILL after
+10 s) and removes the data directory unless --keep or --data-dir was given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Servers < 1 || opts.Servers > 9 {
@@ -47,6 +53,20 @@ directory unless --keep or --data-dir was given.`,
 			}
 			if agents < 0 || agents > 16 {
 				return badInput(fmt.Errorf("--agents %d: want 0 to 16", agents))
+			}
+			fc := checkFlags(cmd)
+			fc.portRange("http-port", opts.HTTPPort, opts.Servers)
+			fc.portRange("raft-port", opts.RaftPort, opts.Servers)
+			fc.portRange("gossip-port", opts.GossipPort, opts.Servers)
+			fc.floatIn("speed", speed, 0, agent.MaxSpeed, " (1: real time; 60: a minute of work per second)")
+			fc.oneOf("raft-timing", opts.RaftTiming, "fast", "default")
+			if opts.Policy != "" {
+				if _, err := scheduler.LookupPolicy(opts.Policy); err != nil {
+					fc.add("--policy: %v", err)
+				}
+			}
+			if err := fc.err(); err != nil {
+				return err
 			}
 			// What the agents host: --synthetic N, else the scenario (by
 			// default the Shandong baseline, if this directory has it).
@@ -81,9 +101,6 @@ directory unless --keep or --data-dir was given.`,
 					return badInput(fmt.Errorf("--agents %d: %w", agents, err))
 				}
 			}
-			if !(speed > 0) {
-				return badInput(fmt.Errorf("--speed %g: want a positive number", speed))
-			}
 			bin, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("find this binary: %w", err)
@@ -115,6 +132,10 @@ directory unless --keep or --data-dir was given.`,
 			if err != nil {
 				if remove {
 					_ = os.RemoveAll(dataDir)
+				}
+				var pe *devcluster.PortError
+				if errors.As(err, &pe) {
+					return badInput(err)
 				}
 				return err
 			}
@@ -153,12 +174,12 @@ directory unless --keep or --data-dir was given.`,
 	f.Float64Var(&speed, "speed", 60, "agents run workloads this many times faster than real time")
 	f.StringVar(&dataDir, "data-dir", "", "directory for the servers' data and the logs (default: a temporary directory, removed at exit)")
 	f.BoolVar(&keep, "keep", false, "keep the temporary data directory at exit")
-	f.IntVar(&opts.HTTPPort, "http-port", 7070, "HTTP port of the first server; server i uses port+i-1 (0: any free port)")
-	f.IntVar(&opts.RaftPort, "raft-port", 7000, "Raft port of the first server (0: any free port)")
-	f.IntVar(&opts.GossipPort, "gossip-port", 7946, "gossip port of the first server (0: any free port)")
+	f.IntVar(&opts.HTTPPort, "http-port", 7070, "HTTP port of the first server; server i uses port+i-1 (0: any free ports)")
+	f.IntVar(&opts.RaftPort, "raft-port", 7000, "Raft port of the first server; server i uses port+i-1 (0: any free ports)")
+	f.IntVar(&opts.GossipPort, "gossip-port", 7946, "gossip port (TCP and UDP) of the first server; server i uses port+i-1 (0: any free ports)")
 	f.StringVar(&opts.Policy, "policy", "", "scheduling policy of the servers (default: the server's)")
 	f.BoolVar(&opts.Preempt, "preempt", false, "start the servers with --preempt (higher-priority work may evict lower-priority work)")
-	f.StringVar(&opts.RaftTiming, "raft-timing", "fast", "raft timing of the servers: fast (100 ms elections) or default (1 s)")
+	f.StringVar(&opts.RaftTiming, "raft-timing", "fast", "raft timing of the servers: fast (250 ms heartbeat and election timeouts) or default (1 s)")
 	f.BoolVar(&insecr, "insecure-dev", false, "run the servers with --dev (no API token) instead of a generated token")
 	f.BoolVar(&noRestart, "no-restart", false, "do not restart children that exit")
 	f.BoolVar(&verbose, "verbose", false, "copy every child's log to stderr")

@@ -39,6 +39,22 @@ func newServerCmd() *cobra.Command {
 API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			fc := checkFlags(cmd)
+			fc.hostPort("http-addr", cfg.HTTPAddr)
+			fc.hostPort("raft-addr", cfg.RaftAddr)
+			fc.hostPort("gossip-addr", cfg.Gossip.Addr)
+			fc.positive("reconcile-interval", cfg.ReconcileInterval)
+			fc.positive("agent-grace", cfg.AgentGrace)
+			fc.positive("energy-refresh", cfg.EnergyRefresh)
+			fc.oneOf("raft-timing", timing, "default", "fast")
+			fc.oneOf("raft-log-level", cfg.RaftLogLevel, "trace", "debug", "info", "warn", "error")
+			fc.gossipTiming(cfg.Gossip.Profile, cfg.Gossip.ProbeInterval, cfg.Gossip.ProbeTimeout, cfg.Gossip.SuspicionMult)
+			if err := fc.err(); err != nil {
+				return err
+			}
+			if cfg.LeaderHold == 0 {
+				cfg.LeaderHold = -1 // at once (the library's 0 means its default)
+			}
 			if cfg.Token == "" {
 				cfg.Token = os.Getenv("SUANLI_TOKEN")
 			}
@@ -50,13 +66,10 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 			cfg.Join = splitList(join)
 			cfg.Gossip.Join = splitList(gossipJoin)
 			threshold := cfg.Raft.SnapshotThreshold
-			switch timing {
-			case "default":
-				cfg.Raft = server.DefaultRaftTiming()
-			case "fast":
+			if timing == "fast" {
 				cfg.Raft = server.FastRaftTiming()
-			default:
-				return badInput(fmt.Errorf("--raft-timing %q (allowed: default, fast)", timing))
+			} else {
+				cfg.Raft = server.DefaultRaftTiming()
 			}
 			if threshold > 0 {
 				cfg.Raft.SnapshotThreshold = threshold
@@ -109,12 +122,12 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe-interval", 0, "override the probe interval (0: profile default)")
 	f.DurationVar(&cfg.Gossip.ProbeTimeout, "gossip-probe-timeout", 0, "override the probe timeout, below the probe interval (0: profile default)")
 	f.IntVar(&cfg.Gossip.SuspicionMult, "gossip-suspicion-mult", 0, "override the suspicion multiplier (0: profile default)")
-	f.DurationVar(&cfg.LeaderHold, "leader-hold", 3*time.Second, "how long a follower holds a write while no leader is known before answering no_leader (negative: at once)")
-	f.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 5*time.Second, "how often the leader compares registered agents with the gossip pool")
+	f.DurationVar(&cfg.LeaderHold, "leader-hold", 3*time.Second, "how long a follower holds a write while no leader is known before answering no_leader (0 or negative: at once)")
+	f.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 5*time.Second, "how often the leader compares registered agents with the gossip pool (> 0)")
 	f.StringVar(&cfg.Policy, "policy", "balanced", "scheduling policy (see suanli policies)")
 	f.BoolVar(&cfg.Preempt, "preempt", false, "let work that finds no room evict live work of a lower priority (it goes back to pending)")
 	f.StringVar(&energyScenario, "energy-scenario", "", "take per-site energy signals (price, carbon, renewables, PUE, forecast) from this scenario's energy models, stepped along the wall clock (default: neutral signals)")
-	f.DurationVar(&cfg.EnergyRefresh, "energy-refresh", time.Minute, "how often the leader refreshes the energy signals (with --energy-scenario)")
+	f.DurationVar(&cfg.EnergyRefresh, "energy-refresh", time.Minute, "how often the leader refreshes the energy signals (with --energy-scenario; > 0)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the policies' random choices")
 	f.StringVar(&cfg.Token, "token", "", "API token required for writes and agent endpoints (or SUANLI_TOKEN)")
 	f.BoolVar(&cfg.Dev, "dev", false, "development mode: accept writes without a token")
@@ -122,9 +135,9 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.StringVar(&cfg.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringVar(&cfg.TLS.CAFile, "tls-ca", "", "PEM CA certificates that signed the other servers' certificates (forwarding, joining; default: system roots)")
 	f.BoolVar(&cfg.TLS.Raft, "tls-raft", false, "run Raft over mutual TLS too: peers must present a certificate --tls-ca signed (needs --tls-cert, --tls-key, --tls-ca)")
-	f.StringVar(&timing, "raft-timing", "default", "raft timing: default (1 s election timeout) or fast (250 ms, one machine)")
+	f.StringVar(&timing, "raft-timing", "default", "raft timing: default (1 s heartbeat and election timeouts) or fast (250 ms, one machine)")
 	f.Uint64Var(&cfg.Raft.SnapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (0: 8192)")
-	f.DurationVar(&cfg.AgentGrace, "agent-grace", 30*time.Second, "how long an agent may be missing from the gossip pool before its nodes go down")
+	f.DurationVar(&cfg.AgentGrace, "agent-grace", 30*time.Second, "how long an agent may be missing from the gossip pool before its nodes go down (> 0)")
 	f.StringVar(&cfg.RaftLogLevel, "raft-log-level", "warn", "raft log level (trace, debug, info, warn, error)")
 	return cmd
 }

@@ -38,6 +38,9 @@ type GossipConfig struct {
 	SuspicionMult int
 }
 
+// MaxSpeed is the largest Speed: a year of work in about 30 s.
+const MaxSpeed = 1e6
+
 // Config configures an agent.
 type Config struct {
 	// ID names the agent (1-128 characters of [A-Za-z0-9._:-]).
@@ -130,8 +133,8 @@ func (c *Config) Validate() error {
 	if err := c.Layout.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if !(c.Speed > 0) || c.Speed > 1e6 {
-		errs = append(errs, fmt.Errorf("--speed %g: want a number in (0, 1000000]", c.Speed))
+	if !(c.Speed > 0) || c.Speed > MaxSpeed {
+		errs = append(errs, fmt.Errorf("--speed %g: want a number in (0, %g]", c.Speed, float64(MaxSpeed)))
 	}
 	if k := len(c.Gossip.Key); k != 0 && k != 16 && k != 24 && k != 32 {
 		errs = append(errs, fmt.Errorf("--gossip-key: %d bytes, want 16, 24 or 32", k))

@@ -166,10 +166,10 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, body []byte)
 		return e
 	}
 	if len(specs) == 0 {
-		return api.Invalid("", "an array of at least one workload is required")
+		return api.Invalid("body", "an array of at least one workload is required")
 	}
 	if len(specs) > api.MaxBulkSubmit {
-		return api.Invalid("", "at most %d workloads per bulk request (got %d)", api.MaxBulkSubmit, len(specs))
+		return api.Invalid("body", "at most %d workloads per bulk request (got %d)", api.MaxBulkSubmit, len(specs))
 	}
 	seen := make(map[string]int, len(specs))
 	for i := range specs {
@@ -221,14 +221,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ []byte) *a
 	if e := s.consistent(r); e != nil {
 		return e
 	}
-	q := r.URL.Query()
-	for k := range q {
-		switch k {
-		case "status", "class", "site", "node", "agent", "after", "limit", "consistent":
-		default:
-			return api.Invalid(k, "unknown query parameter %q (allowed: status, class, site, node, agent, after, limit, consistent)", k)
-		}
-	}
+	q := r.URL.Query() // parameters checked against the route's list (checkQuery)
 	flt := fsm.ListFilter{Status: q.Get("status"), Class: q.Get("class"), Site: q.Get("site"), Node: q.Get("node"), Agent: q.Get("agent")}
 	if flt.Status != "" {
 		ok := false
@@ -266,6 +259,9 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, body []byt
 	id := r.PathValue("id")
 	if !api.ValidID(id) {
 		return api.Invalid("id", "workload id %q is not a valid id", id)
+	}
+	if e := decodeNoFields(body); e != nil {
+		return e
 	}
 	res, idx, e := s.apply(fsm.CmdCancel, &fsm.Cancel{At: s.clock.Now(), ID: id})
 	if e != nil {
@@ -355,8 +351,11 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request, body []byte)
 	if err != nil {
 		return api.Invalid("workload", "%v", err)
 	}
+	if req.TopK < 0 || req.TopK > api.MaxTopK {
+		return api.Invalid("top_k", "top_k %d must be in [1, %d] (0 or absent: 5)", req.TopK, api.MaxTopK)
+	}
 	ex := &scheduler.Explanation{TopK: req.TopK}
-	if ex.TopK <= 0 || ex.TopK > 50 {
+	if ex.TopK == 0 {
 		ex.TopK = 5
 	}
 	for i, id := range req.WhyNotSites {

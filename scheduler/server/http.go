@@ -12,6 +12,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,41 +31,84 @@ const HeaderIndex = "X-Suanli-Index"
 // headerForwarded marks a request a follower forwarded to the leader.
 const headerForwarded = "X-Suanli-Forwarded"
 
+// access is who may call a route. Every route chooses one: the zero value
+// is refused by TestAuthOnEveryRoute, and treated as accessToken (closed)
+// if it ever reaches a server.
+type access int
+
+const (
+	accessUnset access = iota
+	// accessPublic: no token (reads of workloads, nodes and the cluster,
+	// health, metrics; docs/api.md, Authentication).
+	accessPublic
+	// accessToken: the API token is required (writes, the dry run, agent
+	// endpoints), unless the server runs with --dev.
+	accessToken
+)
+
+func (a access) String() string {
+	switch a {
+	case accessPublic:
+		return "public"
+	case accessToken:
+		return "token"
+	}
+	return "unset"
+}
+
 // route is one endpoint of the API.
 type route struct {
 	method, path string
-	// auth: the token is required (writes, dry runs, agent endpoints).
-	auth bool
+	access       access
 	// write: must run on the leader (followers forward it).
 	write bool
 	// bulk: may use the larger body limit.
 	bulk bool
-	h    func(s *Server, w http.ResponseWriter, r *http.Request, body []byte) *api.Error
+	// query lists the query parameters the route takes; any other is
+	// refused with 400 naming it and these.
+	query []string
+	h     func(s *Server, w http.ResponseWriter, r *http.Request, body []byte) *api.Error
 }
 
 // routes is the API's route table; docs/api.md documents every entry.
+// newMux registers these and nothing else (besides the 404 for unknown
+// paths).
 var routes = []route{
-	{method: "GET", path: "/v1/health", h: (*Server).handleHealth},
-	{method: "GET", path: "/v1/cluster", h: (*Server).handleCluster},
-	{method: "POST", path: "/v1/cluster/join", auth: true, write: true, h: (*Server).handleJoin},
-	{method: "POST", path: "/v1/cluster/remove", auth: true, write: true, h: (*Server).handleRemove},
-	{method: "POST", path: "/v1/workloads", auth: true, write: true, h: (*Server).handleSubmit},
-	{method: "POST", path: "/v1/workloads/bulk", auth: true, write: true, bulk: true, h: (*Server).handleBulk},
-	{method: "GET", path: "/v1/workloads", h: (*Server).handleList},
-	{method: "GET", path: "/v1/workloads/{id}", h: (*Server).handleGet},
-	{method: "POST", path: "/v1/workloads/{id}/cancel", auth: true, write: true, h: (*Server).handleCancel},
-	{method: "POST", path: "/v1/plan", auth: true, h: (*Server).handlePlan},
-	{method: "GET", path: "/v1/nodes", h: (*Server).handleNodes},
-	{method: "POST", path: "/v1/nodes/{id}/state", auth: true, write: true, h: (*Server).handleNodeState},
-	{method: "POST", path: "/v1/agent/register", auth: true, write: true, bulk: true, h: (*Server).handleRegister},
-	{method: "GET", path: "/v1/agent/{id}/assignments", auth: true, h: (*Server).handleAssignments},
-	{method: "POST", path: "/v1/agent/{id}/events", auth: true, write: true, bulk: true, h: (*Server).handleEvents},
+	{method: "GET", path: "/v1/health", access: accessPublic, h: (*Server).handleHealth},
+	{method: "GET", path: "/v1/cluster", access: accessPublic, query: []string{"consistent"}, h: (*Server).handleCluster},
+	{method: "POST", path: "/v1/cluster/join", access: accessToken, write: true, h: (*Server).handleJoin},
+	{method: "POST", path: "/v1/cluster/remove", access: accessToken, write: true, h: (*Server).handleRemove},
+	{method: "POST", path: "/v1/workloads", access: accessToken, write: true, h: (*Server).handleSubmit},
+	{method: "POST", path: "/v1/workloads/bulk", access: accessToken, write: true, bulk: true, h: (*Server).handleBulk},
+	{method: "GET", path: "/v1/workloads", access: accessPublic, query: []string{"status", "class", "site", "node", "agent", "limit", "after", "consistent"}, h: (*Server).handleList},
+	{method: "GET", path: "/v1/workloads/{id}", access: accessPublic, query: []string{"consistent"}, h: (*Server).handleGet},
+	{method: "POST", path: "/v1/workloads/{id}/cancel", access: accessToken, write: true, h: (*Server).handleCancel},
+	{method: "POST", path: "/v1/plan", access: accessToken, h: (*Server).handlePlan},
+	{method: "GET", path: "/v1/nodes", access: accessPublic, query: []string{"state", "site", "agent", "consistent"}, h: (*Server).handleNodes},
+	{method: "POST", path: "/v1/nodes/{id}/state", access: accessToken, write: true, h: (*Server).handleNodeState},
+	{method: "POST", path: "/v1/agent/register", access: accessToken, write: true, bulk: true, h: (*Server).handleRegister},
+	{method: "GET", path: "/v1/agent/{id}/assignments", access: accessToken, query: []string{"index", "wait"}, h: (*Server).handleAssignments},
+	{method: "POST", path: "/v1/agent/{id}/events", access: accessToken, write: true, bulk: true, h: (*Server).handleEvents},
+	{method: "GET", path: "/metrics", access: accessPublic, h: (*Server).handleMetrics},
 }
 
 // Handler returns the server's HTTP API (also used by tests through
 // httptest).
 func (s *Server) Handler() http.Handler {
+	mux, _ := s.newMux()
+	return mux
+}
+
+// newMux builds the API's mux from routes and returns it with the
+// patterns it registered (TestAuthOnEveryRoute compares them with the
+// route table). Register only through handle.
+func (s *Server) newMux() (*http.ServeMux, []string) {
 	mux := http.NewServeMux()
+	var patterns []string
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, h)
+		patterns = append(patterns, pattern)
+	}
 	byPath := map[string][]route{}
 	var order []string
 	for _, rt := range routes {
@@ -72,7 +119,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	for _, p := range order {
 		rts := byPath[p]
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+		handle(p, func(w http.ResponseWriter, r *http.Request) {
 			for _, rt := range rts {
 				if rt.method == r.Method {
 					s.serve(rt, w, r)
@@ -87,11 +134,15 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, &api.Error{Code: api.CodeMethod, Message: fmt.Sprintf("%s %s: method not allowed (allowed: %s)", r.Method, p, strings.Join(allowed, ", "))})
 		})
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	handle("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 	})
-	return mux
+	return mux, patterns
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
+	promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
 }
 
 func (s *Server) startHTTP() error {
@@ -116,7 +167,7 @@ func (s *Server) startHTTP() error {
 }
 
 // serve runs one route: body limit (413 before auth or decode), token,
-// body read, forwarding to the leader for writes, then the handler.
+// query parameters, body read, forwarding to the leader for writes, then the handler.
 func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 	limit := s.cfg.MaxBodyBytes
 	if rt.bulk {
@@ -126,8 +177,12 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf("body of %d bytes exceeds the limit of %d", r.ContentLength, limit)})
 		return
 	}
-	if rt.auth && !s.authorized(r) {
+	if rt.access != accessPublic && !s.authorized(r) {
 		writeError(w, &api.Error{Code: api.CodeUnauthorized, Message: "missing or wrong API token (X-Suanli-Token or Authorization: Bearer)"})
+		return
+	}
+	if e := checkQuery(rt, r.URL.RawQuery); e != nil {
+		writeError(w, e)
 		return
 	}
 	var body []byte
@@ -140,7 +195,7 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 				writeError(w, &api.Error{Code: api.CodeTooLarge, Message: fmt.Sprintf("body exceeds the limit of %d bytes", limit)})
 				return
 			}
-			writeError(w, api.Invalid("", "read body: %v", err))
+			writeError(w, api.Invalid("body", "read body: %v", err))
 			return
 		}
 	}
@@ -153,6 +208,40 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 	if e := rt.h(s, w, r, body); e != nil {
 		writeError(w, e)
 	}
+}
+
+// checkQuery refuses a malformed query string, parameters the route does
+// not take, repeated parameters and a ?consistent with a value other than
+// true, naming the parameter and the allowed ones.
+func checkQuery(rt route, raw string) *api.Error {
+	if raw == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return api.Invalid("query", "malformed query string %q: %v", raw, err)
+	}
+	allowed := "none"
+	if len(rt.query) > 0 {
+		allowed = strings.Join(rt.query, ", ")
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !slices.Contains(rt.query, k) {
+			return api.Invalid(k, "unknown query parameter %q for %s %s (allowed: %s)", k, rt.method, rt.path, allowed)
+		}
+		if n := len(q[k]); n > 1 {
+			return api.Invalid(k, "query parameter %q given %d times; give it once", k, n)
+		}
+		if v := q[k][0]; k == "consistent" && v != "" && v != "true" {
+			return api.Invalid(k, "consistent=%s: ?consistent takes no value (or true); leave it out for a read from this server's state", v)
+		}
+	}
+	return nil
 }
 
 // authorized compares the request's token with the configured one in
@@ -291,9 +380,11 @@ func writeError(w http.ResponseWriter, e *api.Error) {
 
 // decodeStrict decodes a JSON body, rejecting unknown fields and trailing
 // data, and names the offending field.
+// A problem with the body as a whole (empty, malformed, trailing data, a
+// JSON type other than the endpoint's) names the field "body".
 func decodeStrict(body []byte, v any) *api.Error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return api.Invalid("", "empty body: a JSON document is required")
+		return api.Invalid("body", "empty body: a JSON document is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -301,7 +392,22 @@ func decodeStrict(body []byte, v any) *api.Error {
 		return jsonError(err)
 	}
 	if dec.More() {
-		return api.Invalid("", "trailing data after the JSON document")
+		return api.Invalid("body", "trailing data after the JSON document")
+	}
+	return nil
+}
+
+// decodeNoFields accepts what an endpoint without body parameters takes
+// (workload cancel): no body, or an empty JSON object. Anything else is
+// refused like any bad body, naming the offending field (or "body").
+func decodeNoFields(body []byte) *api.Error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	var none struct{}
+	if e := decodeStrict(body, &none); e != nil {
+		e.Message += " (this endpoint takes no body fields: send no body or {})"
+		return e
 	}
 	return nil
 }
@@ -312,17 +418,44 @@ func jsonError(err error) *api.Error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		field := te.Field
-		return api.Invalid(field, "%s: got a JSON %s, want %s", nonEmpty(field, "body"), te.Value, te.Type)
+		field := nonEmpty(te.Field, "body")
+		return api.Invalid(field, "%s: got a JSON %s, want %s", field, te.Value, jsonKind(te.Type))
 	case errors.As(err, &se):
-		return api.Invalid("", "malformed JSON at byte %d: %v", se.Offset, err)
+		return api.Invalid("body", "malformed JSON at byte %d: %v", se.Offset, err)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return api.Invalid(f, "unknown field %q", f)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return api.Invalid("", "truncated JSON body")
+		return api.Invalid("body", "truncated JSON body")
 	}
-	return api.Invalid("", "bad JSON body: %v", err)
+	return api.Invalid("body", "bad JSON body: %v", err)
+}
+
+// jsonKind names what JSON a Go type decodes from ("an object", not
+// "struct { … }").
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return t.String()
 }
 
 func nonEmpty(s, def string) string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -55,39 +56,99 @@ var validBodies = map[string]string{ //nolint
 	"/v1/nodes/x-jn-0/state": `{"state":"down"}`,
 }
 
-func concrete(path string) string {
-	return strings.NewReplacer("{id}", "a1").Replace(path)
+// concretePath fills a route's wildcard with an ID the test's requests use.
+func concretePath(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/v1/nodes/{id}"):
+		return strings.Replace(path, "{id}", "x-jn-0", 1)
+	case strings.HasPrefix(path, "/v1/workloads/{id}"):
+		return strings.Replace(path, "{id}", "x1", 1)
+	}
+	return strings.Replace(path, "{id}", "a1", 1)
 }
 
-// TestAuthOnEveryRoute walks the route table: every route marked auth
-// refuses a missing or wrong token with 401, and accepts the right one in
-// either header; reads need no token.
+// publicRoutes is written by hand from docs/api.md (Authentication), not
+// derived from the route table: the routes anyone may call without the
+// API token. Every other route must refuse a request without the right
+// token (401) unless the server runs with --dev.
+var publicRoutes = map[string]bool{
+	"GET /v1/health":         true,
+	"GET /v1/cluster":        true,
+	"GET /v1/workloads":      true,
+	"GET /v1/workloads/{id}": true,
+	"GET /v1/nodes":          true,
+	"GET /metrics":           true,
+}
+
+// TestAuthOnEveryRoute walks what the mux registers: every route has
+// decided its access, the public ones are exactly the documented list
+// above, every other one refuses a missing or wrong token with 401 (before
+// looking at the body or query) and accepts the right one in either
+// header; with --dev nothing is refused. A route added without deciding
+// its access, or public without being documented so, fails here.
 func TestAuthOnEveryRoute(t *testing.T) {
 	s := single(t, nil)
-	h := s.Handler()
+	mux, patterns := s.newMux()
+
+	// The mux registers the route table's paths and the 404 fallback,
+	// nothing else, and resolves each route's path to its own pattern.
+	paths := map[string]bool{}
 	for _, rt := range routes {
-		path := concrete(rt.path)
-		if strings.HasPrefix(rt.path, "/v1/nodes/{id}") {
-			path = "/v1/nodes/x-jn-0/state"
+		paths[rt.path] = true
+	}
+	registered := map[string]bool{}
+	for _, p := range patterns {
+		registered[p] = true
+		if p != "/" && !paths[p] {
+			t.Errorf("the mux registers %q, which is not in the route table", p)
 		}
-		if strings.HasPrefix(rt.path, "/v1/workloads/{id}") {
-			path = strings.Replace(rt.path, "{id}", "x1", 1)
+	}
+	for p := range paths {
+		if !registered[p] {
+			t.Errorf("route path %q is not registered on the mux", p)
 		}
-		body := validBodies[path]
-		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+		if _, got := mux.Handler(httptest.NewRequest("GET", concretePath(p), nil)); got != p {
+			t.Errorf("%s resolves to pattern %q, want %q", concretePath(p), got, p)
+		}
+	}
+	inTable := map[string]bool{}
+	for _, rt := range routes {
+		inTable[rt.method+" "+rt.path] = true
+	}
+	for key := range publicRoutes {
+		if !inTable[key] {
+			t.Errorf("publicRoutes lists %q, which the server does not serve", key)
+		}
+	}
+
+	for _, rt := range routes {
+		key := rt.method + " " + rt.path
+		t.Run(key, func(t *testing.T) {
+			switch {
+			case rt.access == accessUnset:
+				t.Fatalf("route has no access decision: set access to accessPublic (and document it in docs/api.md and publicRoutes) or accessToken")
+			case (rt.access == accessPublic) != publicRoutes[key]:
+				t.Fatalf("route access %v disagrees with the documented list (public: %v)", rt.access, publicRoutes[key])
+			}
+			public := publicRoutes[key]
+			path := concretePath(rt.path)
+			body := validBodies[path]
 			cases := []struct {
-				name string
-				hdr  map[string]string
-				deny bool
+				name, path, body string
+				hdr              map[string]string
+				deny             bool
 			}{
-				{"no token", nil, rt.auth},
-				{"wrong token", map[string]string{"X-Suanli-Token": "nope"}, rt.auth},
-				{"wrong bearer", map[string]string{"Authorization": "Bearer nope"}, rt.auth},
-				{"token header", map[string]string{"X-Suanli-Token": testToken}, false},
-				{"bearer", map[string]string{"Authorization": "Bearer " + testToken}, false},
+				{"no token", path, body, nil, !public},
+				{"no token, bad body and query", path + "?bogus=1", "{not json", nil, !public},
+				{"empty token", path, body, map[string]string{"X-Suanli-Token": ""}, !public},
+				{"wrong token", path, body, map[string]string{"X-Suanli-Token": "nope"}, !public},
+				{"wrong bearer", path, body, map[string]string{"Authorization": "Bearer nope"}, !public},
+				{"token as basic auth", path, body, map[string]string{"Authorization": "Basic " + testToken}, !public},
+				{"token header", path, body, map[string]string{"X-Suanli-Token": testToken}, false},
+				{"bearer", path, body, map[string]string{"Authorization": "Bearer " + testToken}, false},
 			}
 			for _, tc := range cases {
-				resp, eb := do(t, h, rt.method, path, body, tc.hdr)
+				resp, eb := do(t, mux, rt.method, tc.path, tc.body, tc.hdr)
 				if got := resp.StatusCode == http.StatusUnauthorized; got != tc.deny {
 					t.Errorf("%s: got %d %+v, want denied=%v", tc.name, resp.StatusCode, eb.Error, tc.deny)
 				}
@@ -97,6 +158,17 @@ func TestAuthOnEveryRoute(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("dev", func(t *testing.T) {
+		dev := single(t, func(c *Config) { c.Dev, c.Token = true, "" })
+		h := dev.Handler()
+		for _, rt := range routes {
+			path := concretePath(rt.path)
+			if resp, eb := do(t, h, rt.method, path, validBodies[path], nil); resp.StatusCode == http.StatusUnauthorized {
+				t.Errorf("%s %s without a token on a --dev server: got 401 %+v", rt.method, rt.path, eb.Error)
+			}
+		}
+	})
 }
 
 func TestDevAllowsWritesWithoutToken(t *testing.T) {
@@ -184,8 +256,22 @@ func TestBadBodies(t *testing.T) {
 		{"bad id", "/v1/workloads", `{"id":"a b","origin":"JN","request":{"cpu_milli":1}}`, "id"},
 		{"bulk item", "/v1/workloads/bulk", `[{"origin":"JN","request":{"cpu_milli":1}},{"origin":"JN","request":{"cpu_milli":-1}}]`, "[1].request.cpu_milli"},
 		{"bulk dup", "/v1/workloads/bulk", `[{"id":"d","origin":"JN","request":{"cpu_milli":1}},{"id":"d","origin":"JN","request":{"cpu_milli":1}}]`, "[1].id"},
-		{"empty", "/v1/workloads", ``, ""},
-		{"trailing", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":1}} {}`, ""},
+		{"empty", "/v1/workloads", ``, "body"},
+		{"trailing", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":1}} {}`, "body"},
+		{"malformed", "/v1/workloads", `{"origin":"JN",`, "body"},
+		{"not JSON", "/v1/workloads", `origin=JN`, "body"},
+		{"array for an object", "/v1/workloads", `[{"origin":"JN","request":{"cpu_milli":1}}]`, "body"},
+		{"object for an array", "/v1/workloads/bulk", `{"origin":"JN","request":{"cpu_milli":1}}`, "body"},
+		{"bulk empty", "/v1/workloads/bulk", `[]`, "body"},
+		{"cancel not JSON", "/v1/workloads/x1/cancel", `please`, "body"},
+		{"cancel malformed", "/v1/workloads/x1/cancel", `{"reason":`, "body"},
+		{"cancel array", "/v1/workloads/x1/cancel", `[]`, "body"},
+		{"cancel string", "/v1/workloads/x1/cancel", `"now"`, "body"},
+		{"cancel field", "/v1/workloads/x1/cancel", `{"reason":"done"}`, "reason"},
+		{"cancel trailing", "/v1/workloads/x1/cancel", `{} {}`, "body"},
+		{"cancel bad id", "/v1/workloads/a%20b/cancel", ``, "id"},
+		{"plan top_k", "/v1/plan", `{"workload":{"origin":"JN","request":{"cpu_milli":1}},"top_k":51}`, "top_k"},
+		{"plan negative top_k", "/v1/plan", `{"workload":{"origin":"JN","request":{"cpu_milli":1}},"top_k":-1}`, "top_k"},
 		{"register unknown site", "/v1/agent/register", `{"agent_id":"a1","nodes":[{"id":"n","site":"zz","capacity":{"cpu_milli":1}}]}`, "nodes[0].site"},
 		{"event kind", "/v1/agent/a1/events", `{"events":[{"workload_id":"w","node_id":"n","kind":"exploded","at":"2026-01-01T00:00:00Z"}]}`, "events[0].kind"},
 		{"plan why-not", "/v1/plan", `{"workload":{"origin":"JN","request":{"cpu_milli":1}},"why_not_sites":["zz"]}`, "why_not_sites[0]"},
@@ -203,12 +289,155 @@ func TestBadBodies(t *testing.T) {
 			}
 		})
 	}
-	for _, q := range []string{"?limit=0", "?limit=x", "?after=x", "?colour=red"} {
-		resp, eb := do(t, h, "GET", "/v1/workloads"+q, "", nil)
-		if resp.StatusCode != http.StatusBadRequest || eb.Error == nil || eb.Error.Field == "" {
-			t.Errorf("GET /v1/workloads%s: got %d %+v, want 400 naming the parameter", q, resp.StatusCode, eb.Error)
+}
+
+// TestCancelBody: cancel takes no body or {} (docs/api.md); anything else
+// is refused (TestBadBodies) and cancels nothing.
+func TestCancelBody(t *testing.T) {
+	s := single(t, nil)
+	h := s.Handler()
+	auth := map[string]string{"X-Suanli-Token": testToken}
+	for i, body := range []string{``, `{}`, " { }\n"} {
+		id := fmt.Sprintf("c%d", i)
+		if resp, eb := do(t, h, "POST", "/v1/workloads", fmt.Sprintf(`{"id":%q,"origin":"JN","request":{"cpu_milli":1}}`, id), auth); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("submit %s: got %d %+v", id, resp.StatusCode, eb.Error)
+		}
+		if resp, eb := do(t, h, "POST", "/v1/workloads/"+id+"/cancel", `{"x":1}`, auth); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("cancel %s with a field: got %d %+v, want 400", id, resp.StatusCode, eb.Error)
+		}
+		if resp, eb := do(t, h, "POST", "/v1/workloads/"+id+"/cancel", body, auth); resp.StatusCode != http.StatusOK {
+			t.Errorf("cancel %s with body %q: got %d %+v, want 200", id, body, resp.StatusCode, eb.Error)
 		}
 	}
+	for _, tc := range []struct {
+		id     string
+		status int
+		code   string
+	}{{"c0", http.StatusConflict, api.CodeConflict}, {"ghost", http.StatusNotFound, api.CodeNotFound}} {
+		resp, eb := do(t, h, "POST", "/v1/workloads/"+tc.id+"/cancel", ``, auth)
+		if resp.StatusCode != tc.status || eb.Error == nil || eb.Error.Code != tc.code {
+			t.Errorf("cancel %s: got %d %+v, want %d %s", tc.id, resp.StatusCode, eb.Error, tc.status, tc.code)
+		}
+	}
+}
+
+// TestQueryParameters: every route takes only its documented query
+// parameters; anything else, a repeated parameter or a bad value is 400
+// naming the parameter (and, for unknown ones, the allowed ones).
+func TestQueryParameters(t *testing.T) {
+	s := single(t, nil)
+	h := s.Handler()
+	registerAgent(t, client(s), "a1", "jn-core", "JN", "core-zone", 1)
+	auth := map[string]string{"X-Suanli-Token": testToken}
+	for _, rt := range routes {
+		t.Run("unknown on "+rt.method+" "+rt.path, func(t *testing.T) {
+			path := concretePath(rt.path)
+			resp, eb := do(t, h, rt.method, path+"?colour=red", validBodies[path], auth)
+			if resp.StatusCode != http.StatusBadRequest || eb.Error == nil || eb.Error.Field != "colour" {
+				t.Fatalf("got %d %+v, want 400 naming colour", resp.StatusCode, eb.Error)
+			}
+			want := "(allowed: none)"
+			if len(rt.query) > 0 {
+				want = "(allowed: " + strings.Join(rt.query, ", ") + ")"
+			}
+			if !strings.Contains(eb.Error.Message, want) {
+				t.Errorf("message %q does not list the allowed parameters %s", eb.Error.Message, want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		path, field string
+	}{
+		{"/v1/workloads?limit=0", "limit"},
+		{"/v1/workloads?limit=1001", "limit"},
+		{"/v1/workloads?limit=ten", "limit"},
+		{"/v1/workloads?limit=2.5", "limit"},
+		{"/v1/workloads?after=x", "after"},
+		{"/v1/workloads?status=done", "status"},
+		{"/v1/workloads?status=pending&status=placed", "status"},
+		{"/v1/workloads?Status=pending", "Status"},
+		{"/v1/workloads?consistent=false", "consistent"},
+		{"/v1/workloads?a=%zz", "query"},
+		{"/v1/workloads/x1?limit=1", "limit"},
+		{"/v1/nodes?state=sideways", "state"},
+		{"/v1/nodes?sites=jn-core", "sites"},
+		{"/v1/nodes?site=a&site=b", "site"},
+		{"/v1/nodes?limit=10", "limit"},
+		{"/v1/cluster?verbose", "verbose"},
+		{"/v1/health?consistent", "consistent"},
+		{"/metrics?format=json", "format"},
+		{"/v1/agent/a1/assignments?index=-1", "index"},
+		{"/v1/agent/a1/assignments?index=x", "index"},
+		{"/v1/agent/a1/assignments?wait=soon", "wait"},
+		{"/v1/agent/a1/assignments?wait=-1s", "wait"},
+	} {
+		resp, eb := do(t, h, "GET", tc.path, "", auth)
+		if resp.StatusCode != http.StatusBadRequest || eb.Error == nil || eb.Error.Code != api.CodeInvalid || eb.Error.Field != tc.field {
+			t.Errorf("GET %s: got %d %+v, want 400 invalid naming %q", tc.path, resp.StatusCode, eb.Error, tc.field)
+		}
+	}
+	for _, path := range []string{"/v1/workloads?status=pending&class=&limit=5&after=0", "/v1/workloads?consistent", "/v1/workloads?consistent=true",
+		"/v1/workloads/nope?consistent", "/v1/nodes?state=up&site=jn-core&agent=a1&consistent", "/v1/cluster?consistent", "/v1/health", "/metrics",
+		"/v1/agent/a1/assignments?index=0&wait=1s"} {
+		if resp, eb := do(t, h, "GET", path, "", auth); resp.StatusCode == http.StatusBadRequest {
+			t.Errorf("GET %s: got 400 %+v", path, eb.Error)
+		}
+	}
+}
+
+// TestNodeFilters: GET /v1/nodes filters by state, site and agent (exact
+// matches; an unknown value matches nothing); sites lists every site.
+func TestNodeFilters(t *testing.T) {
+	s := single(t, nil)
+	c := client(s)
+	registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 2)
+	registerAgent(t, c, "a2", "qd-core", "QD", "core-zone", 3)
+	if _, err := c.SetNodeState(ctx(t), "qd-core-0", "draining"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"jn-core-0", "jn-core-1", "qd-core-0", "qd-core-1", "qd-core-2"}},
+		{"?site=jn-core", []string{"jn-core-0", "jn-core-1"}},
+		{"?site=qd-core&state=up", []string{"qd-core-1", "qd-core-2"}},
+		{"?state=draining", []string{"qd-core-0"}},
+		{"?agent=a2&site=qd-core", []string{"qd-core-0", "qd-core-1", "qd-core-2"}},
+		{"?agent=a1&site=qd-core", nil},
+		{"?site=nowhere", nil},
+		{"?site=", []string{"jn-core-0", "jn-core-1", "qd-core-0", "qd-core-1", "qd-core-2"}},
+	} {
+		var nl api.NodeList
+		resp := getJSON(t, s.Handler(), "/v1/nodes"+tc.query, &nl)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: got %d", tc.query, resp.StatusCode)
+			continue
+		}
+		var got []string
+		for _, n := range nl.Nodes {
+			got = append(got, n.ID)
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("GET /v1/nodes%s: got %v, want %v", tc.query, got, tc.want)
+		}
+		if len(nl.Sites) != 2 {
+			t.Errorf("GET /v1/nodes%s: got %d sites, want both", tc.query, len(nl.Sites))
+		}
+	}
+}
+
+func getJSON(t *testing.T, h http.Handler, path string, out any) *http.Response {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	if rec.Code == http.StatusOK {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	return rec.Result()
 }
 
 func TestNotFoundAndMethod(t *testing.T) {

@@ -59,7 +59,8 @@ func binary(t testing.TB) string {
 	return binPath
 }
 
-// Test timing: fast Raft (100 ms elections) and a fast gossip profile.
+// Test timing: fast Raft (250 ms heartbeat and election timeouts) and a
+// fast gossip profile.
 const (
 	probeInterval = 300 * time.Millisecond
 )

@@ -23,7 +23,9 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	// Field is the path of the offending field of the request body or the
-	// query parameter, e.g. "request.cpu_milli" or "[3].origin".
+	// query parameter, e.g. "request.cpu_milli", "[3].origin" or "limit";
+	// "body" when the body as a whole is at fault (empty, malformed, the
+	// wrong JSON type), "query" for a malformed query string.
 	Field string `json:"field,omitempty"`
 	// Leader is the HTTP address of the leader, when known (no_leader,
 	// not_leader).

@@ -17,6 +17,7 @@ const (
 	MaxDurationMs   = 366 * 24 * 3600 * 1000
 	MaxBulkSubmit   = 10000 // workloads per bulk request
 	MaxEventsPerReq = 10000
+	MaxTopK         = 50 // candidates a dry run explains (top_k)
 )
 
 // Invalid returns a 400 error naming a field.
