@@ -390,7 +390,9 @@ func (c *Cluster) waitReady(ctx context.Context, s *Server) error {
 		h, err := c.health(ctx, s)
 		switch {
 		case err != nil:
-			last = err
+			if last == nil || ctx.Err() == nil { // keep the reason found before time ran out
+				last = err
+			}
 		case h.ID != s.ID:
 			return fmt.Errorf("devcluster: %s: the server answering on %s reports ID %q, not %s: a server of another cluster or an earlier run holds the port; stop it or choose other ports (log: %s)",
 				s.ID, s.HTTPAddr, h.ID, s.ID, s.LogPath)

@@ -191,7 +191,7 @@ func TestServerReadiness(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(s.DataDir, "addrs.json"), []byte(fmt.Sprintf(`{"id":"s1","http_addr":%q}`, s.HTTPAddr)), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			err := c.startServer(ctx, s)
 			if tc.ready {

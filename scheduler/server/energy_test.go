@@ -55,18 +55,14 @@ func TestEnergySignalsSteerPlacement(t *testing.T) {
 	if err != nil || plan.Site != "jn-b" {
 		t.Fatalf("dry run: got site %q (err %v), want jn-b (carbon 0.2 vs 0.9)", plan.Site, err)
 	}
-	if _, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, wspec("w1", 1000))
 	if w := waitStatus(t, c, "w1", api.StatusPlaced); w.Site != "jn-b" {
 		t.Fatalf("w1: placed at %s, want jn-b", w.Site)
 	}
 
 	src.set("jn-a", 0.1)
 	time.Sleep(100 * time.Millisecond) // several refresh periods
-	if _, err := c.Submit(ctx(t), wspec("w2", 1000)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, wspec("w2", 1000))
 	if w := waitStatus(t, c, "w2", api.StatusPlaced); w.Site != "jn-a" {
 		t.Fatalf("w2 after jn-a turned cleaner: placed at %s, want jn-a", w.Site)
 	}

@@ -138,3 +138,34 @@ func waitStatus(t testing.TB, c *api.Client, id, status string) api.Workload {
 	})
 	return w
 }
+
+// submitOK submits w and fails the test unless it is committed. Like any
+// client of a cluster, it resubmits the same ID (idempotent) while the
+// answer is a 503 of an election — no_leader, not_leader or
+// unknown_outcome — which a loaded test machine can cause at any time by
+// delaying heartbeats past the 200 ms lease of FastRaftTiming.
+func submitOK(t testing.TB, c *api.Client, w api.WorkloadSpec) api.SubmitResult {
+	t.Helper()
+	ctx := ctx(t)
+	uncertain := false
+	for backoff := 10 * time.Millisecond; ; backoff = min(2*backoff, 250*time.Millisecond) {
+		res, err := c.Submit(ctx, w)
+		switch {
+		case err == nil:
+			if uncertain && res.Result == "exists" {
+				res.Result = "created" // the earlier attempt was applied
+			}
+			return res
+		case isCode(err, api.CodeUnknownOutcome):
+			uncertain = true
+		case isCode(err, api.CodeNoLeader), isCode(err, api.CodeNotLeader):
+		default:
+			t.Fatalf("submit %s: %v", w.ID, err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("submit %s: no answer but %v before the deadline", w.ID, err)
+		}
+		t.Logf("submit %s: %v; resubmitting", w.ID, err)
+		time.Sleep(backoff)
+	}
+}

@@ -509,9 +509,7 @@ func TestAssignmentsLongPoll(t *testing.T) {
 		got <- a
 	}()
 	time.Sleep(50 * time.Millisecond)
-	if _, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, wspec("w1", 1000))
 	select {
 	case a := <-got:
 		if a.Index <= first.Index || len(a.Assignments) != 1 || a.Assignments[0].WorkloadID != "w1" || a.Assignments[0].Request.CPUMilli != 1000 {

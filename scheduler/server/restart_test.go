@@ -29,9 +29,7 @@ func TestRestartFromSnapshot(t *testing.T) {
 	c := client(s)
 	registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 2)
 	for i := 0; i < 60; i++ {
-		if _, err := c.Submit(ctx(t), wspec(fmt.Sprintf("w%02d", i), 1000)); err != nil {
-			t.Fatal(err)
-		}
+		submitOK(t, c, wspec(fmt.Sprintf("w%02d", i), 1000))
 	}
 	waitFor(t, "placements", 10*time.Second, func() bool { return s.FSM().Counts().Workloads[api.StatusPlaced] == 32 })
 	if err := s.Raft().Snapshot().Error(); err != nil {
@@ -61,9 +59,7 @@ func TestRestartFromSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	// And it keeps working.
-	if _, err := client(s2).Submit(ctx(t), wspec("after", 1)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, client(s2), wspec("after", 1))
 }
 
 // snapOf copies src's state into dst through a snapshot.
@@ -115,9 +111,7 @@ func TestAgentDeathReplacesWork(t *testing.T) {
 		return seen == 2
 	})
 	// Near Jinan: placed on a1's node first.
-	if _, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, wspec("w1", 1000))
 	if w := waitStatus(t, c, "w1", api.StatusPlaced); w.Agent != "a1" {
 		t.Fatalf("w1: got agent %s, want a1", w.Agent)
 	}
@@ -192,9 +186,7 @@ func TestQuickAgentRestartKeepsNodesUp(t *testing.T) {
 	register("a1", "one", "jn-core", "JN", "core-zone")
 	register("a2", "x", "x-hz", "HZ", "edge")
 	waitFor(t, "leader sees both agents", 10*time.Second, func() bool { return agentSeen("a1") && agentSeen("a2") })
-	if _, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, wspec("w1", 1000))
 	if w := waitStatus(t, c, "w1", api.StatusPlaced); w.Agent != "a1" {
 		t.Fatalf("w1: got agent %s, want a1", w.Agent)
 	}

@@ -58,9 +58,7 @@ func TestSingleServerLifecycle(t *testing.T) {
 	}
 
 	// Too big for any node: waits for capacity (pending, explained).
-	if _, err := c.Submit(ctx(t), wspec("huge", 32000)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, wspec("huge", 32000))
 	waitFor(t, "huge waiting", 5*time.Second, func() bool {
 		w, err := c.Get(ctx(t), "huge")
 		return err == nil && w.Waiting && w.Reason == "capacity" && strings.Contains(w.Explanation, "capacity")
@@ -79,9 +77,7 @@ func TestSingleServerLifecycle(t *testing.T) {
 	// Latency bound no site can meet: rejected for good, with the reason.
 	far := wspec("far", 1000)
 	far.Origin, far.LatencyBoundMs = "HZ", 0.6
-	if _, err := c.Submit(ctx(t), far); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, far)
 	if w := waitStatus(t, c, "far", api.StatusRejected); w.Reason != "latency" || w.Explanation == "" {
 		t.Errorf("far: got reason %q explanation %q, want latency with an explanation", w.Reason, w.Explanation)
 	}
@@ -89,9 +85,7 @@ func TestSingleServerLifecycle(t *testing.T) {
 	// Cancel a pending one.
 	pend := wspec("p1", 1000)
 	pend.Sites = []string{"nowhere"}
-	if _, err := c.Submit(ctx(t), pend); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, pend)
 	waitStatus(t, c, "p1", api.StatusRejected) // no allowed site exists: permanent
 	if _, err := c.Cancel(ctx(t), "p1"); !isCode(err, api.CodeConflict) {
 		t.Errorf("cancel rejected: got %v, want conflict", err)
@@ -164,9 +158,7 @@ func TestClusterWritesSurviveLeaderChange(t *testing.T) {
 	var acked []string
 	for i := 0; i < 20; i++ {
 		id := "w" + string(rune('a'+i))
-		if _, err := c.Submit(ctx(t), wspec(id, 1000)); err != nil {
-			t.Fatalf("submit via follower: %v", err)
-		}
+		submitOK(t, c, wspec(id, 1000))
 		acked = append(acked, id)
 	}
 	bulk := make([]api.WorkloadSpec, 50)
@@ -196,9 +188,7 @@ func TestClusterWritesSurviveLeaderChange(t *testing.T) {
 			t.Fatalf("%s after leader change: got %+v, %v", id, w, err)
 		}
 	}
-	if _, err := nc.Submit(ctx(t), wspec("after", 1000)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, nc, wspec("after", 1000))
 	waitStatus(t, nc, "after", api.StatusPlaced)
 	// The survivors converge to the same state.
 	waitFor(t, "replicas equal", 10*time.Second, func() bool {
@@ -226,9 +216,7 @@ func TestPreemption(t *testing.T) {
 			registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 1) // one 16-core node
 			lo := wspec("lo", 12000)
 			lo.Priority = 1
-			if _, err := c.Submit(ctx(t), lo); err != nil {
-				t.Fatal(err)
-			}
+			submitOK(t, c, lo)
 			waitStatus(t, c, "lo", api.StatusPlaced)
 			hi := wspec("hi", 8000)
 			hi.Priority = 10
@@ -243,9 +231,7 @@ func TestPreemption(t *testing.T) {
 			if w, _ := c.Get(ctx(t), "lo"); w.Status != api.StatusPlaced {
 				t.Fatalf("after the dry run lo is %s, want still placed", w.Status)
 			}
-			if _, err := c.Submit(ctx(t), hi); err != nil {
-				t.Fatal(err)
-			}
+			submitOK(t, c, hi)
 			if !preempt {
 				w := waitStatus(t, c, "hi", api.StatusPending)
 				time.Sleep(300 * time.Millisecond)

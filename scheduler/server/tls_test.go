@@ -100,8 +100,8 @@ func testTLS(t *testing.T, raftTLS bool) {
 	})
 	registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 1)
 	// a write to the follower is forwarded to the leader over HTTPS
-	if res, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil || res.Result != "created" {
-		t.Fatalf("submit through the follower: %+v, %v", res, err)
+	if res := submitOK(t, c, wspec("w1", 1000)); res.Result != "created" {
+		t.Fatalf("submit through the follower: %+v", res)
 	}
 	waitStatus(t, c, "w1", api.StatusPlaced)
 
@@ -130,9 +130,7 @@ func testTLS(t *testing.T, raftTLS bool) {
 		t.Errorf("raft port without a client certificate: got %v, want a certificate error", err)
 	}
 	// and a write still replicates to both servers over mutual TLS
-	if _, err := c.Submit(ctx(t), wspec("w2", 1000)); err != nil {
-		t.Fatal(err)
-	}
+	submitOK(t, c, wspec("w2", 1000))
 	waitFor(t, "w2 on both servers", 5*time.Second, func() bool {
 		for _, s := range ss {
 			if _, ok := s.FSM().Get("w2"); !ok {
