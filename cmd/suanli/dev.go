@@ -159,7 +159,7 @@ directory unless --keep or --data-dir was given.`,
 	f.StringVar(&opts.Policy, "policy", "", "scheduling policy of the servers (default: the server's)")
 	f.BoolVar(&opts.Preempt, "preempt", false, "start the servers with --preempt (higher-priority work may evict lower-priority work)")
 	f.StringVar(&opts.RaftTiming, "raft-timing", "fast", "raft timing of the servers: fast (100 ms elections) or default (1 s)")
-	f.BoolVar(&insecr, "insecure-dev", false, "run the servers with --dev (no API token) instead of a generated token")
+	f.BoolVar(&insecr, "insecure-dev", false, "run servers and agents with --dev (no API token) instead of a generated token; gossip keeps its generated key")
 	f.BoolVar(&noRestart, "no-restart", false, "do not restart children that exit")
 	f.BoolVar(&verbose, "verbose", false, "copy every child's log to stderr")
 	return cmd

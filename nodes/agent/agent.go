@@ -29,7 +29,8 @@ type GossipConfig struct {
 	Addr string
 	// Join lists gossip addresses of pool members (usually servers).
 	Join []string
-	// Key is the pool's encryption key (16/24/32 bytes), nil for none.
+	// Key is the pool's encryption key (16/24/32 bytes); nil (no
+	// encryption) is allowed only with Config.Dev.
 	Key []byte
 	// Profile and the overrides are those of gossip.Config.
 	Profile       string
@@ -47,6 +48,10 @@ type Config struct {
 	Servers []string
 	// Token is the API token ("" when the servers run with --dev).
 	Token string
+	// Dev is development mode, for servers started with --dev: the agent
+	// may join the gossip pool without a key. Without Dev, New refuses a
+	// configuration with gossip on and no Gossip.Key.
+	Dev bool
 	// TLS, if set, makes the agent talk HTTPS to the servers and verify
 	// their certificates with it (api.ClientTLS).
 	TLS *tls.Config
@@ -135,6 +140,10 @@ func (c *Config) Validate() error {
 	}
 	if k := len(c.Gossip.Key); k != 0 && k != 16 && k != 24 && k != 32 {
 		errs = append(errs, fmt.Errorf("--gossip-key: %d bytes, want 16, 24 or 32", k))
+	}
+	if !c.Gossip.Disabled && len(c.Gossip.Key) == 0 && !c.Dev {
+		errs = append(errs, errors.New("no gossip key: set --gossip-key or SUANLI_GOSSIP_KEY to the servers' key, "+
+			"or --dev to join the unencrypted pool of servers started with --dev"))
 	}
 	return errors.Join(errs...)
 }

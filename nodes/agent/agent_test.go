@@ -250,6 +250,35 @@ func TestAgentFatalErrors(t *testing.T) {
 	})
 }
 
+// TestGossipKeyRequired: an agent that gossips needs the pool's key unless
+// it runs in development mode (servers started with --dev).
+func TestGossipKeyRequired(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	for _, tc := range []struct {
+		name    string
+		gossip  GossipConfig
+		dev     bool
+		wantErr string
+	}{
+		{name: "gossip without key", gossip: GossipConfig{Join: []string{"127.0.0.1:1"}}, wantErr: "no gossip key: set --gossip-key or SUANLI_GOSSIP_KEY"},
+		{name: "gossip with key", gossip: GossipConfig{Join: []string{"127.0.0.1:1"}, Key: key}},
+		{name: "dev gossip without key", gossip: GossipConfig{Join: []string{"127.0.0.1:1"}}, dev: true},
+		{name: "no gossip", gossip: GossipConfig{Disabled: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, []string{"127.0.0.1:1"}, 1)
+			cfg.Gossip, cfg.Dev = tc.gossip, tc.dev
+			_, err := New(cfg)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
 func TestAgentStopsBeforeRegistering(t *testing.T) {
 	// No server at all: Run keeps retrying and returns promptly on cancel.
 	cfg := testConfig(t, []string{"127.0.0.1:1"}, 1)

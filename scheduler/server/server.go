@@ -86,7 +86,7 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, badConfig(err)
 	}
 	logOut := cfg.Log
 	if logOut == nil {
@@ -105,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.NewID = randomID
 	}
 	if err := s.loadTLS(); err != nil {
-		return nil, err
+		return nil, badConfig(err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.metrics = newMetrics(s)

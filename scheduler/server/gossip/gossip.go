@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	crand "crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -182,6 +183,14 @@ func ParseKey(s string) ([]byte, error) {
 		return k, nil
 	}
 	return nil, fmt.Errorf("gossip key: %d bytes, want 16, 24 or 32 (AES-128/192/256)", len(k))
+}
+
+// NewKey returns a fresh random 32-byte key (AES-256-GCM), base64-encoded
+// the way ParseKey, --gossip-key and SUANLI_GOSSIP_KEY take it.
+func NewKey() string {
+	k := make([]byte, 32)
+	_, _ = crand.Read(k) // never fails (crypto/rand.Read)
+	return base64.StdEncoding.EncodeToString(k)
 }
 
 // memberlistConfig builds memberlist's configuration from cfg.
