@@ -362,6 +362,7 @@ func (a *Agent) statusLoop(ctx context.Context) {
 func (a *Agent) gossipLoop(ctx context.Context) {
 	b := a.newBackoff()
 	var lastCheck time.Time
+	fails := 0 // consecutive failed joins: the first, then every 20th, is logged
 	for {
 		alone := a.pool.NumMembers() < 2
 		if !alone {
@@ -379,14 +380,21 @@ func (a *Agent) gossipLoop(ctx context.Context) {
 				rejoin = true
 			}
 		}
-		if rejoin {
-			seeds := a.joinSeeds()
-			if len(seeds) > 0 {
-				if n, err := a.pool.Join(seeds); err != nil {
-					a.log.Debug("gossip join failed", "seeds", seeds, "err", err)
-				} else if alone {
-					a.log.Info("joined the gossip pool", "via", n, "members", a.pool.NumMembers())
+		// Without seeds, wait for the registration's cluster status to
+		// name the servers' gossip addresses before calling it a failure.
+		if seeds := a.joinSeeds(); rejoin && (len(seeds) > 0 || a.isRegistered()) {
+			switch n, err := a.pool.Join(seeds); {
+			case err != nil:
+				fails++
+				if fails == 1 || fails%20 == 0 {
+					if len(seeds) == 0 {
+						err = errors.New("no gossip address known: give --join, or the servers' cluster status must list their gossip addresses")
+					}
+					a.log.Warn("gossip join failed, retrying", "tried", strings.Join(seeds, ","), "attempts", fails, "err", err)
 				}
+			case alone || fails > 0:
+				a.log.Info("joined the gossip pool", "via", n, "members", a.pool.NumMembers(), "after_failures", fails)
+				fails = 0
 			}
 		}
 		d := 2 * time.Second

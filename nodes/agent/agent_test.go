@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -277,6 +279,53 @@ func TestGossipKeyRequired(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGossipJoinFailureLogged: an agent that cannot reach any gossip seed
+// says so at warn level, naming the addresses it tried.
+func TestGossipJoinFailureLogged(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	f := newFakeServer(t, token)
+	var logs syncBuffer
+	cfg := testConfig(t, []string{f.addr()}, 1)
+	cfg.Log = &logs
+	cfg.Gossip = GossipConfig{Addr: "127.0.0.1:0", Join: []string{seed}, Key: []byte("0123456789abcdef"), Profile: "local",
+		ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond}
+	a, _ := runAgent(t, cfg)
+	waitFor(t, "a warning naming the seed", 5*time.Second, func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "level=WARN") && strings.Contains(line, "gossip join failed") && strings.Contains(line, seed) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := a.Stats().Members; n != 1 {
+		t.Errorf("members: got %d, want 1 (alone)", n)
+	}
+}
+
+// syncBuffer is a log destination tests can read while the agent writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func TestAgentStopsBeforeRegistering(t *testing.T) {

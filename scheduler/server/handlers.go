@@ -19,13 +19,20 @@ import (
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
 	_, lid := s.raft.LeaderWithID()
-	h := api.Health{Status: "ok", ID: s.cfg.ID, State: s.raft.State().String(), Leader: string(lid), AppliedIndex: s.fsm.Index()}
+	h := api.Health{Status: "ok", ID: s.cfg.ID, State: s.raft.State().String(), Leader: string(lid), AppliedIndex: s.fsm.Index(),
+		Gossip: s.gossipStatus()}
 	status := http.StatusOK
 	if lid == "" {
 		h.Status, status = "no_leader", http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, h)
 	return nil
+}
+
+// gossipStatus is this server's view of the gossip pool.
+func (s *Server) gossipStatus() *api.GossipStatus {
+	g := s.pool.Stats()
+	return &api.GossipStatus{Encrypted: g.Encrypted, Joined: g.Joined, Alive: g.Alive, Suspect: g.Suspect, Dead: g.Dead, JoinError: g.JoinError}
 }
 
 func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
@@ -42,11 +49,11 @@ func (s *Server) clusterStatus() api.ClusterStatus {
 	st := api.ClusterStatus{
 		ID: s.cfg.ID, State: s.raft.State().String(), LeaderID: string(lid), LeaderAddr: string(laddr), LeaderHTTP: lhttp,
 		Term: s.raft.CurrentTerm(), LastIndex: s.raft.LastIndex(), CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.raft.AppliedIndex(),
-		Policy: s.cfg.Policy, Counts: s.fsm.Counts(),
+		Policy: s.cfg.Policy, Counts: s.fsm.Counts(), Gossip: s.gossipStatus(),
 	}
 	alive := map[string]bool{}
 	for _, m := range s.pool.Members() {
-		alive[m.Name] = true
+		alive[m.Name] = true // alive or suspect: listed
 		st.Members = append(st.Members, api.Member{Name: m.Name, Role: m.Meta.Role, ID: m.Meta.ID, Addr: m.Addr, HTTPAddr: m.Meta.HTTPAddr, State: m.State})
 	}
 	dir := map[string]api.Server{}
