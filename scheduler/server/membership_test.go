@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/scheduler/server/api"
 	"github.com/suanli/suanli/scheduler/server/gossip"
 )
@@ -66,5 +67,125 @@ func TestHealthGossipUnencryptedInDev(t *testing.T) {
 	h, err := client(s).Health(context.Background())
 	if err != nil || h.Gossip == nil || h.Gossip.Encrypted {
 		t.Fatalf("got %+v (gossip %+v), %v; want gossip not encrypted", h, h.Gossip, err)
+	}
+}
+
+func TestSpeaksFor(t *testing.T) {
+	for _, tc := range []struct {
+		registered, member string
+		want               bool
+	}{
+		{"run-2", "run-2", true},
+		{"run-2", "run-1", false}, // an older run
+		{"run-2", "", false},      // a member without an instance
+		{"", "run-1", true},       // a registration without an instance: by name
+		{"", "", true},
+	} {
+		if got := speaksFor(tc.registered, tc.member); got != tc.want {
+			t.Errorf("speaksFor(registered %q, member %q) = %v, want %v", tc.registered, tc.member, got, tc.want)
+		}
+	}
+}
+
+// registerInstance registers agent with one 16-core node at site, as run
+// instance.
+func registerInstance(t testing.TB, c *api.Client, agent, instance, site, city, role string) {
+	t.Helper()
+	req := api.RegisterRequest{AgentID: agent, Instance: instance, Sites: []api.Site{{ID: site, City: city, Role: role, PUE: 1.3}},
+		Nodes: []api.NodeSpec{{ID: site + "-0", Site: site, Capacity: nodes.Resources{CPUMilli: 16000, MemoryMiB: 65536}}}}
+	if _, err := c.Register(ctx(t), req); err != nil {
+		t.Fatalf("register %s: %v", agent, err)
+	}
+}
+
+// memberSeen reports whether s's pool lists agent id with that instance.
+func memberSeen(s *Server, id, instance string) bool {
+	for _, m := range s.pool.Members() {
+		if m.Meta.Role == gossip.RoleAgent && m.Meta.ID == id && m.Meta.Instance == instance {
+			return true
+		}
+	}
+	return false
+}
+
+func nodeState(t testing.TB, c *api.Client, site string) api.Node {
+	t.Helper()
+	n, err := c.Nodes(ctx(t), "", site, "")
+	if err != nil || len(n.Nodes) != 1 {
+		t.Fatalf("nodes at %s: %+v, %v", site, n.Nodes, err)
+	}
+	return n.Nodes[0]
+}
+
+// TestStrayMemberDoesNotTakeNodesDown: a member under a registered agent's
+// name but not of its registered instance (an older run, or one without
+// an instance) leaving or dying leaves the agent's nodes and work alone.
+func TestStrayMemberDoesNotTakeNodesDown(t *testing.T) {
+	for _, tc := range []struct {
+		name, instance string
+		graceful       bool
+	}{
+		{"older instance leaves", "run-1", true},
+		{"member without instance dies", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := single(t, nil)
+			c := client(l)
+			registerInstance(t, c, "a1", "run-2", "jn-core", "JN", "core-zone")
+			stray := startMember(t, gossip.RoleAgent, "a1", tc.instance, l.Addrs().GossipAddr)
+			waitFor(t, "the leader sees the stray member", 10*time.Second, func() bool { return memberSeen(l, "a1", tc.instance) })
+			if _, err := c.Submit(ctx(t), wspec("w1", 1000)); err != nil {
+				t.Fatal(err)
+			}
+			waitStatus(t, c, "w1", api.StatusPlaced)
+			if tc.graceful {
+				_ = stray.Leave(time.Second)
+			}
+			_ = stray.Shutdown()
+			waitFor(t, "the leader's pool drops it", 10*time.Second, func() bool { return !memberSeen(l, "a1", tc.instance) })
+			time.Sleep(5 * l.cfg.ReconcileInterval) // let the membership loop act, if it would
+			if n := nodeState(t, c, "jn-core"); n.State != "up" {
+				t.Errorf("a1's node: got %s (%s), want up", n.State, n.DownReason)
+			}
+			if w, err := c.Get(ctx(t), "w1"); err != nil || w.Status != api.StatusPlaced || w.Agent != "a1" {
+				t.Errorf("w1: got %+v (%v), want still placed on a1", w, err)
+			}
+		})
+	}
+}
+
+// TestStrayMemberDoesNotBringNodesUp: once the registered run of an agent
+// died and its nodes went down, a member under its name of another
+// instance (or none) does not bring them up; the registered run does.
+func TestStrayMemberDoesNotBringNodesUp(t *testing.T) {
+	for _, strayInstance := range []string{"someone-else", ""} {
+		t.Run("stray instance "+strayInstance, func(t *testing.T) {
+			l := single(t, nil)
+			c := client(l)
+			real := startMember(t, gossip.RoleAgent, "a1", "run-1", l.Addrs().GossipAddr)
+			registerInstance(t, c, "a1", "run-1", "jn-core", "JN", "core-zone")
+			waitFor(t, "the leader sees a1", 10*time.Second, func() bool { return memberSeen(l, "a1", "run-1") })
+			_ = real.Shutdown() // crash
+			waitFor(t, "a1's node down (gossip)", 10*time.Second, func() bool {
+				n := nodeState(t, c, "jn-core")
+				return n.State == "down" && n.DownReason == "gossip"
+			})
+
+			time.Sleep(300 * time.Millisecond) // the name may be reclaimed after 2 probe intervals
+			stray := startMember(t, gossip.RoleAgent, "a1", strayInstance, l.Addrs().GossipAddr)
+			waitFor(t, "the leader sees the stray member", 10*time.Second, func() bool { return memberSeen(l, "a1", strayInstance) })
+			time.Sleep(5 * l.cfg.ReconcileInterval) // the join event and a few reconciles
+			if n := nodeState(t, c, "jn-core"); n.State != "down" {
+				t.Fatalf("a1's node with a stray member in the pool: got %s, want down", n.State)
+			}
+
+			// The registered run comes back: its nodes come up.
+			_ = stray.Leave(time.Second)
+			_ = stray.Shutdown()
+			waitFor(t, "the stray member gone", 10*time.Second, func() bool { return !memberSeen(l, "a1", strayInstance) })
+			time.Sleep(300 * time.Millisecond)
+			startMember(t, gossip.RoleAgent, "a1", "run-1", l.Addrs().GossipAddr)
+			waitFor(t, "a1's node up again", 10*time.Second, func() bool { return nodeState(t, c, "jn-core").State == "up" })
+		})
 	}
 }
