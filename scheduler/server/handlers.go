@@ -94,12 +94,26 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 	}
 	present := false
 	for _, sv := range cf.Configuration().Servers {
-		if sv.ID == raft.ServerID(req.ID) && sv.Address == raft.ServerAddress(req.RaftAddr) {
-			present = true
+		if sv.ID != raft.ServerID(req.ID) {
+			continue
 		}
+		if sv.Address == raft.ServerAddress(req.RaftAddr) {
+			present = true // joining again: idempotent
+			break
+		}
+		// The same ID at another address: AddVoter would replace the
+		// address. Only do that for a server that is gone (moved, or
+		// rebuilt on another address); re-addressing a live one would cut
+		// it off the cluster in favour of whoever asked.
+		if why, live := s.voterLive(req.ID, string(sv.Address)); live {
+			return &api.Error{Code: api.CodeConflict, Field: "raft_addr", Message: fmt.Sprintf(
+				"server %s is a live voter at %s (%s); refusing to re-address it to %s: stop it first, or remove it (suanli cluster remove-server %s) and join again",
+				req.ID, sv.Address, why, req.RaftAddr, req.ID)}
+		}
+		s.log.Warn("re-addressing a server that is gone", "id", req.ID, "from", sv.Address, "to", req.RaftAddr)
 	}
 	if !present {
-		// AddVoter replaces the address of an existing ID.
+		// AddVoter adds the server, or replaces the address of a gone one.
 		if err := s.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, s.cfg.ApplyTimeout).Error(); err != nil {
 			return s.raftError(err)
 		}
@@ -110,6 +124,26 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 	s.log.Info("server joined", "id", req.ID, "raft", req.RaftAddr, "http", req.HTTPAddr)
 	writeJSON(w, http.StatusOK, s.clusterStatus())
 	return nil
+}
+
+// voterLive reports whether the server id, a voter at raftAddr, looks
+// alive, and why: this server's gossip pool lists it (alive or suspect)
+// advertising that Raft address, or a TCP connection to the address
+// succeeds within half a second. Either is enough to refuse replacing its
+// address.
+func (s *Server) voterLive(id, raftAddr string) (string, bool) {
+	name := gossip.Name(gossip.RoleServer, id)
+	for _, m := range s.pool.Members() {
+		if m.Name == name && (m.Meta.RaftAddr == "" || m.Meta.RaftAddr == raftAddr) {
+			return fmt.Sprintf("its gossip member at %s is %s", m.Addr, m.State), true
+		}
+	}
+	conn, err := net.DialTimeout("tcp", raftAddr, 500*time.Millisecond)
+	if err == nil {
+		_ = conn.Close()
+		return "its Raft address accepts connections", true
+	}
+	return "", false
 }
 
 func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {

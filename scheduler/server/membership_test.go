@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
+	"maps"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +191,103 @@ func TestStrayMemberDoesNotBringNodesUp(t *testing.T) {
 			waitFor(t, "a1's node up again", 10*time.Second, func() bool { return nodeState(t, c, "jn-core").State == "up" })
 		})
 	}
+}
+
+// TestJoinRefusesToReaddressALiveVoter: POST /v1/cluster/join with the ID
+// of a live voter and another Raft address is a 409 conflict naming the
+// voter; joining again with its own address is idempotent (200); once the
+// voter is gone, its address may be replaced.
+func TestJoinRefusesToReaddressALiveVoter(t *testing.T) {
+	ss := startCluster(t, 3, nil)
+	l := leaderOf(t, ss)
+	var victim, other *Server
+	for _, s := range ss {
+		if s != l {
+			if victim == nil {
+				victim = s
+			} else {
+				other = s
+			}
+		}
+	}
+	waitFor(t, "all servers in the leader's pool", 10*time.Second, func() bool { return l.pool.NumMembers() == 3 })
+	c := client(other) // through a follower: forwarded to the leader
+	joinReq := func(s *Server, raftAddr string) api.JoinRequest {
+		a := s.Addrs()
+		return api.JoinRequest{ID: a.ID, RaftAddr: raftAddr, HTTPAddr: a.HTTPAddr, GossipAddr: a.GossipAddr}
+	}
+	config := func() map[string]string {
+		t.Helper()
+		cf := l.Raft().GetConfiguration()
+		if err := cf.Error(); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, sv := range cf.Configuration().Servers {
+			out[string(sv.ID)] = string(sv.Address)
+		}
+		return out
+	}
+	before := config()
+	elsewhere := closedAddr(t)
+
+	for _, tc := range []struct {
+		name string
+		req  api.JoinRequest
+	}{
+		{"a follower", joinReq(victim, elsewhere)},
+		{"the leader itself", joinReq(l, elsewhere)},
+	} {
+		t.Run("re-address "+tc.name, func(t *testing.T) {
+			_, err := c.Join(ctx(t), tc.req)
+			var ae *api.Error
+			if !errors.As(err, &ae) || ae.Code != api.CodeConflict || ae.Status != http.StatusConflict || ae.Field != "raft_addr" {
+				t.Fatalf("got %v, want 409 conflict on raft_addr", err)
+			}
+			for _, w := range []string{tc.req.ID, "live voter", before[tc.req.ID], elsewhere} {
+				if !strings.Contains(ae.Message, w) {
+					t.Errorf("message %q lacks %q", ae.Message, w)
+				}
+			}
+		})
+	}
+	t.Run("join again at the same address", func(t *testing.T) {
+		st, err := c.Join(ctx(t), joinReq(victim, victim.Addrs().RaftAddr))
+		if err != nil {
+			t.Fatalf("got %v, want 200", err)
+		}
+		if len(st.Servers) != 3 {
+			t.Errorf("cluster status lists %d servers, want 3", len(st.Servers))
+		}
+	})
+	if got := config(); !maps.Equal(got, before) {
+		t.Fatalf("raft configuration changed: got %v, want %v", got, before)
+	}
+
+	inPool := func() bool {
+		for _, m := range l.pool.Members() {
+			if m.Name == gossip.Name(gossip.RoleServer, victim.Addrs().ID) {
+				return true
+			}
+		}
+		return false
+	}
+	t.Run("re-address a voter out of the pool whose raft port answers", func(t *testing.T) {
+		_ = victim.pool.Shutdown() // its gossip dies, its Raft goes on
+		waitFor(t, "the leader's pool drops the victim", 10*time.Second, func() bool { return !inPool() })
+		_, err := c.Join(ctx(t), joinReq(victim, elsewhere))
+		var ae *api.Error
+		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "Raft address accepts connections") {
+			t.Fatalf("got %v, want 409: its Raft address accepts connections", err)
+		}
+	})
+	t.Run("re-address a gone voter", func(t *testing.T) {
+		victim.Kill()
+		if _, err := c.Join(ctx(t), joinReq(victim, elsewhere)); err != nil {
+			t.Fatalf("got %v, want 200", err)
+		}
+		if got := config()[victim.Addrs().ID]; got != elsewhere {
+			t.Errorf("victim's raft address: got %s, want %s", got, elsewhere)
+		}
+	})
 }
