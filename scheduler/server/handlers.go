@@ -346,7 +346,7 @@ func (s *Server) handleNodeState(w http.ResponseWriter, r *http.Request, body []
 	if _, err := nodes.ParseNodeState(req.State); err != nil {
 		return api.Invalid("state", "%v", err)
 	}
-	_, idx, e := s.apply(fsm.CmdNodeState, &fsm.NodeState{At: s.clock.Now(), Nodes: []string{r.PathValue("id")}, State: req.State, Reason: "operator"})
+	_, idx, e := s.apply(fsm.CmdNodeState, &fsm.NodeState{At: s.clock.Now(), Nodes: []string{r.PathValue("id")}, State: req.State, Reason: fsm.ReasonOperator})
 	if e != nil {
 		if e.Field == "nodes[0]" {
 			e.Field = "id"

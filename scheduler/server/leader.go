@@ -479,8 +479,8 @@ func (s *Server) reconcile(missingSince map[string]time.Time) {
 		}
 	}
 	now := s.clock.Now()
-	for id, c := range s.fsm.AgentNodeStates("gossip") {
-		up, gossipDown := c[0], c[1]
+	for id, c := range s.fsm.AgentNodeStates(fsm.ReasonGossip) {
+		live, gossipDown := c[0], c[1]
 		inst, listed := instances[id]
 		if listed && speaksFor(s.fsm.AgentInstance(id), inst) {
 			delete(missingSince, id)
@@ -489,7 +489,7 @@ func (s *Server) reconcile(missingSince map[string]time.Time) {
 			}
 			continue
 		}
-		if up == 0 {
+		if live == 0 {
 			continue
 		}
 		since, ok := missingSince[id]
@@ -504,9 +504,9 @@ func (s *Server) reconcile(missingSince map[string]time.Time) {
 }
 
 func (s *Server) setAgent(id, state string) {
-	cmd := &fsm.NodeState{At: s.clock.Now(), AgentID: id, State: state, Reason: "gossip"}
+	cmd := &fsm.NodeState{At: s.clock.Now(), AgentID: id, State: state, Reason: fsm.ReasonGossip}
 	if state == "up" {
-		cmd.OnlyReason = "gossip"
+		cmd.OnlyReason = fsm.ReasonGossip
 	}
 	res, _, e := s.apply(fsm.CmdNodeState, cmd)
 	if e != nil {

@@ -291,3 +291,79 @@ func TestJoinRefusesToReaddressALiveVoter(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorStateSurvivesAgentRestart: an operator drains one of an
+// agent's nodes and takes another down over the API; the agent crashes,
+// the pool notices, and a new run registers the same nodes and joins the
+// pool: the drained node is draining again, the other stays down, the
+// untouched one is up. The operator's "up" lifts the drain for good.
+func TestOperatorStateSurvivesAgentRestart(t *testing.T) {
+	l := single(t, nil)
+	c := client(l)
+	register := func(instance string) {
+		t.Helper()
+		req := api.RegisterRequest{AgentID: "a1", Instance: instance, Sites: []api.Site{{ID: "jn-core", City: "JN", Role: "core-zone", PUE: 1.3}}}
+		for _, id := range []string{"n0", "n1", "n2"} {
+			req.Nodes = append(req.Nodes, api.NodeSpec{ID: id, Site: "jn-core", Capacity: nodes.Resources{CPUMilli: 16000, MemoryMiB: 65536}})
+		}
+		if _, err := c.Register(ctx(t), req); err != nil {
+			t.Fatalf("register %s: %v", instance, err)
+		}
+	}
+	type want struct{ state, reason, operator string }
+	check := func(when string, wants map[string]want) {
+		t.Helper()
+		nl, err := c.Nodes(ctx(t), "", "jn-core", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nl.Nodes {
+			if w := wants[n.ID]; (want{n.State, n.DownReason, n.OperatorState}) != w {
+				t.Errorf("%s: %s: got %s (reason %q, operator %q), want %s (reason %q, operator %q)",
+					when, n.ID, n.State, n.DownReason, n.OperatorState, w.state, w.reason, w.operator)
+			}
+		}
+	}
+
+	run1 := startMember(t, gossip.RoleAgent, "a1", "run-1", l.Addrs().GossipAddr)
+	register("run-1")
+	waitFor(t, "the leader sees run-1", 10*time.Second, func() bool { return memberSeen(l, "a1", "run-1") })
+	if n, err := c.SetNodeState(ctx(t), "n0", "draining"); err != nil || n.State != "draining" || n.OperatorState != "draining" {
+		t.Fatalf("drain n0: got %+v, %v", n, err)
+	}
+	if n, err := c.SetNodeState(ctx(t), "n1", "down"); err != nil || n.State != "down" || n.OperatorState != "down" {
+		t.Fatalf("n1 down: got %+v, %v", n, err)
+	}
+
+	_ = run1.Shutdown() // the agent crashes
+	waitFor(t, "the agent's nodes down", 10*time.Second, func() bool { return nodeDown(t, c, "n0") && nodeDown(t, c, "n2") })
+	check("agent dead", map[string]want{"n0": {"down", "gossip", "draining"}, "n1": {"down", "operator", "down"}, "n2": {"down", "gossip", ""}})
+
+	register("run-2") // the restarted agent registers ...
+	check("new run registered", map[string]want{"n0": {"draining", "", "draining"}, "n1": {"down", "operator", "down"}, "n2": {"up", "", ""}})
+	time.Sleep(300 * time.Millisecond)
+	startMember(t, gossip.RoleAgent, "a1", "run-2", l.Addrs().GossipAddr) // ... and joins the pool
+	waitFor(t, "the leader sees run-2", 10*time.Second, func() bool { return memberSeen(l, "a1", "run-2") })
+	time.Sleep(5 * l.cfg.ReconcileInterval)
+	check("new run in the pool", map[string]want{"n0": {"draining", "", "draining"}, "n1": {"down", "operator", "down"}, "n2": {"up", "", ""}})
+
+	if _, err := c.SetNodeState(ctx(t), "n0", "up"); err != nil {
+		t.Fatal(err)
+	}
+	register("run-2")
+	check("operator lifted the drain", map[string]want{"n0": {"up", "", ""}, "n1": {"down", "operator", "down"}, "n2": {"up", "", ""}})
+}
+
+func nodeDown(t testing.TB, c *api.Client, id string) bool {
+	t.Helper()
+	nl, err := c.Nodes(ctx(t), "down", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nl.Nodes {
+		if n.ID == id {
+			return true
+		}
+	}
+	return false
+}

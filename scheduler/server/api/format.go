@@ -100,6 +100,9 @@ func FormatNodes(w io.Writer, nl NodeList) error {
 		if n.DownReason != "" {
 			st += " (" + n.DownReason + ")"
 		}
+		if n.OperatorState != "" && n.OperatorState != n.State {
+			st += ", operator: " + n.OperatorState // e.g. a drained node whose agent died
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d/%d\t%d/%d\t%d\n", n.ID, n.Site, n.Agent, st,
 			n.Used.CPUMilli, n.Capacity.CPUMilli, n.Used.MemoryMiB, n.Capacity.MemoryMiB, n.Used.GPUMilli, n.Capacity.GPUMilli, n.Workloads)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/suanli/suanli/nodes"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -59,4 +61,25 @@ func TestFormatClusterGolden(t *testing.T) {
 			golden(t, tc.file, b.String())
 		})
 	}
+}
+
+// TestFormatNodesGolden: the node table shows why a node is down and what
+// an operator set on it when that differs from its state.
+func TestFormatNodesGolden(t *testing.T) {
+	n := func(id, state, reason, operator string) Node {
+		return Node{NodeSpec: NodeSpec{ID: id, Site: "jn-core", Capacity: nodes.Resources{CPUMilli: 16000, MemoryMiB: 65536}},
+			Agent: "a1", State: state, DownReason: reason, OperatorState: operator}
+	}
+	var b bytes.Buffer
+	err := FormatNodes(&b, NodeList{Nodes: []Node{
+		n("n0", "up", "", ""),
+		n("n1", "draining", "", "draining"),
+		n("n2", "down", "operator", "down"),
+		n("n3", "down", "gossip", "draining"),
+		n("n4", "down", "deregistered", ""),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "nodes.golden", b.String())
 }

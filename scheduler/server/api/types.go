@@ -114,10 +114,15 @@ type Node struct {
 	State string `json:"state"` // up, draining, down
 	// DownReason says who took it down: "gossip" (its agent left or died),
 	// "deregistered" (its agent re-registered without it) or "operator".
-	DownReason  string          `json:"down_reason,omitempty"`
-	Used        nodes.Resources `json:"used"`
-	Workloads   int             `json:"workloads"`
-	ModifyIndex uint64          `json:"modify_index"`
+	DownReason string `json:"down_reason,omitempty"`
+	// OperatorState is what an operator last set through the API,
+	// "draining" or "down" ("" after "up", or never). The agent's
+	// re-registrations and its return to the gossip pool bring the node
+	// back to this state, not above it.
+	OperatorState string          `json:"operator_state,omitempty"`
+	Used          nodes.Resources `json:"used"`
+	Workloads     int             `json:"workloads"`
+	ModifyIndex   uint64          `json:"modify_index"`
 }
 
 // Server is a member of the Raft cluster.
