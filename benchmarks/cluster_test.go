@@ -17,6 +17,10 @@ import (
 
 const benchToken = "bench-token"
 
+// benchGossipKey encrypts the benchmark cluster's gossip (servers refuse to
+// start without a key outside --dev).
+var benchGossipKey = []byte("bench-gossip-key-0123456789abcde")
+
 // benchCluster is a 3-server cluster on loopback with durable BoltDB logs
 // (fsync on) in temporary directories, and one agent's 2,000 64-core nodes
 // at 28 synthetic sites: room for millions of 10-millicore workloads.
@@ -51,7 +55,7 @@ func newBenchCluster() (*benchCluster, error) {
 		cfg := server.Config{
 			ID: fmt.Sprintf("s%d", i+1), DataDir: fmt.Sprintf("%s/s%d", root, i+1),
 			RaftAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-			Gossip: server.GossipConfig{Addr: "127.0.0.1:0", Profile: "local"},
+			Gossip: server.GossipConfig{Addr: "127.0.0.1:0", Profile: "local", Key: benchGossipKey},
 			Token:  benchToken, Raft: server.DefaultRaftTiming(), Policy: "balanced", Seed: 1, Log: io.Discard,
 		}
 		cfg.Raft.SnapshotThreshold = 1 << 20 // measure the write path, not snapshots

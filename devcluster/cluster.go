@@ -34,12 +34,14 @@ type Options struct {
 	// Agents are started after the servers.
 	Agents []AgentSpec
 	// Token is the API token; "" with Dev runs the servers with --dev.
+	// Dev also starts the agents with --dev (a pool without a key).
 	// Token and gossip key reach the children through the environment
 	// (SUANLI_TOKEN, SUANLI_GOSSIP_KEY), not their command lines.
 	Token string
 	Dev   bool
 	// GossipKey is the base64 gossip key ("" = generate one; "none" = no
-	// encryption).
+	// encryption, which only Dev allows: servers and agents outside --dev
+	// refuse to start without a key).
 	GossipKey string
 	// HTTPPort, RaftPort and GossipPort are the first server's ports; server
 	// i uses port+i. 0 picks free ports (fixed for the cluster's life, so a
@@ -124,6 +126,9 @@ func (o *Options) setDefaults() error {
 	case "":
 		o.GossipKey = RandomSecret(32)
 	case "none":
+		if !o.Dev {
+			return errors.New(`devcluster: GossipKey "none" needs Dev: servers and agents refuse to gossip without a key outside --dev`)
+		}
 		o.GossipKey = ""
 	}
 	return nil
@@ -534,6 +539,9 @@ func (c *Cluster) agentArgs(as AgentSpec) []string {
 	args := []string{"agent", "--id", as.ID, "--servers", strings.Join(c.HTTPAddrs(), ","),
 		"--join", strings.Join(c.GossipAddrs(), ",")}
 	args = append(args, c.gossipArgs()...)
+	if c.opts.Dev {
+		args = append(args, "--dev")
+	}
 	return append(args, as.Args...)
 }
 

@@ -122,8 +122,10 @@ completion.
   suanli agent --id a1 --servers 127.0.0.1:7070 --join 127.0.0.1:7946 \
     --site x-jn --city JN --role edge --nodes 12 --node-type cpu-16
 
-Stop it with Ctrl-C (SIGINT) or SIGTERM: it leaves the pool, and the leader
-moves its work elsewhere at once.`,
+The gossip pool is encrypted with the servers' key (--gossip-key or
+SUANLI_GOSSIP_KEY), which the agent requires unless --dev (servers started
+with --dev). Stop it with Ctrl-C (SIGINT) or SIGTERM: it leaves the pool, and
+the leader moves its work elsewhere at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fc := checkFlags(cmd)
@@ -187,7 +189,8 @@ moves its work elsewhere at once.`,
 	f.StringVar(&caCert, "ca-cert", "", "talk HTTPS to servers started with --tls-cert, trusting this PEM CA (or SUANLI_CACERT)")
 	f.StringVar(&cfg.Gossip.Addr, "gossip-addr", "127.0.0.1:0", "host:port of the agent's gossip endpoint (port 0: any)")
 	f.StringVar(&join, "join", "", "comma-separated gossip addresses of pool members (servers' --gossip-addr)")
-	f.StringVar(&gossipKey, "gossip-key", "", "base64 gossip encryption key, as given to the servers (or SUANLI_GOSSIP_KEY)")
+	f.StringVar(&gossipKey, "gossip-key", "", "base64 gossip encryption key, as given to the servers (or SUANLI_GOSSIP_KEY; required unless --dev)")
+	f.BoolVar(&cfg.Dev, "dev", false, "development mode (servers started with --dev): join the gossip pool without a key")
 	f.StringVar(&cfg.Gossip.Profile, "gossip-profile", "lan", "failure-detection timing: lan or local (must match the servers')")
 	f.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe-interval", 0, "override the probe interval (0: profile default)")
 	f.DurationVar(&cfg.Gossip.ProbeTimeout, "gossip-probe-timeout", 0, "override the probe timeout (0: profile default)")

@@ -358,7 +358,7 @@ func newNodeCmd() *cobra.Command {
 	list.Flags().StringVar(&agent, "agent", "", "only nodes of this agent")
 	set := &cobra.Command{
 		Use:   "set-state NODE up|draining|down",
-		Short: "Set a node's state (down re-places its work; draining keeps it but accepts nothing new)",
+		Short: "Set a node's state (down re-places its work; draining keeps it but accepts nothing new; kept when its agent re-registers)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := timeout()

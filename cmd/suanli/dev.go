@@ -180,7 +180,7 @@ and its work move). Ctrl-C stops every child (SIGTERM, then SIGKILL after
 	f.StringVar(&opts.Policy, "policy", "", "scheduling policy of the servers (default: the server's)")
 	f.BoolVar(&opts.Preempt, "preempt", false, "start the servers with --preempt (higher-priority work may evict lower-priority work)")
 	f.StringVar(&opts.RaftTiming, "raft-timing", "fast", "raft timing of the servers: fast (250 ms heartbeat and election timeouts) or default (1 s)")
-	f.BoolVar(&insecr, "insecure-dev", false, "run the servers with --dev (no API token) instead of a generated token")
+	f.BoolVar(&insecr, "insecure-dev", false, "run servers and agents with --dev (no API token) instead of a generated token; gossip keeps its generated key")
 	f.BoolVar(&noRestart, "no-restart", false, "do not restart children that exit")
 	f.BoolVar(&verbose, "verbose", false, "copy every child's log to stderr")
 	return cmd

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -36,7 +37,9 @@ func newServerCmd() *cobra.Command {
 		Short: "Run a Raft-replicated scheduler server",
 		Long: `Run one server of the replicated Suanli scheduler. Start the first server with
 --bootstrap, the others with --join <http addr of any server>. Writes need the
-API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
+API token (--token or SUANLI_TOKEN), and the gossip pool a key shared by every
+server and agent (--gossip-key or SUANLI_GOSSIP_KEY; make one with suanli
+keygen), unless --dev. See docs/operations.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fc := checkFlags(cmd)
@@ -86,10 +89,10 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 			}
 			cfg.Log = cmd.ErrOrStderr()
 			s, err := server.New(cfg)
+			if errors.Is(err, server.ErrBadConfig) {
+				return badInput(err)
+			}
 			if err != nil {
-				if strings.HasPrefix(err.Error(), "--") || strings.Contains(err.Error(), "\n--") || strings.Contains(err.Error(), "no API token") {
-					return badInput(err)
-				}
 				return err
 			}
 			a := s.Addrs()
@@ -117,7 +120,7 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "form a new cluster with this server as its only voter (first server only)")
 	f.StringVar(&join, "join", "", "comma-separated HTTP addresses of existing servers to join through")
 	f.StringVar(&gossipJoin, "gossip-join", "", "comma-separated gossip addresses to join (besides those learned from --join)")
-	f.StringVar(&gossipKey, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes (or SUANLI_GOSSIP_KEY)")
+	f.StringVar(&gossipKey, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes (or SUANLI_GOSSIP_KEY; required unless --dev; suanli keygen makes one)")
 	f.StringVar(&cfg.Gossip.Profile, "gossip-profile", "lan", "failure-detection timing: lan (memberlist LAN defaults) or local")
 	f.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe-interval", 0, "override the probe interval (0: profile default)")
 	f.DurationVar(&cfg.Gossip.ProbeTimeout, "gossip-probe-timeout", 0, "override the probe timeout, below the probe interval (0: profile default)")
@@ -130,7 +133,7 @@ API token (--token or SUANLI_TOKEN) unless --dev. See docs/operations.md.`,
 	f.DurationVar(&cfg.EnergyRefresh, "energy-refresh", time.Minute, "how often the leader refreshes the energy signals (with --energy-scenario; > 0)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the policies' random choices")
 	f.StringVar(&cfg.Token, "token", "", "API token required for writes and agent endpoints (or SUANLI_TOKEN)")
-	f.BoolVar(&cfg.Dev, "dev", false, "development mode: accept writes without a token")
+	f.BoolVar(&cfg.Dev, "dev", false, "development mode: accept writes without a token, and gossip without a key")
 	f.StringVar(&cfg.TLS.CertFile, "tls-cert", "", "serve the HTTP API over HTTPS with this PEM certificate (with --tls-key)")
 	f.StringVar(&cfg.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringVar(&cfg.TLS.CAFile, "tls-ca", "", "PEM CA certificates that signed the other servers' certificates (forwarding, joining; default: system roots)")
@@ -183,7 +186,8 @@ func caCertFlag(flag string) (*tls.Config, error) {
 }
 
 // gossipKeyFlag parses --gossip-key (or SUANLI_GOSSIP_KEY when the flag is
-// empty) for servers and agents alike; "" means no encryption.
+// empty) for servers and agents alike; "" means no encryption, which
+// server.New and agent.New refuse outside --dev.
 func gossipKeyFlag(flag string) ([]byte, error) {
 	if flag == "" {
 		flag = os.Getenv("SUANLI_GOSSIP_KEY")

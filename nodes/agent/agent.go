@@ -29,7 +29,8 @@ type GossipConfig struct {
 	Addr string
 	// Join lists gossip addresses of pool members (usually servers).
 	Join []string
-	// Key is the pool's encryption key (16/24/32 bytes), nil for none.
+	// Key is the pool's encryption key (16/24/32 bytes); nil (no
+	// encryption) is allowed only with Config.Dev.
 	Key []byte
 	// Profile and the overrides are those of gossip.Config.
 	Profile       string
@@ -50,6 +51,10 @@ type Config struct {
 	Servers []string
 	// Token is the API token ("" when the servers run with --dev).
 	Token string
+	// Dev is development mode, for servers started with --dev: the agent
+	// may join the gossip pool without a key. Without Dev, New refuses a
+	// configuration with gossip on and no Gossip.Key.
+	Dev bool
 	// TLS, if set, makes the agent talk HTTPS to the servers and verify
 	// their certificates with it (api.ClientTLS).
 	TLS *tls.Config
@@ -138,6 +143,10 @@ func (c *Config) Validate() error {
 	}
 	if k := len(c.Gossip.Key); k != 0 && k != 16 && k != 24 && k != 32 {
 		errs = append(errs, fmt.Errorf("--gossip-key: %d bytes, want 16, 24 or 32", k))
+	}
+	if !c.Gossip.Disabled && len(c.Gossip.Key) == 0 && !c.Dev {
+		errs = append(errs, errors.New("no gossip key: set --gossip-key or SUANLI_GOSSIP_KEY to the servers' key, "+
+			"or --dev to join the unencrypted pool of servers started with --dev"))
 	}
 	return errors.Join(errs...)
 }
@@ -356,6 +365,7 @@ func (a *Agent) statusLoop(ctx context.Context) {
 func (a *Agent) gossipLoop(ctx context.Context) {
 	b := a.newBackoff()
 	var lastCheck time.Time
+	fails := 0 // consecutive failed joins: the first, then every 20th, is logged
 	for {
 		alone := a.pool.NumMembers() < 2
 		if !alone {
@@ -373,14 +383,21 @@ func (a *Agent) gossipLoop(ctx context.Context) {
 				rejoin = true
 			}
 		}
-		if rejoin {
-			seeds := a.joinSeeds()
-			if len(seeds) > 0 {
-				if n, err := a.pool.Join(seeds); err != nil {
-					a.log.Debug("gossip join failed", "seeds", seeds, "err", err)
-				} else if alone {
-					a.log.Info("joined the gossip pool", "via", n, "members", a.pool.NumMembers())
+		// Without seeds, wait for the registration's cluster status to
+		// name the servers' gossip addresses before calling it a failure.
+		if seeds := a.joinSeeds(); rejoin && (len(seeds) > 0 || a.isRegistered()) {
+			switch n, err := a.pool.Join(seeds); {
+			case err != nil:
+				fails++
+				if fails == 1 || fails%20 == 0 {
+					if len(seeds) == 0 {
+						err = errors.New("no gossip address known: give --join, or the servers' cluster status must list their gossip addresses")
+					}
+					a.log.Warn("gossip join failed, retrying", "tried", strings.Join(seeds, ","), "attempts", fails, "err", err)
 				}
+			case alone || fails > 0:
+				a.log.Info("joined the gossip pool", "via", n, "members", a.pool.NumMembers(), "after_failures", fails)
+				fails = 0
 			}
 		}
 		d := 2 * time.Second

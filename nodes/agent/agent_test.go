@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -248,6 +250,82 @@ func TestAgentFatalErrors(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestGossipKeyRequired: an agent that gossips needs the pool's key unless
+// it runs in development mode (servers started with --dev).
+func TestGossipKeyRequired(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	for _, tc := range []struct {
+		name    string
+		gossip  GossipConfig
+		dev     bool
+		wantErr string
+	}{
+		{name: "gossip without key", gossip: GossipConfig{Join: []string{"127.0.0.1:1"}}, wantErr: "no gossip key: set --gossip-key or SUANLI_GOSSIP_KEY"},
+		{name: "gossip with key", gossip: GossipConfig{Join: []string{"127.0.0.1:1"}, Key: key}},
+		{name: "dev gossip without key", gossip: GossipConfig{Join: []string{"127.0.0.1:1"}}, dev: true},
+		{name: "no gossip", gossip: GossipConfig{Disabled: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, []string{"127.0.0.1:1"}, 1)
+			cfg.Gossip, cfg.Dev = tc.gossip, tc.dev
+			_, err := New(cfg)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestGossipJoinFailureLogged: an agent that cannot reach any gossip seed
+// says so at warn level, naming the addresses it tried.
+func TestGossipJoinFailureLogged(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	f := newFakeServer(t, token)
+	var logs syncBuffer
+	cfg := testConfig(t, []string{f.addr()}, 1)
+	cfg.Log = &logs
+	cfg.Gossip = GossipConfig{Addr: "127.0.0.1:0", Join: []string{seed}, Key: []byte("0123456789abcdef"), Profile: "local",
+		ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond}
+	a, _ := runAgent(t, cfg)
+	waitFor(t, "a warning naming the seed", 5*time.Second, func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "level=WARN") && strings.Contains(line, "gossip join failed") && strings.Contains(line, seed) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := a.Stats().Members; n != 1 {
+		t.Errorf("members: got %d, want 1 (alone)", n)
+	}
+}
+
+// syncBuffer is a log destination tests can read while the agent writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func TestAgentStopsBeforeRegistering(t *testing.T) {

@@ -61,7 +61,8 @@ func FastRaftTiming() RaftTiming {
 type GossipConfig struct {
 	// Addr is host:port to bind (port 0 = any).
 	Addr string
-	// Key is the shared encryption key (16/24/32 bytes), nil for none.
+	// Key is the shared encryption key (16/24/32 bytes); nil (no
+	// encryption) is allowed only with Config.Dev.
 	Key []byte
 	// Profile is "lan" (default) or "local"; ProbeInterval/ProbeTimeout
 	// override it (see package gossip for detection times).
@@ -96,7 +97,9 @@ type Config struct {
 	// Token is required (X-Suanli-Token or Authorization: Bearer) on writes
 	// and agent endpoints. Empty is allowed only with Dev.
 	Token string
-	// Dev disables the token requirement.
+	// Dev is development mode: writes need no token, and the gossip pool
+	// may run without a key (Gossip.Key). Without Dev, New refuses a
+	// configuration lacking either.
 	Dev bool
 	// TLS serves the HTTP API over HTTPS; servers forward writes and join
 	// each other over HTTPS too. Raft and gossip traffic are not covered
@@ -204,7 +207,25 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate checks the configuration, naming the flag at fault.
+// ErrBadConfig marks the errors of New that the configuration caused (a
+// missing or invalid setting, unreadable TLS files), as opposed to failures
+// of the machine (a port in use, an unreadable data directory):
+// errors.Is(err, ErrBadConfig). The message is the configuration error's.
+var ErrBadConfig = errors.New("bad server configuration")
+
+// configError wraps an error caused by the configuration.
+type configError struct{ err error }
+
+func (e configError) Error() string   { return e.err.Error() }
+func (e configError) Unwrap() []error { return []error{e.err, ErrBadConfig} }
+
+func badConfig(err error) error {
+	if err == nil {
+		return nil
+	}
+	return configError{err}
+}
+
 // TLSConfig names the PEM files of the server's certificate and key, and
 // of the CA that signed the servers' certificates (to verify peers when
 // forwarding and joining). All empty: plain HTTP.
@@ -220,6 +241,7 @@ type TLSConfig struct {
 // Enabled reports whether the API is served over HTTPS.
 func (t TLSConfig) Enabled() bool { return t.CertFile != "" }
 
+// Validate checks the configuration, naming the flag at fault.
 func (c *Config) Validate() error {
 	var errs []error
 	if c.ID == "" {
@@ -236,6 +258,10 @@ func (c *Config) Validate() error {
 	if c.Token == "" && !c.Dev {
 		errs = append(errs, errors.New("no API token: set --token or SUANLI_TOKEN (or run with --dev to accept unauthenticated writes)"))
 	}
+	if len(c.Gossip.Key) == 0 && !c.Dev {
+		errs = append(errs, errors.New("no gossip key: set --gossip-key or SUANLI_GOSSIP_KEY to the cluster's key, base64 of 16, 24 or 32 random bytes "+
+			"(make one with `suanli keygen` or `openssl rand -base64 32`), or run with --dev to gossip unencrypted"))
+	}
 	if t := c.TLS; (t.CertFile == "") != (t.KeyFile == "") || (t.CAFile != "" && t.CertFile == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together, and --tls-ca needs them"))
 	} else if t.Raft && (t.CertFile == "" || t.CAFile == "") {
@@ -247,11 +273,8 @@ func (c *Config) Validate() error {
 	if _, err := scheduler.LookupPolicy(c.Policy); err != nil {
 		errs = append(errs, fmt.Errorf("--policy: %w", err))
 	}
-	switch c.Gossip.Key != nil {
-	case true:
-		if n := len(c.Gossip.Key); n != 16 && n != 24 && n != 32 {
-			errs = append(errs, fmt.Errorf("--gossip-key: %d bytes, want 16, 24 or 32", n))
-		}
+	if n := len(c.Gossip.Key); n != 0 && n != 16 && n != 24 && n != 32 {
+		errs = append(errs, fmt.Errorf("--gossip-key: %d bytes, want 16, 24 or 32", n))
 	}
 	g := c.Gossip
 	for flag, d := range map[string]time.Duration{"--gossip-probe-interval": g.ProbeInterval, "--gossip-probe-timeout": g.ProbeTimeout,

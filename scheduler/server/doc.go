@@ -30,7 +30,12 @@
 //
 // # Membership
 //
-// Servers and node agents join one memberlist pool (package gossip). The
+// Servers and node agents join one memberlist pool (package gossip),
+// encrypted with a key every member shares (required outside Dev). The
 // leader marks an agent's nodes down when the pool declares the agent dead
-// or gone (their work is re-placed), and up when it returns.
+// or gone (their work is re-placed), and up when it returns — heeding only
+// the member whose metadata carries the instance of the agent's last
+// registration, and never above the state an operator set on a node.
+// GET /v1/health reports this server's view of the pool. A join request
+// may re-address a Raft voter only once that voter is gone.
 package server

@@ -19,13 +19,20 @@ import (
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
 	_, lid := s.raft.LeaderWithID()
-	h := api.Health{Status: "ok", ID: s.cfg.ID, State: s.raft.State().String(), Leader: string(lid), AppliedIndex: s.fsm.Index()}
+	h := api.Health{Status: "ok", ID: s.cfg.ID, State: s.raft.State().String(), Leader: string(lid), AppliedIndex: s.fsm.Index(),
+		Gossip: s.gossipStatus()}
 	status := http.StatusOK
 	if lid == "" {
 		h.Status, status = "no_leader", http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, h)
 	return nil
+}
+
+// gossipStatus is this server's view of the gossip pool.
+func (s *Server) gossipStatus() *api.GossipStatus {
+	g := s.pool.Stats()
+	return &api.GossipStatus{Encrypted: g.Encrypted, Joined: g.Joined, Alive: g.Alive, Suspect: g.Suspect, Dead: g.Dead, JoinError: g.JoinError}
 }
 
 func (s *Server) handleCluster(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
@@ -42,11 +49,11 @@ func (s *Server) clusterStatus() api.ClusterStatus {
 	st := api.ClusterStatus{
 		ID: s.cfg.ID, State: s.raft.State().String(), LeaderID: string(lid), LeaderAddr: string(laddr), LeaderHTTP: lhttp,
 		Term: s.raft.CurrentTerm(), LastIndex: s.raft.LastIndex(), CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.raft.AppliedIndex(),
-		Policy: s.cfg.Policy, Counts: s.fsm.Counts(),
+		Policy: s.cfg.Policy, Counts: s.fsm.Counts(), Gossip: s.gossipStatus(),
 	}
 	alive := map[string]bool{}
 	for _, m := range s.pool.Members() {
-		alive[m.Name] = true
+		alive[m.Name] = true // alive or suspect: listed
 		st.Members = append(st.Members, api.Member{Name: m.Name, Role: m.Meta.Role, ID: m.Meta.ID, Addr: m.Addr, HTTPAddr: m.Meta.HTTPAddr, State: m.State})
 	}
 	dir := map[string]api.Server{}
@@ -87,12 +94,26 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 	}
 	present := false
 	for _, sv := range cf.Configuration().Servers {
-		if sv.ID == raft.ServerID(req.ID) && sv.Address == raft.ServerAddress(req.RaftAddr) {
-			present = true
+		if sv.ID != raft.ServerID(req.ID) {
+			continue
 		}
+		if sv.Address == raft.ServerAddress(req.RaftAddr) {
+			present = true // joining again: idempotent
+			break
+		}
+		// The same ID at another address: AddVoter would replace the
+		// address. Only do that for a server that is gone (moved, or
+		// rebuilt on another address); re-addressing a live one would cut
+		// it off the cluster in favour of whoever asked.
+		if why, live := s.voterLive(req.ID, string(sv.Address)); live {
+			return &api.Error{Code: api.CodeConflict, Field: "raft_addr", Message: fmt.Sprintf(
+				"server %s is a live voter at %s (%s); refusing to re-address it to %s: stop it first, or remove it (suanli cluster remove-server %s) and join again",
+				req.ID, sv.Address, why, req.RaftAddr, req.ID)}
+		}
+		s.log.Warn("re-addressing a server that is gone", "id", req.ID, "from", sv.Address, "to", req.RaftAddr)
 	}
 	if !present {
-		// AddVoter replaces the address of an existing ID.
+		// AddVoter adds the server, or replaces the address of a gone one.
 		if err := s.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, s.cfg.ApplyTimeout).Error(); err != nil {
 			return s.raftError(err)
 		}
@@ -103,6 +124,26 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 	s.log.Info("server joined", "id", req.ID, "raft", req.RaftAddr, "http", req.HTTPAddr)
 	writeJSON(w, http.StatusOK, s.clusterStatus())
 	return nil
+}
+
+// voterLive reports whether the server id, a voter at raftAddr, looks
+// alive, and why: this server's gossip pool lists it (alive or suspect)
+// advertising that Raft address, or a TCP connection to the address
+// succeeds within half a second. Either is enough to refuse replacing its
+// address.
+func (s *Server) voterLive(id, raftAddr string) (string, bool) {
+	name := gossip.Name(gossip.RoleServer, id)
+	for _, m := range s.pool.Members() {
+		if m.Name == name && (m.Meta.RaftAddr == "" || m.Meta.RaftAddr == raftAddr) {
+			return fmt.Sprintf("its gossip member at %s is %s", m.Addr, m.State), true
+		}
+	}
+	conn, err := net.DialTimeout("tcp", raftAddr, 500*time.Millisecond)
+	if err == nil {
+		_ = conn.Close()
+		return "its Raft address accepts connections", true
+	}
+	return "", false
 }
 
 func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
@@ -301,7 +342,7 @@ func (s *Server) handleNodeState(w http.ResponseWriter, r *http.Request, body []
 	if _, err := nodes.ParseNodeState(req.State); err != nil {
 		return api.Invalid("state", "%v", err)
 	}
-	_, idx, e := s.apply(fsm.CmdNodeState, &fsm.NodeState{At: s.clock.Now(), Nodes: []string{r.PathValue("id")}, State: req.State, Reason: "operator"})
+	_, idx, e := s.apply(fsm.CmdNodeState, &fsm.NodeState{At: s.clock.Now(), Nodes: []string{r.PathValue("id")}, State: req.State, Reason: fsm.ReasonOperator})
 	if e != nil {
 		if e.Field == "nodes[0]" {
 			e.Field = "id"

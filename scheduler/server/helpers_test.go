@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/scheduler/server/api"
+	"github.com/suanli/suanli/scheduler/server/gossip"
 )
 
 const testToken = "s3cret-token"
@@ -168,4 +172,51 @@ func submitOK(t testing.TB, c *api.Client, w api.WorkloadSpec) api.SubmitResult 
 		t.Logf("submit %s: %v; resubmitting", w.ID, err)
 		time.Sleep(backoff)
 	}
+}
+
+// syncBuffer is a log destination tests can read while servers write it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// startMember starts a gossip member with the test timing and key and joins
+// it to seed; it is shut down (without leaving) at cleanup.
+func startMember(t testing.TB, role, id, instance, seed string) *gossip.Pool {
+	t.Helper()
+	p, err := gossip.Start(gossip.Config{BindAddr: "127.0.0.1:0", Key: testKey, Profile: "local",
+		ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond, SuspicionMult: 2,
+		Meta: gossip.Meta{Role: role, ID: id, Instance: instance}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown() })
+	if _, err := p.Join([]string{seed}); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

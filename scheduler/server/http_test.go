@@ -171,19 +171,47 @@ func TestAuthOnEveryRoute(t *testing.T) {
 	})
 }
 
-func TestDevAllowsWritesWithoutToken(t *testing.T) {
-	s := single(t, func(c *Config) { c.Dev, c.Token = true, "" })
+// TestDevNeedsNoSecrets: --dev runs without a token and without a gossip
+// key, and accepts writes without a token.
+func TestDevNeedsNoSecrets(t *testing.T) {
+	s := single(t, func(c *Config) { c.Dev, c.Token, c.Gossip.Key = true, "", nil })
 	resp, eb := do(t, s.Handler(), "POST", "/v1/workloads", validBodies["/v1/workloads"], nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Errorf("dev write without token: got %d %+v, want 201", resp.StatusCode, eb.Error)
 	}
 }
 
-func TestRefusesToStartWithoutToken(t *testing.T) {
-	cfg := testConfig(t, "s1")
-	cfg.Token = ""
-	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "--dev") {
-		t.Fatalf("got %v, want an error naming --token/--dev", err)
+// TestRefusesToStartWithoutSecrets: outside --dev a server needs an API
+// token and a gossip key; the error names the flags and is ErrBadConfig
+// (exit code 2 in cmd/suanli).
+func TestRefusesToStartWithoutSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tweak func(*Config)
+		want  []string
+	}{
+		{"no token", func(c *Config) { c.Token = "" }, []string{"no API token", "--token", "SUANLI_TOKEN", "--dev"}},
+		{"no gossip key", func(c *Config) { c.Gossip.Key = nil }, []string{"no gossip key", "--gossip-key", "SUANLI_GOSSIP_KEY", "suanli keygen", "--dev"}},
+		{"empty gossip key", func(c *Config) { c.Gossip.Key = []byte{} }, []string{"no gossip key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, "s1")
+			cfg.Bootstrap = true
+			tc.tweak(&cfg)
+			s, err := New(cfg)
+			if err == nil {
+				s.Close()
+				t.Fatal("started; want an error")
+			}
+			if !errors.Is(err, ErrBadConfig) {
+				t.Errorf("got %v, want an ErrBadConfig", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
 	}
 }
 

@@ -406,7 +406,8 @@ func (s *Server) decide(sched *scheduler.Scheduler, snap *scheduler.Snapshot, li
 }
 
 // membershipLoop marks agents' nodes down when the gossip pool loses
-// them and up when they return.
+// them and up when they return, heeding only members of the agent run
+// (instance) that registered the nodes (speaksFor).
 func (s *Server) membershipLoop(ctx context.Context) {
 	ticker := time.NewTicker(s.cfg.ReconcileInterval)
 	defer ticker.Stop()
@@ -424,21 +425,31 @@ func (s *Server) membershipLoop(ctx context.Context) {
 			if _, known := s.fsm.AgentIndex(id); !known {
 				continue
 			}
+			inst := s.fsm.AgentInstance(id)
 			switch e.Kind {
 			case gossip.EventLeave:
-				if inst := s.fsm.AgentInstance(id); inst != "" && e.Member.Meta.Instance != "" && inst != e.Member.Meta.Instance {
-					// An older run of the agent is gone, but a newer one
-					// has registered since (a restart quicker than failure
-					// detection): it runs the same nodes and work, and the
-					// pool admits it once the old one is dead. Its nodes
-					// stay up; if it never joins, reconcile takes them
+				if !speaksFor(inst, e.Member.Meta.Instance) {
+					// Not the run that registered the nodes: an older one
+					// (a restart quicker than failure detection: the new
+					// run holds the same nodes and work, and the pool
+					// admits it once the old one is dead), or a stray
+					// member under the agent's name. Its nodes stay up; if
+					// the registered run never joins, reconcile takes them
 					// down after AgentGrace.
-					s.log.Info("agent restarted: old instance gone, nodes stay up", "agent", id,
-						"old", e.Member.Meta.Instance, "registered", inst)
+					s.log.Info("agent member gone, but it is not the registered instance: nodes stay up", "agent", id,
+						"member_instance", e.Member.Meta.Instance, "registered", inst)
 					continue
 				}
 				s.setAgent(id, "down")
 			case gossip.EventJoin:
+				if !speaksFor(inst, e.Member.Meta.Instance) {
+					// A stale or stray member (or a restarted agent that
+					// joined before its registration committed: reconcile
+					// brings its nodes up once the two agree).
+					s.log.Info("agent member joined, but it is not the registered instance: nodes not brought up", "agent", id,
+						"member_instance", e.Member.Meta.Instance, "member_addr", e.Member.Addr, "registered", inst)
+					continue
+				}
 				delete(missingSince, id)
 				s.setAgent(id, "up")
 			}
@@ -448,25 +459,37 @@ func (s *Server) membershipLoop(ctx context.Context) {
 	}
 }
 
-// reconcile compares the FSM's agents with the pool's live members.
+// speaksFor reports whether a gossip member of an agent, with instance
+// member in its metadata, stands for the run of the agent that registered
+// its nodes (instance registered): only then may its joining bring the
+// nodes up, and its death take them down. A registration without an
+// instance (a client that predates instances) is matched by name alone.
+func speaksFor(registered, member string) bool {
+	return registered == "" || member == registered
+}
+
+// reconcile compares the FSM's agents with the pool's live members: an
+// agent counts as present only through a member of its registered
+// instance.
 func (s *Server) reconcile(missingSince map[string]time.Time) {
-	alive := map[string]bool{}
+	instances := map[string]string{} // agent ID -> instance of its live member
 	for _, m := range s.pool.Members() {
 		if m.Meta.Role == gossip.RoleAgent {
-			alive[m.Meta.ID] = true
+			instances[m.Meta.ID] = m.Meta.Instance
 		}
 	}
 	now := s.clock.Now()
-	for id, c := range s.fsm.AgentNodeStates("gossip") {
-		up, gossipDown := c[0], c[1]
-		if alive[id] {
+	for id, c := range s.fsm.AgentNodeStates(fsm.ReasonGossip) {
+		live, gossipDown := c[0], c[1]
+		inst, listed := instances[id]
+		if listed && speaksFor(s.fsm.AgentInstance(id), inst) {
 			delete(missingSince, id)
 			if gossipDown > 0 {
 				s.setAgent(id, "up")
 			}
 			continue
 		}
-		if up == 0 {
+		if live == 0 {
 			continue
 		}
 		since, ok := missingSince[id]
@@ -481,9 +504,9 @@ func (s *Server) reconcile(missingSince map[string]time.Time) {
 }
 
 func (s *Server) setAgent(id, state string) {
-	cmd := &fsm.NodeState{At: s.clock.Now(), AgentID: id, State: state, Reason: "gossip"}
+	cmd := &fsm.NodeState{At: s.clock.Now(), AgentID: id, State: state, Reason: fsm.ReasonGossip}
 	if state == "up" {
-		cmd.OnlyReason = "gossip"
+		cmd.OnlyReason = fsm.ReasonGossip
 	}
 	res, _, e := s.apply(fsm.CmdNodeState, cmd)
 	if e != nil {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -86,7 +87,7 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, badConfig(err)
 	}
 	logOut := cfg.Log
 	if logOut == nil {
@@ -105,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.NewID = randomID
 	}
 	if err := s.loadTLS(); err != nil {
-		return nil, err
+		return nil, badConfig(err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.metrics = newMetrics(s)
@@ -414,6 +415,7 @@ func (s *Server) joinLoop() {
 	seeds := append([]string(nil), s.cfg.Gossip.Join...)
 	needRaftJoin := len(s.cfg.Join) > 0 && !s.hadState
 	backoff := 100 * time.Millisecond
+	gossipFails := 0 // consecutive failed gossip joins (the first, then every 20th, is logged)
 	for attempt := 0; ; attempt++ {
 		if needRaftJoin {
 			for _, a := range s.cfg.Join {
@@ -441,8 +443,20 @@ func (s *Server) joinLoop() {
 					cand = append(cand, sv.GossipAddr)
 				}
 			}
+			slices.Sort(cand)
+			cand = slices.Compact(cand)
 			if len(cand) > 0 {
-				_, _ = s.pool.Join(cand)
+				if n, err := s.pool.Join(cand); err != nil {
+					gossipFails++
+					if gossipFails == 1 || gossipFails%20 == 0 {
+						s.log.Warn("gossip join failed, retrying", "tried", strings.Join(cand, ","), "attempts", gossipFails, "err", err)
+					}
+				} else {
+					if gossipFails > 0 {
+						s.log.Info("joined the gossip pool", "via", n, "after_failures", gossipFails)
+					}
+					gossipFails = 0
+				}
 			}
 		}
 		if !needRaftJoin && (s.pool.NumMembers() >= 2 || (len(seeds) == 0 && len(s.fsm.Servers()) <= 1 && attempt > 50)) {

@@ -100,6 +100,9 @@ func FormatNodes(w io.Writer, nl NodeList) error {
 		if n.DownReason != "" {
 			st += " (" + n.DownReason + ")"
 		}
+		if n.OperatorState != "" && n.OperatorState != n.State {
+			st += ", operator: " + n.OperatorState // e.g. a drained node whose agent died
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d/%d\t%d/%d\t%d\n", n.ID, n.Site, n.Agent, st,
 			n.Used.CPUMilli, n.Capacity.CPUMilli, n.Used.MemoryMiB, n.Capacity.MemoryMiB, n.Used.GPUMilli, n.Capacity.GPUMilli, n.Workloads)
 	}
@@ -119,6 +122,14 @@ func FormatCluster(w io.Writer, c ClusterStatus) error {
 	}
 	fmt.Fprintf(tw, "workloads:\t%s\n", strings.Join(ws, " "))
 	fmt.Fprintf(tw, "nodes:\tup=%d draining=%d down=%d (%d agents, %d sites)\n", c.Counts.Nodes["up"], c.Counts.Nodes["draining"], c.Counts.Nodes["down"], c.Counts.Agents, c.Counts.Sites)
+	if g := c.Gossip; g != nil {
+		enc := map[bool]string{true: "encrypted", false: "NOT encrypted (--dev)"}[g.Encrypted]
+		joined := map[bool]string{true: "joined", false: "NOT joined (no other live member)"}[g.Joined]
+		fmt.Fprintf(tw, "gossip:\t%s, %s; members alive=%d suspect=%d dead=%d\n", enc, joined, g.Alive, g.Suspect, g.Dead)
+		if g.JoinError != "" {
+			fmt.Fprintf(tw, "gossip join:\tfailing: %s\n", g.JoinError)
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -114,10 +114,15 @@ type Node struct {
 	State string `json:"state"` // up, draining, down
 	// DownReason says who took it down: "gossip" (its agent left or died),
 	// "deregistered" (its agent re-registered without it) or "operator".
-	DownReason  string          `json:"down_reason,omitempty"`
-	Used        nodes.Resources `json:"used"`
-	Workloads   int             `json:"workloads"`
-	ModifyIndex uint64          `json:"modify_index"`
+	DownReason string `json:"down_reason,omitempty"`
+	// OperatorState is what an operator last set through the API,
+	// "draining" or "down" ("" after "up", or never). The agent's
+	// re-registrations and its return to the gossip pool bring the node
+	// back to this state, not above it.
+	OperatorState string          `json:"operator_state,omitempty"`
+	Used          nodes.Resources `json:"used"`
+	Workloads     int             `json:"workloads"`
+	ModifyIndex   uint64          `json:"modify_index"`
 }
 
 // Server is a member of the Raft cluster.
@@ -248,6 +253,27 @@ type ClusterStatus struct {
 	Servers      []Server `json:"servers"`
 	Members      []Member `json:"members,omitempty"`
 	Counts       Counts   `json:"counts"`
+	// Gossip is this server's view of the gossip pool.
+	Gossip *GossipStatus `json:"gossip,omitempty"`
+}
+
+// GossipStatus is a server's view of the gossip pool (in GET /v1/health
+// and GET /v1/cluster).
+type GossipStatus struct {
+	// Encrypted: the pool runs with a gossip key.
+	Encrypted bool `json:"encrypted"`
+	// Joined: this server sees at least one other live member.
+	Joined bool `json:"joined"`
+	// Alive counts live members (this server included) but the suspect
+	// ones; Suspect those this server's probes found unresponsive and not
+	// yet declared dead; Dead those declared dead or gone (graceful leaves
+	// too) in the last hour that have not rejoined.
+	Alive   int `json:"alive"`
+	Suspect int `json:"suspect"`
+	Dead    int `json:"dead"`
+	// JoinError is the last failed attempt to join the pool, naming the
+	// addresses tried; empty once a join succeeds.
+	JoinError string `json:"join_error,omitempty"`
 }
 
 // Member is a gossip pool member as this server sees it.
@@ -257,7 +283,7 @@ type Member struct {
 	ID       string `json:"id"`
 	Addr     string `json:"addr"`
 	HTTPAddr string `json:"http_addr,omitempty"`
-	State    string `json:"state"` // alive, suspect, dead, left
+	State    string `json:"state"` // alive or suspect
 }
 
 // Counts are the cluster's totals.
@@ -290,6 +316,8 @@ type Health struct {
 	State        string `json:"state"`
 	Leader       string `json:"leader"`
 	AppliedIndex uint64 `json:"applied_index"`
+	// Gossip is this server's view of the gossip pool.
+	Gossip *GossipStatus `json:"gossip,omitempty"`
 }
 
 // RegisterRequest is an agent's registration (POST /v1/agent/register).

@@ -111,7 +111,7 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 			continue
 		}
 		if i, ok := f.nodeIdx[id]; ok && f.nodes[i].n.Agent == c.AgentID {
-			f.setNodeState(i, nodes.NodeDown, "deregistered", index)
+			f.setNodeState(i, nodes.NodeDown, ReasonDeregistered, index)
 		}
 	}
 	a.Nodes = a.Nodes[:0]
@@ -120,16 +120,19 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 	}
 	a.Index = index
 	a.Instance = c.Instance
+	// Listed nodes come up, to the state an operator left them in at most.
 	if rebuild {
 		for _, i := range ups {
-			f.nodes[i].n.State, f.nodes[i].n.DownReason = nodes.NodeUp.String(), ""
+			st, reason := f.returning(i)
+			f.nodes[i].n.State, f.nodes[i].n.DownReason = st.String(), reason
 		}
 		if err := f.rebuild(index, false); err != nil {
 			return err
 		}
 	} else {
 		for _, i := range ups {
-			f.setNodeState(i, nodes.NodeUp, "", index)
+			st, reason := f.returning(i)
+			f.setNodeState(i, st, reason, index)
 		}
 	}
 	f.capacityChanged(-1)
@@ -162,10 +165,20 @@ func (f *FSM) applyNodeState(index uint64, c *NodeState) any {
 	}
 	res := &NodeStateResult{}
 	for _, i := range idx {
-		if s == nodes.NodeUp && c.OnlyReason != "" && (f.nodes[i].n.State != nodes.NodeDown.String() || f.nodes[i].n.DownReason != c.OnlyReason) {
-			continue
+		target, reason := s, c.Reason
+		if s == nodes.NodeUp && c.OnlyReason != "" {
+			if f.nodes[i].n.State != nodes.NodeDown.String() || f.nodes[i].n.DownReason != c.OnlyReason {
+				continue
+			}
+			target, reason = f.returning(i)
 		}
-		changed, rp := f.setNodeState(i, s, c.Reason, index)
+		if c.Reason == ReasonOperator {
+			f.nodes[i].n.OperatorState = ""
+			if s != nodes.NodeUp {
+				f.nodes[i].n.OperatorState = s.String()
+			}
+		}
+		changed, rp := f.setNodeState(i, target, reason, index)
 		if changed {
 			res.Changed++
 		}
@@ -175,6 +188,19 @@ func (f *FSM) applyNodeState(index uint64, c *NodeState) any {
 		f.capacityChanged(-1)
 	}
 	return res
+}
+
+// returning is the state node i takes when its agent is back (registers
+// it, or rejoins the gossip pool): up, unless an operator drained it or
+// took it down.
+func (f *FSM) returning(i int) (nodes.NodeState, string) {
+	switch f.nodes[i].n.OperatorState {
+	case nodes.NodeDown.String():
+		return nodes.NodeDown, ReasonOperator
+	case nodes.NodeDraining.String():
+		return nodes.NodeDraining, ""
+	}
+	return nodes.NodeUp, ""
 }
 
 func sameSpec(a, b *api.WorkloadSpec) bool {

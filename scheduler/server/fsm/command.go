@@ -47,8 +47,10 @@ func (t CmdType) String() string {
 var ErrDecode = errors.New("fsm: bad log entry")
 
 // Register registers (or re-registers) an agent with its sites and nodes;
-// its nodes come up. Nodes the agent registered before and does not list
-// now go down ("deregistered").
+// its nodes come up, but never above the state an operator set on them
+// (Node.OperatorState: a drained node stays draining, one an operator took
+// down stays down). Nodes the agent registered before and does not list now
+// go down ("deregistered").
 type Register struct {
 	At      time.Time      `json:"at"`
 	AgentID string         `json:"agent_id"`
@@ -58,17 +60,26 @@ type Register struct {
 	Instance string `json:"instance,omitempty"`
 }
 
+// Reasons for node state changes (NodeState.Reason, Node.DownReason).
+const (
+	ReasonGossip       = "gossip"       // the agent's gossip member died, left or returned
+	ReasonOperator     = "operator"     // through the API (POST /v1/nodes/{id}/state)
+	ReasonDeregistered = "deregistered" // the agent registered again without the node
+)
+
 // NodeState sets nodes down, draining or up: the listed nodes, or all nodes
-// of AgentID. Work on nodes that go down goes back to pending.
+// of AgentID. Work on nodes that go down goes back to pending. With Reason
+// "operator" the state is also recorded as the node's OperatorState. A
+// node already down keeps its reason when Reason is "gossip".
 type NodeState struct {
 	At      time.Time `json:"at"`
 	AgentID string    `json:"agent_id,omitempty"`
 	Nodes   []string  `json:"nodes,omitempty"`
 	State   string    `json:"state"`  // up, draining, down
 	Reason  string    `json:"reason"` // gossip, operator
-	// OnlyReason, with State up, brings up only nodes that went down for
-	// this reason (an agent that rejoins the gossip pool does not undo an
-	// operator's decision).
+	// OnlyReason, with State up, brings back only nodes that went down for
+	// this reason, and only to their OperatorState (an agent that rejoins
+	// the gossip pool does not undo an operator's decision).
 	OnlyReason string `json:"only_reason,omitempty"`
 }
 

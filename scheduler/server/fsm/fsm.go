@@ -468,11 +468,14 @@ func (f *FSM) rebuild(index uint64, strict bool) error {
 }
 
 // setNodeState changes node i's state in the records and the core state;
-// going down re-pends its work.
+// going down re-pends its work. A node already down keeps its reason when
+// the new one is "gossip": the agent's death does not hide that an
+// operator took the node down or that the agent no longer lists it (and
+// its return must not bring such a node up).
 func (f *FSM) setNodeState(i int, s nodes.NodeState, reason string, index uint64) (changed bool, repended int) {
 	nr := f.nodes[i]
 	if nr.n.State == s.String() {
-		if s == nodes.NodeDown && nr.n.DownReason != reason && reason != "" {
+		if s == nodes.NodeDown && nr.n.DownReason != reason && reason != "" && reason != ReasonGossip {
 			nr.n.DownReason = reason
 			nr.n.ModifyIndex = index
 		}

@@ -247,8 +247,9 @@ func (f *FSM) Agents() map[string][]string {
 	return out
 }
 
-// AgentNodeStates returns, per agent, how many of its nodes are up and how
-// many are down for the given reason.
+// AgentNodeStates returns, per agent, how many of its nodes are live (up
+// or draining: what its death would take down) and how many are down for
+// the given reason.
 func (f *FSM) AgentNodeStates(reason string) map[string][2]int {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -261,7 +262,7 @@ func (f *FSM) AgentNodeStates(reason string) map[string][2]int {
 				continue
 			}
 			switch {
-			case f.nodes[i].n.State == nodes.NodeUp.String():
+			case f.nodes[i].n.State == nodes.NodeUp.String() || f.nodes[i].n.State == nodes.NodeDraining.String():
 				c[0]++
 			case f.nodes[i].n.State == nodes.NodeDown.String() && f.nodes[i].n.DownReason == reason:
 				c[1]++

@@ -155,6 +155,17 @@ func (f *FSM) load(d *snapData) error {
 		if _, err := nodes.ParseNodeState(n.State); err != nil {
 			return fmt.Errorf("node %q: %w", n.ID, err)
 		}
+		switch n.OperatorState {
+		case "":
+			// Written before operator states were kept: only an operator
+			// drains a node or takes it down with that reason.
+			if n.State == nodes.NodeDraining.String() || (n.State == nodes.NodeDown.String() && n.DownReason == ReasonOperator) {
+				n.OperatorState = n.State
+			}
+		case nodes.NodeDraining.String(), nodes.NodeDown.String():
+		default:
+			return fmt.Errorf("node %q: operator_state %q (allowed: draining, down, or none)", n.ID, n.OperatorState)
+		}
 		if _, dup := f.nodeIdx[n.ID]; dup {
 			return fmt.Errorf("duplicate node %q", n.ID)
 		}

@@ -24,6 +24,15 @@
 // gossip packet and stream is encrypted and authenticated; a member with a
 // different key (or none) cannot join: its messages fail to decrypt.
 //
+// # What a member sees
+//
+// Pool.Stats summarises the pool as this member sees it: whether it is
+// encrypted and joined (sees another live member), how many members are
+// alive, suspect (this member's own probe got no ack; memberlist v0.6.0
+// reports suspicion only in its log, which the pool watches) and dead or
+// gone within Config.DeadRetention, and the last failed Join with the
+// addresses tried (JoinError). Servers publish it in GET /v1/health.
+//
 // # Failure detection timing
 //
 // Profile "lan" (default) is memberlist's DefaultLANConfig: a member is

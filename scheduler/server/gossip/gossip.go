@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	crand "crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -107,7 +108,13 @@ type Config struct {
 	// time, in order, from a goroutine of the pool (never from memberlist's
 	// own goroutines, so it may block briefly).
 	OnEvent func(Event)
+	// DeadRetention is how long a member declared dead (or gone) counts in
+	// Stats.Dead unless it rejoins (default 1 h).
+	DeadRetention time.Duration
 }
+
+// DefaultDeadRetention is Config.DeadRetention's default.
+const DefaultDeadRetention = time.Hour
 
 // EventKind is the kind of a membership change.
 type EventKind uint8
@@ -144,9 +151,34 @@ type Member struct {
 	Name string
 	Addr string // host:port of its gossip endpoint
 	Meta Meta
-	// State is "alive" for listed members and "dead" in leave events
-	// (memberlist does not tell a crash from a graceful leave there).
+	// State is "alive" or "suspect" (see Stats) for listed members and
+	// "dead" in leave events (memberlist does not tell a crash from a
+	// graceful leave there).
 	State string
+}
+
+// Stats summarise this member's view of the pool.
+type Stats struct {
+	// Encrypted tells whether the pool runs with a key.
+	Encrypted bool
+	// Joined tells whether this member sees at least one other live
+	// member (false for a member alone: never joined, its seeds all
+	// unreachable, or every other member gone).
+	Joined bool
+	// Alive counts the live members, this one included, that are not
+	// suspect. Suspect counts those this member's own probe found
+	// unresponsive (no direct or indirect ack) and that have neither
+	// answered a probe since nor been declared dead. memberlist v0.6.0
+	// reports suspicion only in its log, so this is what this member saw
+	// first-hand, not suspicions gossiped by others.
+	Alive, Suspect int
+	// Dead counts members declared dead or gone (a graceful leave counts
+	// too: memberlist does not tell them apart) within DeadRetention that
+	// have not rejoined.
+	Dead int
+	// JoinError is the last failed Join, naming the addresses tried; a
+	// successful Join, or another member joining this one, clears it.
+	JoinError string
 }
 
 // Pool is this process's membership in the gossip pool.
@@ -162,10 +194,16 @@ type Pool struct {
 	// memberlist's Members() instead hands out pointers to nodes it keeps
 	// rewriting, which races.
 	members map[string]Member
-	wake    chan struct{}
-	done    chan struct{}
-	closed  bool
-	wg      sync.WaitGroup
+	// suspect holds live members this member's probe found unresponsive;
+	// dead, members declared dead or gone, with the time.
+	suspect   map[string]bool
+	dead      map[string]time.Time
+	retention time.Duration
+	joinErr   string
+	wake      chan struct{}
+	done      chan struct{}
+	closed    bool
+	wg        sync.WaitGroup
 }
 
 // ParseKey decodes a base64 gossip key of 16, 24 or 32 bytes.
@@ -182,6 +220,14 @@ func ParseKey(s string) ([]byte, error) {
 		return k, nil
 	}
 	return nil, fmt.Errorf("gossip key: %d bytes, want 16, 24 or 32 (AES-128/192/256)", len(k))
+}
+
+// NewKey returns a fresh random 32-byte key (AES-256-GCM), base64-encoded
+// the way ParseKey, --gossip-key and SUANLI_GOSSIP_KEY take it.
+func NewKey() string {
+	k := make([]byte, 32)
+	_, _ = crand.Read(k) // never fails (crypto/rand.Read)
+	return base64.StdEncoding.EncodeToString(k)
 }
 
 // memberlistConfig builds memberlist's configuration from cfg.
@@ -251,12 +297,7 @@ func memberlistConfig(cfg Config) (*memberlist.Config, error) {
 		c.SecretKey = append([]byte(nil), cfg.Key...)
 	}
 	c.Label = cfg.Label
-	out := cfg.LogOutput
-	if out == nil {
-		out = io.Discard
-	}
-	c.LogOutput = nil
-	c.Logger = log.New(out, "", log.LstdFlags)
+	c.LogOutput = nil // Start sets Logger
 	return c, nil
 }
 
@@ -285,10 +326,21 @@ func Start(cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{conf: mc, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p := &Pool{conf: mc, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		members: map[string]Member{}, suspect: map[string]bool{}, dead: map[string]time.Time{},
+		retention: cfg.DeadRetention}
+	if p.retention <= 0 {
+		p.retention = DefaultDeadRetention
+	}
 	p.d = &delegate{meta: meta, pool: p}
 	mc.Delegate = p.d
 	mc.Events = p.d
+	mc.Ping = p.d
+	out := cfg.LogOutput
+	if out == nil {
+		out = io.Discard
+	}
+	mc.Logger = log.New(logTap{w: out, pool: p}, "", log.LstdFlags)
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("gossip: start: %w", err)
@@ -302,11 +354,79 @@ func Start(cfg Config) (*Pool, error) {
 // Join contacts the given members (host:port) and merges state with them.
 // It returns how many it reached; an error only if it reached none.
 func (p *Pool) Join(seeds []string) (int, error) {
+	if len(seeds) == 0 {
+		return 0, errors.New("gossip: join: no addresses to join")
+	}
 	n, err := p.ml.Join(seeds)
 	if err != nil && n == 0 {
-		return 0, fmt.Errorf("gossip: join %s: %w", strings.Join(seeds, ","), err)
+		err = &JoinError{Seeds: append([]string(nil), seeds...), Err: err}
+		p.mu.Lock()
+		p.joinErr = err.Error()
+		p.mu.Unlock()
+		return 0, err
 	}
+	p.mu.Lock()
+	p.joinErr = ""
+	p.mu.Unlock()
 	return n, nil
+}
+
+// JoinError is Join's error when it reached none of the seeds.
+type JoinError struct {
+	Seeds []string
+	// Err is memberlist's error (one per address tried).
+	Err error
+}
+
+// Error names the addresses and why each failed, on one line.
+func (e *JoinError) Error() string {
+	var causes []string
+	var multi interface{ WrappedErrors() []error }
+	if errors.As(e.Err, &multi) {
+		for _, c := range multi.WrappedErrors() {
+			causes = append(causes, c.Error())
+		}
+	} else {
+		causes = strings.Fields(e.Err.Error())
+		causes = []string{strings.Join(causes, " ")}
+	}
+	return "gossip: join " + strings.Join(e.Seeds, ",") + ": " + strings.Join(causes, "; ")
+}
+
+func (e *JoinError) Unwrap() error { return e.Err }
+
+// Stats returns this member's view of the pool (see Stats).
+func (p *Pool) Stats() Stats {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := Stats{Encrypted: len(p.conf.SecretKey) > 0, JoinError: p.joinErr}
+	for name := range p.members {
+		if p.suspect[name] {
+			st.Suspect++
+		} else {
+			st.Alive++
+		}
+		if name != p.conf.Name {
+			st.Joined = true
+		}
+	}
+	st.Dead = countRecent(p.dead, now, p.retention)
+	return st
+}
+
+// countRecent counts the times in m within retention of now, forgetting
+// older ones.
+func countRecent(m map[string]time.Time, now time.Time, retention time.Duration) int {
+	n := 0
+	for k, at := range m {
+		if now.Sub(at) > retention {
+			delete(m, k)
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // Addr is this member's advertised gossip address (host:port).
@@ -327,6 +447,9 @@ func (p *Pool) Members() []Member {
 	p.mu.Lock()
 	out := make([]Member, 0, len(p.members))
 	for _, m := range p.members {
+		if p.suspect[m.Name] {
+			m.State = "suspect"
+		}
 		out = append(out, m)
 	}
 	p.mu.Unlock()
@@ -380,13 +503,18 @@ func (p *Pool) enqueue(k EventKind, n *memberlist.Node) {
 		e.Member.State = "dead"
 	}
 	p.mu.Lock()
-	if p.members == nil {
-		p.members = map[string]Member{}
-	}
+	// Any news of a member ends a suspicion: it was declared dead, or it
+	// sent an alive message (joined again, or changed its metadata).
+	delete(p.suspect, e.Member.Name)
 	if k == EventLeave {
 		delete(p.members, e.Member.Name)
+		p.dead[e.Member.Name] = time.Now()
 	} else {
 		p.members[e.Member.Name] = e.Member
+		delete(p.dead, e.Member.Name)
+		if k == EventJoin && e.Member.Name != p.conf.Name {
+			p.joinErr = "" // in a pool now, whoever joined whom
+		}
 	}
 	if !p.closed {
 		p.queue = append(p.queue, e)
@@ -424,7 +552,50 @@ func (p *Pool) dispatch(fn func(Event)) {
 	}
 }
 
-// delegate implements memberlist.Delegate and memberlist.EventDelegate.
+// markSuspect records that this member's probe found a live member
+// unresponsive.
+func (p *Pool) markSuspect(name string) {
+	p.mu.Lock()
+	if _, live := p.members[name]; live && name != p.conf.Name {
+		p.suspect[name] = true
+	}
+	p.mu.Unlock()
+}
+
+// acked records that a member answered this member's probe.
+func (p *Pool) acked(name string) {
+	p.mu.Lock()
+	delete(p.suspect, name)
+	p.mu.Unlock()
+}
+
+// logTap passes memberlist's log on and watches it for the one line that
+// reports a suspicion: memberlist v0.6.0 has no callback for it. The line
+// is written when this member's probe of a member got no ack, directly or
+// indirectly, just before it marks the member suspect
+// (TestStatsSuspectAndDead fails if a memberlist upgrade changes it).
+type logTap struct {
+	w    io.Writer
+	pool *Pool
+}
+
+const (
+	suspectPrefix = "memberlist: Suspect "
+	suspectSuffix = " has failed, no acks received"
+)
+
+func (t logTap) Write(b []byte) (int, error) {
+	line := string(b)
+	if i := strings.Index(line, suspectPrefix); i >= 0 {
+		rest := line[i+len(suspectPrefix):]
+		if j := strings.Index(rest, suspectSuffix); j > 0 {
+			t.pool.markSuspect(rest[:j])
+		}
+	}
+	return t.w.Write(b)
+}
+
+// delegate implements memberlist.Delegate, EventDelegate and PingDelegate.
 type delegate struct {
 	mu   sync.Mutex
 	meta []byte
@@ -452,6 +623,10 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 func (d *delegate) NotifyJoin(n *memberlist.Node)              { d.pool.enqueue(EventJoin, n) }
 func (d *delegate) NotifyLeave(n *memberlist.Node)             { d.pool.enqueue(EventLeave, n) }
 func (d *delegate) NotifyUpdate(n *memberlist.Node)            { d.pool.enqueue(EventUpdate, n) }
+func (d *delegate) AckPayload() []byte                         { return nil }
+func (d *delegate) NotifyPingComplete(n *memberlist.Node, _ time.Duration, _ []byte) {
+	d.pool.acked(n.Name)
+}
 
 // DetectionTime returns the range of time after which a crashed member is
 // declared dead, for n members: from the suspicion timeout's floor (all

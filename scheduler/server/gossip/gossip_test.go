@@ -3,7 +3,9 @@ package gossip
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -227,5 +229,106 @@ func TestDetectionTime(t *testing.T) {
 		if err != nil || lo != tc.min || hi != tc.max {
 			t.Errorf("%s n=%d: got %v..%v (%v), want %v..%v", tc.profile, tc.n, lo, hi, err, tc.min, tc.max)
 		}
+	}
+}
+
+// TestStatsSuspectAndDead: a member that crashes is first suspect in the
+// observer's Stats (its own probe found it unresponsive), then dead; when
+// it comes back under the same name it is alive again.
+func TestStatsSuspectAndDead(t *testing.T) {
+	// SuspicionMult 5: a 500 ms suspicion window to observe.
+	cfg := func(role, id string) Config {
+		c := fast(role, id, key1, nil)
+		c.SuspicionMult = 5
+		return c
+	}
+	obs := start(t, cfg(RoleServer, "s1"))
+	if st := obs.Stats(); st != (Stats{Encrypted: true, Alive: 1}) {
+		t.Errorf("alone: got %+v, want encrypted, 1 alive, not joined", st)
+	}
+	victim := start(t, cfg(RoleAgent, "a1"))
+	if _, err := victim.Join([]string{obs.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "2 alive", func() bool { return obs.Stats() == Stats{Encrypted: true, Joined: true, Alive: 2} })
+
+	_ = victim.Shutdown() // crash: no leave
+	var sawSuspect, sawSuspectMember bool
+	deadline := time.Now().Add(10 * time.Second)
+	for obs.Stats().Dead == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no death after 10s: %+v", obs.Stats())
+		}
+		if st := obs.Stats(); st.Suspect == 1 && st.Alive == 1 {
+			sawSuspect = true
+			for _, m := range obs.Members() {
+				sawSuspectMember = sawSuspectMember || (m.Name == "agent/a1" && m.State == "suspect")
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if !sawSuspect || !sawSuspectMember {
+		t.Errorf("never saw the crashed member suspect (stats %v, member state %v) before it was declared dead", sawSuspect, sawSuspectMember)
+	}
+	if st := obs.Stats(); st != (Stats{Encrypted: true, Alive: 1, Dead: 1}) {
+		t.Errorf("after the death: got %+v, want 1 alive, 1 dead, not joined", st)
+	}
+
+	// The same name on a new port, once the old incarnation may be reclaimed.
+	time.Sleep(300 * time.Millisecond)
+	back := start(t, cfg(RoleAgent, "a1"))
+	if _, err := back.Join([]string{obs.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the member back alive", func() bool { return obs.Stats() == Stats{Encrypted: true, Joined: true, Alive: 2} })
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// TestStatsJoinError: a failed join is kept in Stats with the addresses
+// tried until a join succeeds; encryption shows in Stats.
+func TestStatsJoinError(t *testing.T) {
+	p := start(t, fast(RoleServer, "s1", nil, nil))
+	dead := closedAddr(t)
+	_, err := p.Join([]string{dead})
+	var je *JoinError
+	if !errors.As(err, &je) || !strings.Contains(err.Error(), "gossip: join "+dead+": failed to join "+dead) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("join %s: got %v, want a one-line JoinError naming it", dead, err)
+	}
+	if _, err := p.Join(nil); err == nil {
+		t.Error("join of no addresses: got nil error")
+	}
+	st := p.Stats()
+	if st.Encrypted || st.Joined || !strings.Contains(st.JoinError, dead) {
+		t.Errorf("after a failed join: got %+v, want unencrypted, not joined, join error naming %s", st, dead)
+	}
+	other := start(t, fast(RoleServer, "s2", nil, nil))
+	if _, err := p.Join([]string{dead, other.Addr()}); err != nil {
+		t.Fatalf("join with one live seed: %v", err)
+	}
+	waitFor(t, "joined", func() bool { return p.Stats().Joined })
+	if st := p.Stats(); st.JoinError != "" || st.Alive != 2 {
+		t.Errorf("after a successful join: got %+v, want no join error, 2 alive", st)
+	}
+}
+
+func TestCountRecentForgetsOld(t *testing.T) {
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	m := map[string]time.Time{"a": now.Add(-time.Minute), "b": now.Add(-2 * time.Hour), "c": now}
+	if got := countRecent(m, now, time.Hour); got != 2 {
+		t.Errorf("got %d, want 2 (a and c)", got)
+	}
+	if _, ok := m["b"]; ok {
+		t.Error("b (2 h old) was kept, want it forgotten")
 	}
 }
