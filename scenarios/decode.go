@@ -68,16 +68,30 @@ func kindName(n *yaml.Node) string {
 		case "!!null":
 			return "null"
 		case "!!int", "!!float":
-			return "number " + n.Value
+			return "number " + clip(n.Value)
 		case "!!bool":
 			return "boolean " + n.Value
 		case "!!str":
-			return "string " + strconv.Quote(n.Value)
+			return "string " + strconv.Quote(clip(n.Value))
 		default:
-			return fmt.Sprintf("%s %q", n.Tag, n.Value)
+			return fmt.Sprintf("%s %q", n.Tag, clip(n.Value))
 		}
 	}
 	return "an unexpected node"
+}
+
+// maxEcho is how many characters of an offending value an error repeats.
+const maxEcho = 60
+
+// clip shortens a value quoted in an error message to maxEcho characters
+// and says how long it was: a whole file read as one string is not
+// repeated back.
+func clip(v string) string {
+	r := []rune(v)
+	if len(r) <= maxEcho {
+		return v
+	}
+	return fmt.Sprintf("%s… (%d characters)", string(r[:maxEcho]), len(r))
 }
 
 func (d *decoder) typeErr(n *yaml.Node, path, want string) {
@@ -348,7 +362,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keys []stri
 		}
 		i, err := strconv.ParseInt(n.Value, 0, 64)
 		if err != nil || v.OverflowInt(i) {
-			d.c.at(n, path, fmt.Sprintf("integer %s out of range", n.Value))
+			d.c.at(n, path, fmt.Sprintf("integer %s out of range", clip(n.Value)))
 			return
 		}
 		v.SetInt(i)
@@ -358,12 +372,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keys []stri
 			return
 		}
 		if strings.HasPrefix(n.Value, "-") {
-			d.c.at(n, path, fmt.Sprintf("must be >= 0, got %s", n.Value))
+			d.c.at(n, path, fmt.Sprintf("must be >= 0, got %s", clip(n.Value)))
 			return
 		}
 		u, err := strconv.ParseUint(strings.TrimPrefix(n.Value, "+"), 0, 64)
 		if err != nil || v.OverflowUint(u) {
-			d.c.at(n, path, fmt.Sprintf("integer %s out of range", n.Value))
+			d.c.at(n, path, fmt.Sprintf("integer %s out of range", clip(n.Value)))
 			return
 		}
 		v.SetUint(u)
@@ -385,7 +399,7 @@ func (d *decoder) float(n *yaml.Node, path string) (float64, bool) {
 	}
 	f, err := parseYAMLFloat(n.Value)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		d.c.at(n, path, fmt.Sprintf("expected a finite number, got %s", n.Value))
+		d.c.at(n, path, fmt.Sprintf("expected a finite number, got %s", clip(n.Value)))
 		return 0, false
 	}
 	return f, true

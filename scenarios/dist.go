@@ -275,7 +275,7 @@ func decodeDist(dc *decoder, n *yaml.Node, path string, d *Dist, num func(*yaml.
 	if n.Kind == yaml.ScalarNode {
 		if v, ok := num(n, path); ok {
 			if v < 0 {
-				dc.c.at(n, path, fmt.Sprintf("must be >= 0, got %s", n.Value))
+				dc.c.at(n, path, fmt.Sprintf("must be >= 0, got %s", clip(n.Value)))
 				return
 			}
 			*d = Dist{Kind: DistFixed, Value: v}

@@ -192,7 +192,7 @@ func (c *CarbonShape) decodeYAML(d *decoder, n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if !contains(CarbonShapeNames, n.Value) {
-			d.c.at(n, path, fmt.Sprintf("unknown carbon shape %q", n.Value), append(CarbonShapeNames, "{csv: FILE, column: NAME}")...)
+			d.c.at(n, path, fmt.Sprintf("unknown carbon shape %q", clip(n.Value)), append(CarbonShapeNames, "{csv: FILE, column: NAME}")...)
 			return
 		}
 		*c = CarbonShape{Kind: n.Value}
@@ -590,7 +590,7 @@ func (s *Seasonal) decodeYAML(d *decoder, n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if !contains(SeasonalNames, n.Value) {
-			d.c.at(n, path, fmt.Sprintf("unknown seasonal profile %q", n.Value), append(SeasonalNames, "a list of 12 monthly factors")...)
+			d.c.at(n, path, fmt.Sprintf("unknown seasonal profile %q", clip(n.Value)), append(SeasonalNames, "a list of 12 monthly factors")...)
 			return
 		}
 		*s = Seasonal{Name: n.Value}
