@@ -174,3 +174,31 @@ func TestReportShowsScheduler(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreOutageDeferralSlack is the case behind the default
+// defer_slack_fraction: with a slack of one forecast step the window
+// policies defer checkpoint-less HPC tasks close to their latest start,
+// the jn-core outage kills them and they miss their deadlines; with the
+// default slack (the run time at risk) a restart still meets them.
+func TestCoreOutageDeferralSlack(t *testing.T) {
+	path := filepath.Join("..", "scenarios", "core-outage.yaml")
+	ps := []string{"carbon-window", "price-window"}
+	for _, tc := range []struct {
+		sets   []string
+		misses bool
+	}{
+		{[]string{"horizon=2d"}, false},
+		{[]string{"horizon=2d", "scheduler.defer_slack_fraction=0"}, true},
+	} {
+		_, cfg := loadConfig(t, path, tc.sets...)
+		runs, err := RunPolicies(cfg, ps, RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runs {
+			if m := r.DeadlineMisses; (m > 0) != tc.misses {
+				t.Errorf("%v: %s missed %d deadlines, want misses: %v", tc.sets, r.Policy, m, tc.misses)
+			}
+		}
+	}
+}
