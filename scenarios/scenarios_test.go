@@ -508,3 +508,29 @@ func TestSchedulerBlock(t *testing.T) {
 		t.Errorf("resolved form lacks\n%s\ngot:\n%s", block, y)
 	}
 }
+
+// TestPowerManagementDefaults: switching idle servers off with only
+// idle_off_after given uses the documented defaults for the rest (off_w
+// 10 W, wake 2m, keep_on 1), in the file or through --set.
+func TestPowerManagementDefaults(t *testing.T) {
+	want := PowerManagement{IdleOffAfter: Duration(15 * time.Minute), OffW: 10, Wake: Duration(2 * time.Minute), KeepOn: 1}
+	for _, sets := range [][]string{
+		{"power_management.idle_off_after=15m"},
+		{"power_management={idle_off_after: 15m}"},
+	} {
+		s, err := Load("testdata/valid/minimal.yaml", LoadOptions{Sets: sets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.PowerManagement != want {
+			t.Errorf("%v: %+v, want %+v", sets, s.PowerManagement, want)
+		}
+	}
+	s, err := Load("testdata/valid/minimal.yaml", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.IdleOffAfter = 0; s.PowerManagement != want {
+		t.Errorf("no block: %+v, want %+v", s.PowerManagement, want)
+	}
+}
