@@ -484,6 +484,21 @@ func (c *Config) Validate() error {
 			add("%w", err)
 		}
 	}
+	if w := c.Scheduler.Weights; w != nil {
+		sum := 0.0
+		for k, x := range w {
+			if !(x >= 0) || math.IsInf(x, 0) {
+				add("scheduler: weight of %s is %g; want a finite number >= 0", scheduler.Scorer(k), x)
+			}
+			sum += x
+		}
+		if sum == 0 {
+			add("scheduler: every weight is 0")
+		}
+	}
+	if f := c.Scheduler.DeferSlackFraction; math.IsNaN(f) || math.IsInf(f, 0) || math.IsNaN(c.Scheduler.DeferThreshold) {
+		add("scheduler: defer slack fraction %g and threshold %g must be numbers", f, c.Scheduler.DeferThreshold)
+	}
 	return errors.Join(errs...)
 }
 

@@ -202,3 +202,19 @@ func TestCoreOutageDeferralSlack(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigValidatesSchedulerWeights(t *testing.T) {
+	for _, w := range []scheduler.Weights{{-1, 1, 1, 1, 1}, {}} {
+		cfg := testConfig(28, 1)
+		cfg.Scheduler.Weights = &w
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "scheduler: ") {
+			t.Errorf("weights %v: got %v", w, err)
+		}
+	}
+	cfg := testConfig(28, 1)
+	w := scheduler.Weights{scheduler.ScoreCarbon: 2}
+	cfg.Scheduler.Weights = &w
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
+	}
+}
