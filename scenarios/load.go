@@ -221,6 +221,8 @@ func newScenario() *Scenario {
 	}
 	s.Network.setDefaults()
 	s.Grid.setDefaults()
+	s.PowerManagement.setDefaults()
+	s.Scheduler.setDefaults()
 	return s
 }
 

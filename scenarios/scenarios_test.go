@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -85,6 +86,9 @@ func TestResolvedRoundTrip(t *testing.T) {
 			if !bytes.Equal(y1, y2) {
 				t.Errorf("resolved form is not stable:\n%s\n---\n%s", y1, y2)
 			}
+			if s.Scheduler != s2.Scheduler {
+				t.Errorf("scheduler %+v, %+v after round trip", s.Scheduler, s2.Scheduler)
+			}
 			if len(s.Sites) != len(s2.Sites) || s.TotalNodes() != s2.TotalNodes() {
 				t.Errorf("sites %d/%d nodes %d/%d after round trip", len(s.Sites), len(s2.Sites), s.TotalNodes(), s2.TotalNodes())
 			}
@@ -134,6 +138,16 @@ func TestApplySet(t *testing.T) {
 		{"map key with dash", []string{"node_types.gpu-8.power.peak_w=7000"}, func(s *Scenario) string {
 			return want(formatFloat(s.NodeTypes[1].Power.PeakW), "7000")
 		}},
+		{"scheduler slack", []string{"scheduler.defer_slack=4h"}, func(s *Scenario) string {
+			return want(s.Scheduler.DeferSlack.String(), "4h") + want(formatFloat(s.Scheduler.DeferThreshold), "0.1")
+		}},
+		{"scheduler weight keeps the others", []string{"scheduler.weights.carbon=3"}, func(s *Scenario) string {
+			w := s.Scheduler.Weights
+			return want(fmt.Sprint(w), fmt.Sprint(ScorerWeights{Latency: 1, Cost: 1, Carbon: 3, BinPack: 0.5, Spread: 0.1}))
+		}},
+		{"scheduler block", []string{"scheduler={node_candidates: 8, defer_slack_fraction: 1}"}, func(s *Scenario) string {
+			return want(fmt.Sprint(s.Scheduler.NodeCandidates, s.Scheduler.DeferSlackFraction, s.Scheduler.DeferSlack), "8 1 1h")
+		}},
 		{"later wins", []string{"seed=5", "seed=7"}, func(s *Scenario) string {
 			return want(formatFloat(float64(s.Seed)), "7")
 		}},
@@ -180,6 +194,11 @@ func TestApplySetErrors(t *testing.T) {
 		{"sites[jn-core].battery.soc_min=2", `testdata/valid/minimal.yaml: --set "sites[jn-core].battery.soc_min=2": sites[jn-core].battery.soc_min: 2 must be in [0, 1]`},
 		{"sites[jn-core].city=Laiwu", `--set "sites[jn-core].city=Laiwu": sites[jn-core].city: unknown city "Laiwu" (allowed: JN`},
 		{"horizon=soon", `--set "horizon=soon": horizon: invalid duration "soon"`},
+		{"scheduler.defer_slack=soon", `--set "scheduler.defer_slack=soon": scheduler.defer_slack: invalid duration "soon"`},
+		{"scheduler.defer_slack=4", `scheduler.defer_slack: invalid duration "4": missing unit`},
+		{"scheduler.weights.carbn=2", `scheduler.weights.carbn: unknown field "carbn"; did you mean "carbon"? (allowed: latency, cost, carbon, binpack, spread)`},
+		{"scheduler.node_candidates=64", `scheduler.node_candidates: 64 must be in [1, 32]`},
+		{"scheduler.defer_threshold=-0.1", `scheduler.defer_threshold: -0.1 must be in [0, 1]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.set, func(t *testing.T) {
@@ -444,5 +463,74 @@ events:
 		if s2.Events[i].Name != wantNames[i] {
 			t.Errorf("resolved form: events[%d] named %q, want %q", i, s2.Events[i].Name, wantNames[i])
 		}
+	}
+}
+
+// TestSchedulerBlock: a scenario without a scheduler block gets the
+// defaults; the block's values (and a weight left out keeping its
+// default) load as given; show writes the block out.
+func TestSchedulerBlock(t *testing.T) {
+	s, err := Load("testdata/valid/minimal.yaml", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Scheduler != DefaultScheduler() {
+		t.Errorf("no block: %+v, want the defaults %+v", s.Scheduler, DefaultScheduler())
+	}
+	s, err = Load("testdata/valid/scheduler.yaml", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantS := Scheduler{
+		Weights:        ScorerWeights{Latency: 0.5, Cost: 1, Carbon: 3, BinPack: 0, Spread: 0.2},
+		NodeCandidates: 8, DeferThreshold: 0, DeferSlack: Duration(90 * time.Minute), DeferSlackFraction: 0.5,
+	}
+	if s.Scheduler != wantS {
+		t.Errorf("got %+v, want %+v", s.Scheduler, wantS)
+	}
+	y, err := s.EncodeYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const block = `scheduler:
+  weights:
+    latency: 0.5
+    cost: 1
+    carbon: 3
+    binpack: 0
+    spread: 0.2
+  node_candidates: 8
+  defer_threshold: 0
+  defer_slack: 1h30m
+  defer_slack_fraction: 0.5
+`
+	if !strings.Contains(string(y), block) {
+		t.Errorf("resolved form lacks\n%s\ngot:\n%s", block, y)
+	}
+}
+
+// TestPowerManagementDefaults: switching idle servers off with only
+// idle_off_after given uses the documented defaults for the rest (off_w
+// 10 W, wake 2m, keep_on 1), in the file or through --set.
+func TestPowerManagementDefaults(t *testing.T) {
+	want := PowerManagement{IdleOffAfter: Duration(15 * time.Minute), OffW: 10, Wake: Duration(2 * time.Minute), KeepOn: 1}
+	for _, sets := range [][]string{
+		{"power_management.idle_off_after=15m"},
+		{"power_management={idle_off_after: 15m}"},
+	} {
+		s, err := Load("testdata/valid/minimal.yaml", LoadOptions{Sets: sets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.PowerManagement != want {
+			t.Errorf("%v: %+v, want %+v", sets, s.PowerManagement, want)
+		}
+	}
+	s, err := Load("testdata/valid/minimal.yaml", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.IdleOffAfter = 0; s.PowerManagement != want {
+		t.Errorf("no block: %+v, want %+v", s.PowerManagement, want)
 	}
 }

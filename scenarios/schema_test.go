@@ -455,6 +455,8 @@ func TestSchemaCoversFields(t *testing.T) {
 	}{
 		{reflect.TypeFor[Scenario](), c.root},
 		{reflect.TypeFor[Network](), def("$defs", "network")},
+		{reflect.TypeFor[Scheduler](), def("properties", "scheduler")},
+		{reflect.TypeFor[ScorerWeights](), def("properties", "scheduler", "properties", "weights")},
 		{reflect.TypeFor[TierBandwidth](), def("$defs", "network", "properties", "bandwidth_gbps")},
 		{reflect.TypeFor[Grid](), def("$defs", "grid")},
 		{reflect.TypeFor[Tariff](), def("$defs", "grid", "properties", "tariff")},

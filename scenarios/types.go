@@ -45,6 +45,10 @@ type Scenario struct {
 	// lower priority (workloads' priority), which is placed again
 	// (default false).
 	Preemption bool `yaml:"preemption"`
+	// Scheduler tunes the scheduling core: balanced's scorer weights, how
+	// many nodes the best-fit choice compares, and when the window
+	// policies and the optimizer defer work.
+	Scheduler Scheduler `yaml:"scheduler"`
 	// NodeTypes are the server models, in file order.
 	NodeTypes NodeTypes `yaml:"node_types"`
 	// Sites are the explicit sites followed by those generated from
@@ -143,6 +147,69 @@ type PowerManagement struct {
 func (p *PowerManagement) setDefaults() {
 	*p = PowerManagement{OffW: 10, Wake: Duration(2 * time.Minute), KeepOn: 1}
 }
+
+// Scheduler tunes the scheduling core (scheduler.Config) for every
+// policy of a run. The defaults are the core's own but for
+// DeferSlackFraction (DefaultDeferSlackFraction; the core's zero value has
+// none).
+type Scheduler struct {
+	// Weights are the scorer weights of the balanced policy (and of the
+	// optimizer for the work it places as balanced: services and work
+	// without a deadline). The other scored policies keep theirs: each is
+	// defined by its one objective. Each weight is in [0, 1000] and at
+	// least one is > 0; terms are normalised to [0, 1], so only the
+	// ratios matter. Defaults: latency 1, cost 1, carbon 1, binpack 0.5,
+	// spread 0.1.
+	Weights ScorerWeights `yaml:"weights"`
+	// NodeCandidates is how many fitting nodes the best-fit (and
+	// worst-fit) node choice compares inside the chosen site, [1, 32]
+	// (default 4).
+	NodeCandidates int `yaml:"node_candidates"`
+	// DeferThreshold is how much lower (as a fraction of starting now)
+	// the carbon or price of a later window must be before carbon-window
+	// or price-window defers work, [0, 1] (default 0.1; 0 defers for any
+	// gain, 1 never defers).
+	DeferThreshold float64 `yaml:"defer_threshold"`
+	// DeferSlack is how long before its latest start a deferred start
+	// must lie, for the window policies and the optimizer, [0, 7d]
+	// (default 1h, one forecast step; 0: none).
+	DeferSlack Duration `yaml:"defer_slack"`
+	// DeferSlackFraction raises the slack of work to at least this
+	// fraction of the run time one interruption can cost it (what is left
+	// of it, or one checkpoint period), [0, 10] (default 1; 0: DeferSlack
+	// alone; see docs/scenario-format.md).
+	DeferSlackFraction float64 `yaml:"defer_slack_fraction"`
+}
+
+// ScorerWeights weigh the scheduling core's scoring terms (scheduler.Scorer
+// names).
+type ScorerWeights struct {
+	Latency float64 `yaml:"latency"`
+	Cost    float64 `yaml:"cost"`
+	Carbon  float64 `yaml:"carbon"`
+	BinPack float64 `yaml:"binpack"`
+	Spread  float64 `yaml:"spread"`
+}
+
+// DefaultScheduler is the scheduler block of a scenario that has none.
+func DefaultScheduler() Scheduler {
+	return Scheduler{
+		Weights:            ScorerWeights{Latency: 1, Cost: 1, Carbon: 1, BinPack: 0.5, Spread: 0.1},
+		NodeCandidates:     4,
+		DeferThreshold:     0.1,
+		DeferSlack:         Duration(time.Hour),
+		DeferSlackFraction: DefaultDeferSlackFraction,
+	}
+}
+
+// DefaultDeferSlackFraction is the default scheduler.defer_slack_fraction:
+// a deferred start keeps the run time one interruption can cost as slack,
+// which removed the window policies' deadline misses in core-outage.yaml
+// for a small carbon and cost penalty (docs/ARCHITECTURE.md, Deferral
+// slack).
+const DefaultDeferSlackFraction float64 = 1
+
+func (s *Scheduler) setDefaults() { *s = DefaultScheduler() }
 
 // LatencyModel returns the network's latency model.
 func (n Network) LatencyModel() nodes.LatencyModel {

@@ -60,6 +60,7 @@ func (v *validator) run() {
 	v.top()
 	v.network()
 	v.powerManagement()
+	v.scheduler()
 	v.grid()
 	v.nodeTypes()
 	v.sites()
@@ -230,6 +231,25 @@ func (v *validator) powerManagement() {
 	v.rangeCheck("power_management.off_w", p.OffW, 0, 1000)
 	v.check(p.Wake >= 0 && p.Wake.D() <= time.Hour, "power_management.wake", "%s must be in [0, 1h]", p.Wake)
 	v.check(p.KeepOn >= 0 && p.KeepOn <= 1_000_000, "power_management.keep_on", "%d must be in [0, 1000000]", p.KeepOn)
+}
+
+func (v *validator) scheduler() {
+	sc := &v.s.Scheduler
+	w := &sc.Weights
+	ok := true
+	for _, x := range []struct {
+		name string
+		w    float64
+	}{{"latency", w.Latency}, {"cost", w.Cost}, {"carbon", w.Carbon}, {"binpack", w.BinPack}, {"spread", w.Spread}} {
+		ok = v.rangeCheck("scheduler.weights."+x.name, x.w, 0, 1000) && ok
+	}
+	if ok && w.Latency+w.Cost+w.Carbon+w.BinPack+w.Spread == 0 {
+		v.errf("scheduler.weights", "every weight is 0; at least one of latency, cost, carbon, binpack, spread must be > 0 (balanced would have nothing to choose by)")
+	}
+	v.check(sc.NodeCandidates >= 1 && sc.NodeCandidates <= 32, "scheduler.node_candidates", "%d must be in [1, 32]", sc.NodeCandidates)
+	v.rangeCheck("scheduler.defer_threshold", sc.DeferThreshold, 0, 1)
+	v.check(sc.DeferSlack >= 0 && sc.DeferSlack.D() <= 7*24*time.Hour, "scheduler.defer_slack", "%s must be in [0, 7d] (0: no slack)", sc.DeferSlack)
+	v.rangeCheck("scheduler.defer_slack_fraction", sc.DeferSlackFraction, 0, 10)
 }
 
 func (v *validator) network() {

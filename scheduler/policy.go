@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -60,7 +61,8 @@ type Config struct {
 	// node choices compare inside the chosen site (default 4).
 	NodeCandidates int
 	// DeferThreshold is how much better (as a fraction) a future window
-	// must be than starting now before a window policy defers (default 0.1).
+	// must be than starting now before a window policy defers: 0 means
+	// the default (0.1), negative means any improvement at all.
 	DeferThreshold float64
 	// DeferSlack is how long before its latest start (deadline − transfer
 	// − duration) a deferred start must lie, so deferred work that finds
@@ -68,6 +70,15 @@ type Config struct {
 	// another site and meet its deadline. 0 means one forecast step;
 	// negative means none (defer to the last moment).
 	DeferSlack time.Duration
+	// DeferSlackFraction (0: DefaultDeferSlackFraction; negative: none)
+	// raises the slack of work to at least
+	// DeferSlackFraction times the run time one interruption can cost it
+	// (Workload.AtRisk: what is left of its run, or one checkpoint period;
+	// see SlackFor): interrupted work restarts from its last checkpoint
+	// (from scratch without checkpoints), so a deferred start with a slack
+	// of the run time at risk can absorb one interruption and still meet
+	// its deadline.
+	DeferSlackFraction float64
 	// Preempt lets work that finds no room evict running work of lower
 	// priority (Workload.Priority) when the snapshot describes the running
 	// work (Snapshot.Running): see Decision.Preempt.
@@ -82,11 +93,32 @@ func (c *Config) withDefaults() Config {
 	if out.NodeCandidates > maxNodeCandidates {
 		out.NodeCandidates = maxNodeCandidates
 	}
-	if out.DeferThreshold <= 0 {
+	switch {
+	case out.DeferThreshold == 0:
 		out.DeferThreshold = 0.1
+	case out.DeferThreshold < 0:
+		out.DeferThreshold = 0
+	}
+	switch {
+	case out.DeferSlackFraction == 0:
+		out.DeferSlackFraction = DefaultDeferSlackFraction
+	case out.DeferSlackFraction < 0:
+		out.DeferSlackFraction = 0
 	}
 	return out
 }
+
+// DefaultDeferSlackFraction is the DeferSlackFraction in force when a
+// Config leaves it 0: a deferred start leaves room for one interruption
+// (docs/ARCHITECTURE.md, "Deferral slack", has the measurements behind
+// it). The simulator's scenario default and the servers use the same.
+const DefaultDeferSlackFraction = 1.0
+
+// WithDefaults returns c with its defaults filled in, as New uses it:
+// NodeCandidates in [1, 32], DeferThreshold in force (0.1 for 0, 0 for a
+// negative value). DeferSlack keeps its encoding (0: one forecast step,
+// negative: none); Slack and SlackFor resolve it.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
 
 const maxNodeCandidates = 32
 
@@ -99,6 +131,23 @@ func (c *Config) Slack(step time.Duration) time.Duration {
 		return step
 	}
 	return c.DeferSlack
+}
+
+// SlackFor is the slack in force before the latest start of work with
+// run time dur at risk (Workload.AtRisk), with forecasts of the given
+// step: the larger of Slack(step) and DeferSlackFraction·dur.
+func (c *Config) SlackFor(step, dur time.Duration) time.Duration {
+	s := c.Slack(step)
+	if c.DeferSlackFraction > 0 && dur > 0 {
+		f := math.Round(c.DeferSlackFraction * float64(dur))
+		if f >= math.MaxInt64 {
+			return time.Duration(math.MaxInt64)
+		}
+		if time.Duration(f) > s {
+			s = time.Duration(f)
+		}
+	}
+	return s
 }
 
 // tieBreak is a tiny latency weight that makes single-objective policies

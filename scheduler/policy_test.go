@@ -483,6 +483,44 @@ func TestCarbonWindowDefers(t *testing.T) {
 			}
 		}
 	})
+	t.Run("keeps slack for the run time at risk", func(t *testing.T) {
+		// As above with no fixed slack: the slack is DeferSlackFraction
+		// times the run time one interruption can cost (all of the 1 h
+		// job, or one checkpoint period); 30 min are left.
+		due := t0.Truncate(time.Hour).Add(6*time.Hour + 30*time.Minute).Sub(t0)
+		for _, c := range []struct {
+			frac       float64
+			checkpoint time.Duration
+			want       Outcome
+		}{{1, 0, Place}, {0.25, 0, Defer}, {0.5, 0, Defer}, {0.75, 0, Place}, {1, 15 * time.Minute, Defer}, {2, 15 * time.Minute, Defer}, {3, 15 * time.Minute, Place}, {-1, 0, Defer}} {
+			snap := mk(t, true)
+			w := batch(due)
+			w.Duration, w.Checkpoint = time.Hour, c.checkpoint
+			s, err := New("carbon-window", Config{DeferSlack: -1, DeferSlackFraction: c.frac})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := s.Decide(snap, &w, t0, nil, nil); d.Outcome != c.want {
+				t.Errorf("DeferSlackFraction %g, checkpoint %v: got %v, want %v", c.frac, c.checkpoint, d.Outcome, c.want)
+			}
+		}
+	})
+	t.Run("defers for any gain with a negative threshold", func(t *testing.T) {
+		for _, c := range []struct {
+			threshold float64
+			want      Outcome
+		}{{0, Defer}, {-1, Defer}, {0.99, Place}} {
+			snap := mk(t, true)
+			w := batch(24 * time.Hour)
+			s, err := New("carbon-window", Config{DeferThreshold: c.threshold})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := s.Decide(snap, &w, t0, nil, nil); d.Outcome != c.want {
+				t.Errorf("DeferThreshold %g: got %v, want %v", c.threshold, d.Outcome, c.want)
+			}
+		}
+	})
 	t.Run("places once the window has come", func(t *testing.T) {
 		snap := mk(t, true)
 		w := batch(24 * time.Hour)
@@ -564,5 +602,46 @@ func TestExplainingDoesNotChangeDecisions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSlackFor(t *testing.T) {
+	h := time.Hour
+	for _, c := range []struct {
+		cfg  Config
+		dur  time.Duration
+		want time.Duration
+	}{
+		{Config{}, 5 * h, h},
+		{Config{DeferSlack: -1}, 5 * h, 0},
+		{Config{DeferSlack: 3 * h}, 5 * h, 3 * h},
+		{Config{DeferSlackFraction: 1}, 5 * h, 5 * h},
+		{Config{DeferSlackFraction: 1}, 30 * time.Minute, h},
+		{Config{DeferSlackFraction: 0.5, DeferSlack: -1}, 30 * time.Minute, 15 * time.Minute},
+		{Config{DeferSlackFraction: 0.5, DeferSlack: 4 * h}, 6 * h, 4 * h},
+		{Config{DeferSlackFraction: -2}, 5 * h, h},
+		{Config{DeferSlackFraction: 1e300}, 5 * h, time.Duration(math.MaxInt64)},
+	} {
+		if got := c.cfg.SlackFor(h, c.dur); got != c.want {
+			t.Errorf("%+v, run time %v: slack %v, want %v", c.cfg, c.dur, got, c.want)
+		}
+	}
+	w := Workload{Duration: 5 * h}
+	if w.AtRisk() != 5*h {
+		t.Errorf("no checkpoints: at risk %v", w.AtRisk())
+	}
+	w.Checkpoint = 30 * time.Minute
+	if w.AtRisk() != 30*time.Minute {
+		t.Errorf("checkpoint 30m: at risk %v", w.AtRisk())
+	}
+	w.Duration = 10 * time.Minute
+	if w.AtRisk() != 10*time.Minute {
+		t.Errorf("checkpoint longer than the run: at risk %v", w.AtRisk())
+	}
+	if c := (Config{DeferThreshold: -0.5, NodeCandidates: 99}).WithDefaults(); c.DeferThreshold != 0 || c.NodeCandidates != 32 {
+		t.Errorf("WithDefaults: %+v", c)
+	}
+	if c := (Config{}).WithDefaults(); c.DeferThreshold != 0.1 || c.NodeCandidates != 4 {
+		t.Errorf("WithDefaults of the zero config: %+v", c)
 	}
 }

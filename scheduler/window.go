@@ -44,7 +44,7 @@ func (s *Scheduler) window(snap *Snapshot, w *Workload, now time.Time, cands []c
 	if dur < 1 {
 		dur = 1
 	}
-	slack := s.cfg.Slack(step)
+	slack := s.cfg.SlackFor(step, w.AtRisk())
 	mode := s.spec.window
 	nowBest, futBest := -1.0, -1.0
 	futSite, futSlot := -1, -1

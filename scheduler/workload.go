@@ -25,6 +25,11 @@ type Workload struct {
 	LatencyBoundMs float64
 	// Deadline is the latest acceptable completion time; zero means none.
 	Deadline time.Time
+	// Checkpoint is how often the work saves its progress while it runs;
+	// zero means never (an interruption loses all of it). It bounds the
+	// run time an interruption can cost (AtRisk), which the deferral
+	// slack covers (Config.DeferSlackFraction).
+	Checkpoint time.Duration
 	// Priority orders work in queues; higher runs first.
 	Priority int
 	// InputMB is the size of the input data in MB that must move from the
@@ -64,6 +69,15 @@ func (w *Workload) Validate(numOrigins, numSites int) error {
 		errs = append(errs, fmt.Errorf("site set sized for %d sites, snapshot has %d", w.Sites.Len(), numSites))
 	}
 	return errors.Join(errs...)
+}
+
+// AtRisk is the run time one interruption can cost the work: all of
+// Duration, or at most one Checkpoint period when it checkpoints.
+func (w *Workload) AtRisk() time.Duration {
+	if w.Checkpoint > 0 && w.Checkpoint < w.Duration {
+		return w.Checkpoint
+	}
+	return w.Duration
 }
 
 // tiers returns the allowed tier set, treating 0 as all tiers.

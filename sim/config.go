@@ -10,6 +10,7 @@ import (
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/optimize"
 )
 
 // Config is everything one simulation run needs, in the simulator's own
@@ -64,6 +65,12 @@ type Config struct {
 	// with a lower priority (scheduler.Config.Preempt); the evicted work
 	// is stopped as by an outage and placed again.
 	Preempt bool
+	// Scheduler tunes the core for every policy (the scenario's scheduler
+	// block); the zero value is the core's defaults. Its Weights are the
+	// balanced policy's and reach only balanced and the optimizer (which
+	// places work without a deadline as balanced); SchedulerFor gives the
+	// config a policy runs with. Its Preempt is ORed with Preempt.
+	Scheduler scheduler.Config
 	// RetryQuantum is the least virtual time between two retries of
 	// waiting work triggered by freed capacity (default 30 s); waiting work
 	// is also retried at every interval.
@@ -477,7 +484,88 @@ func (c *Config) Validate() error {
 			add("%w", err)
 		}
 	}
+	if w := c.Scheduler.Weights; w != nil {
+		sum := 0.0
+		for k, x := range w {
+			if !(x >= 0) || math.IsInf(x, 0) {
+				add("scheduler: weight of %s is %g; want a finite number >= 0", scheduler.Scorer(k), x)
+			}
+			sum += x
+		}
+		if sum == 0 {
+			add("scheduler: every weight is 0")
+		}
+	}
+	if f := c.Scheduler.DeferSlackFraction; math.IsNaN(f) || math.IsInf(f, 0) || math.IsNaN(c.Scheduler.DeferThreshold) {
+		add("scheduler: defer slack fraction %g and threshold %g must be numbers", f, c.Scheduler.DeferThreshold)
+	}
 	return errors.Join(errs...)
+}
+
+// SchedulerFor is the core's config for a run of policy: Scheduler, with
+// its Weights only for balanced and the optimizer (the other scored
+// policies keep their own objective), and Preempt set when either Preempt
+// is.
+func (c *Config) SchedulerFor(policy string) scheduler.Config {
+	sc := c.Scheduler
+	if sc.Weights != nil {
+		w := *sc.Weights
+		sc.Weights = &w
+	}
+	if policy != "balanced" && policy != optimize.Name {
+		sc.Weights = nil
+	}
+	sc.Preempt = sc.Preempt || c.Preempt
+	return sc
+}
+
+// SchedulerSettings are the core's settings in force for a run of c, as
+// summary.json records them (docs/outputs.md).
+type SchedulerSettings struct {
+	// Weights are the balanced policy's scorer weights.
+	Weights            WeightSettings `json:"weights"`
+	NodeCandidates     int            `json:"node_candidates"`
+	DeferThreshold     float64        `json:"defer_threshold"`
+	DeferSlackHours    float64        `json:"defer_slack_hours"`
+	DeferSlackFraction float64        `json:"defer_slack_fraction"`
+	Preemption         bool           `json:"preemption"`
+}
+
+// WeightSettings are scorer weights by scorer name (scheduler.ScorerNames).
+type WeightSettings struct {
+	Latency float64 `json:"latency"`
+	Cost    float64 `json:"cost"`
+	Carbon  float64 `json:"carbon"`
+	BinPack float64 `json:"binpack"`
+	Spread  float64 `json:"spread"`
+}
+
+// SchedulerSettings resolves c.Scheduler (and Preempt) to the settings in
+// force: defaults filled in, the slack of one forecast step in hours.
+func (c *Config) SchedulerSettings() SchedulerSettings {
+	sc := c.SchedulerFor("balanced")
+	eff := sc.WithDefaults()
+	w := eff.Weights
+	if w == nil {
+		spec, err := scheduler.LookupPolicy("balanced")
+		if err != nil {
+			panic(err) // built in
+		}
+		w = &spec.Weights
+	}
+	step := c.ForecastStep
+	if step <= 0 {
+		step = time.Hour
+	}
+	return SchedulerSettings{
+		Weights: WeightSettings{Latency: w[scheduler.ScoreLatency], Cost: w[scheduler.ScoreCost], Carbon: w[scheduler.ScoreCarbon],
+			BinPack: w[scheduler.ScoreBinPack], Spread: w[scheduler.ScoreSpread]},
+		NodeCandidates:     eff.NodeCandidates,
+		DeferThreshold:     eff.DeferThreshold,
+		DeferSlackHours:    eff.Slack(step).Hours(),
+		DeferSlackFraction: eff.DeferSlackFraction,
+		Preemption:         eff.Preempt,
+	}
 }
 
 // DefaultServicePatience is how long service work waits for capacity

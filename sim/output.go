@@ -51,19 +51,24 @@ type Meta struct {
 	Interval       time.Duration
 	Sites, Nodes   int
 	Classes        []string
+	// Scheduler are the core's settings in force (Config.SchedulerSettings);
+	// WriteOutputs fills them from its config when nil.
+	Scheduler *SchedulerSettings
 }
 
 // Summary is summary.json.
 type Summary struct {
-	Scenario       string          `json:"scenario"`
-	ScenarioSHA256 string          `json:"scenario_sha256"`
-	Seed           uint64          `json:"seed"`
-	HorizonHours   float64         `json:"horizon_hours"`
-	Start          string          `json:"start"`
-	IntervalMin    float64         `json:"interval_minutes"`
-	Sites          int             `json:"sites"`
-	Nodes          int             `json:"nodes"`
-	Policies       []PolicySummary `json:"policies"`
+	Scenario       string  `json:"scenario"`
+	ScenarioSHA256 string  `json:"scenario_sha256"`
+	Seed           uint64  `json:"seed"`
+	HorizonHours   float64 `json:"horizon_hours"`
+	Start          string  `json:"start"`
+	IntervalMin    float64 `json:"interval_minutes"`
+	Sites          int     `json:"sites"`
+	Nodes          int     `json:"nodes"`
+	// Scheduler are the core's settings in force for every policy.
+	Scheduler *SchedulerSettings `json:"scheduler,omitempty"`
+	Policies  []PolicySummary    `json:"policies"`
 }
 
 // PolicySummary is one policy's part of summary.json.
@@ -192,6 +197,7 @@ func NewSummary(m Meta, runs []Run) *Summary {
 		IntervalMin:    m.Interval.Minutes(),
 		Sites:          m.Sites,
 		Nodes:          m.Nodes,
+		Scheduler:      m.Scheduler,
 	}
 	for _, r := range runs {
 		e := &r.Energy
@@ -428,6 +434,10 @@ func groupThousands(v float64) string {
 func WriteOutputs(dir string, cfg *Config, m Meta, runs []Run) (*Summary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sim: outputs: %w", err)
+	}
+	if m.Scheduler == nil {
+		ss := cfg.SchedulerSettings()
+		m.Scheduler = &ss
 	}
 	s := NewSummary(m, runs)
 	tiers := make([]nodes.Tier, len(cfg.Topology.Sites))

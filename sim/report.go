@@ -69,6 +69,16 @@ svg text{font-size:11px;fill:#333}.note{color:#666;font-size:.85em}
 	row("accounting interval", m.Interval.String())
 	row("sites / nodes", fmt.Sprintf("%d / %d", m.Sites, m.Nodes))
 	row("workload classes", strings.Join(m.Classes, ", "))
+	if sc := m.Scheduler; sc != nil {
+		w := sc.Weights
+		pre := "off"
+		if sc.Preemption {
+			pre = "on"
+		}
+		row("scheduler", fmt.Sprintf("balanced weights latency %s, cost %s, carbon %s, binpack %s, spread %s; node candidates %d; defer threshold %s; defer slack max(%s h, %s × run time); preemption %s",
+			fmtNum(w.Latency), fmtNum(w.Cost), fmtNum(w.Carbon), fmtNum(w.BinPack), fmtNum(w.Spread), sc.NodeCandidates,
+			fmtNum(sc.DeferThreshold), fmtNum(sc.DeferSlackHours), fmtNum(sc.DeferSlackFraction), pre))
+	}
 	var evs []string
 	if len(runs) > 0 {
 		for _, e := range runs[0].Events {
@@ -524,3 +534,6 @@ func sortedKeys(m map[string]int64) []string {
 	sort.Strings(out)
 	return out
 }
+
+// fmtNum formats a setting compactly (0.5, 1, 0.1).
+func fmtNum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }

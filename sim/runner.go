@@ -14,7 +14,6 @@ import (
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scheduler"
-	_ "github.com/suanli/suanli/scheduler/optimize" // registers the "optimizer" policy
 )
 
 // Options tune one run without changing its results (except CheckInvariants,
@@ -33,8 +32,6 @@ type Options struct {
 	// State invariants (no node above capacity) and every site's energy
 	// balance; a violation stops the run with an error. For tests.
 	CheckInvariants bool
-	// Scheduler configures the policy.
-	Scheduler scheduler.Config
 	// Explain, when set, asks for the core's explanation of one of a
 	// workload's decisions; the run stops right after it (or, for the
 	// last decision, at the horizon).
@@ -237,9 +234,7 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("sim config: %w", err)
 	}
-	sc := opt.Scheduler
-	sc.Preempt = sc.Preempt || c.Preempt
-	sched, err := scheduler.New(policy, sc)
+	sched, err := scheduler.New(policy, c.SchedulerFor(policy))
 	if err != nil {
 		return nil, err
 	}
@@ -523,6 +518,7 @@ func (r *Runner) workload(rec *wrec) *scheduler.Workload {
 	if rec.deadline > 0 {
 		w.Deadline = r.start.Add(time.Duration(rec.deadline))
 	}
+	w.Checkpoint = c.Checkpoint
 	w.Priority = c.Priority
 	w.InputMB = rec.inputMB
 	w.Tiers = c.Tiers

@@ -12,6 +12,7 @@ import (
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scenarios"
+	"github.com/suanli/suanli/scheduler"
 )
 
 // FromScenario turns a loaded scenario into the simulator's Config: the
@@ -48,6 +49,7 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 			KeepOn:       s.PowerManagement.KeepOn,
 		},
 	}
+	c.Scheduler = SchedulerConfig(&s.Scheduler)
 	for i := range s.NodeTypes {
 		t := &s.NodeTypes[i]
 		spec := energy.ServerPowerSpec{Name: t.Name, IdleW: t.Power.IdleW, PeakW: t.Power.PeakW, GPUPowerShare: t.Power.GPUPowerShare}
@@ -116,12 +118,39 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 	return c, nil
 }
 
+// SchedulerConfig maps a scenario's scheduler block to the core's config.
+// The scenario writes "none" as 0 (defer_threshold 0: defer for any gain;
+// defer_slack 0: no slack), which the core writes as a negative value
+// (its 0 means the default).
+func SchedulerConfig(b *scenarios.Scheduler) scheduler.Config {
+	w := b.Weights
+	c := scheduler.Config{
+		Weights:            &scheduler.Weights{scheduler.ScoreLatency: w.Latency, scheduler.ScoreCost: w.Cost, scheduler.ScoreCarbon: w.Carbon, scheduler.ScoreBinPack: w.BinPack, scheduler.ScoreSpread: w.Spread},
+		NodeCandidates:     b.NodeCandidates,
+		DeferThreshold:     b.DeferThreshold,
+		DeferSlack:         b.DeferSlack.D(),
+		DeferSlackFraction: b.DeferSlackFraction,
+	}
+	if c.DeferThreshold == 0 {
+		c.DeferThreshold = -1
+	}
+	if c.DeferSlack == 0 {
+		c.DeferSlack = -1
+	}
+	if c.DeferSlackFraction == 0 {
+		c.DeferSlackFraction = -1
+	}
+	return c
+}
+
 // MetaOf describes a scenario and its config for the outputs.
 func MetaOf(s *scenarios.Scenario, c *Config) Meta {
 	m := Meta{
 		Scenario: s.Name, ScenarioSHA256: s.SHA256, Seed: c.Seed, Horizon: c.Horizon, Start: c.Start, Interval: c.Interval,
 		Sites: len(c.Topology.Sites), Nodes: len(c.Topology.Nodes),
 	}
+	ss := c.SchedulerSettings()
+	m.Scheduler = &ss
 	for _, k := range c.Classes {
 		m.Classes = append(m.Classes, k.Name)
 	}

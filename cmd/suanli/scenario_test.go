@@ -75,6 +75,12 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"explain", minimal, "--workload", "x-1", "--decision", "0"}, `--decision "0": want a decision number >= 1, or last`},
 		{[]string{"explain", minimal, "--workload", "x-1", "--decision", "first"}, `--decision "first"`},
 		{[]string{"explain", minimal, "--workload", "x-1", "--top", "0"}, "--top 0: want at least 1"},
+		// the scheduler block through --set, in every command that loads a scenario
+		{[]string{"sim", minimal, "--set", "scheduler.defer_slack=soon"}, `--set "scheduler.defer_slack=soon": scheduler.defer_slack: invalid duration "soon"`},
+		{[]string{"sim", minimal, "--set", "scheduler.weights.carbn=2"}, `scheduler.weights.carbn: unknown field "carbn"; did you mean "carbon"? (allowed: latency, cost, carbon, binpack, spread)`},
+		{[]string{"explain", minimal, "--workload", "analytics-0", "--set", "scheduler.node_candidates=99"}, "scheduler.node_candidates: 99 must be in [1, 32]"},
+		{[]string{"bench", "policies", minimal, "--set", "scheduler.defer_threshold=2"}, "scheduler.defer_threshold: 2 must be in [0, 1]"},
+		{[]string{"scenario", "show", minimal, "--set", "scheduler.weights={latency: 0, cost: 0, carbon: 0, binpack: 0, spread: 0}"}, "scheduler.weights: every weight is 0"},
 	} {
 		_, err := runCLI(t, tc.args...)
 		if err == nil {
@@ -99,6 +105,28 @@ func TestScenarioShow(t *testing.T) {
 		if !strings.Contains(out, "qd-core") || !strings.Contains(out, "fiber_us_per_km") {
 			t.Errorf("%s output lacks resolved fields:\n%s", format, out)
 		}
+	}
+	// scenario show writes the scheduler block with its defaults and
+	// overrides, and its output loads again to the same block.
+	out, err := runCLI(t, "scenario", "show", "../../scenarios/testdata/valid/minimal.yaml", "--set", "scheduler.defer_slack=4h", "--set", "scheduler.weights.carbon=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nscheduler:\n  weights:\n    latency: 1\n    cost: 1\n    carbon: 2\n", "  node_candidates: 4\n", "  defer_slack: 4h\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "shown.yaml")
+	if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := runCLI(t, "scenario", "show", f)
+	if err != nil {
+		t.Fatalf("shown scenario does not load: %v", err)
+	}
+	if again != out {
+		t.Errorf("show of show differs:\n%s\n---\n%s", out, again)
 	}
 	if _, err := runCLI(t, "scenario", "show", "-o", "xml", "../../scenarios/testdata/valid/minimal.yaml"); err == nil {
 		t.Error("-o xml accepted")

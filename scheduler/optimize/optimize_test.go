@@ -369,6 +369,48 @@ func TestOptimizerPlansRestrictedWorkAtItsSites(t *testing.T) {
 	}
 }
 
+// TestOptimizerSlackCoversTheRunTimeAtRisk: as above without a fixed
+// slack, with a slack of a fraction of the run time one interruption can
+// cost (the 2 h job, or one checkpoint period); 30 min are left.
+func TestOptimizerSlackCoversTheRunTimeAtRisk(t *testing.T) {
+	for _, c := range []struct {
+		frac       float64
+		checkpoint time.Duration
+		want       scheduler.Outcome
+	}{{1, 0, scheduler.Place}, {0.25, 0, scheduler.Defer}, {0.5, 0, scheduler.Place}, {1, 20 * time.Minute, scheduler.Defer}} {
+		snap := newProvince(t)
+		opt, err := New(scheduler.Config{DeferSlack: -1, DeferSlackFraction: c.frac}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := greenJob(0)
+		w.Deadline = t0.Add(6*time.Hour + 30*time.Minute)
+		w.Checkpoint = c.checkpoint
+		ex := &scheduler.Explanation{}
+		if d := opt.Decide(snap, &w, t0, nil, ex); d.Outcome != c.want {
+			t.Errorf("DeferSlackFraction %g, checkpoint %v: got %v, want %v\n%s", c.frac, c.checkpoint, d.Outcome, c.want, ex)
+		}
+	}
+}
+
+// TestOptimizerBindsWithGreenestsWeights: Config.Weights (balanced's,
+// from a scenario) reach the optimizer's balanced placements only, not the
+// greenest binder of planned work.
+func TestOptimizerBindsWithGreenestsWeights(t *testing.T) {
+	w := scheduler.Weights{scheduler.ScoreBinPack: 1}
+	o, err := New(scheduler.Config{Weights: &w}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.balanced.Weights() != w {
+		t.Errorf("balanced placements weigh %v, want %v", o.balanced.Weights(), w)
+	}
+	g, _ := scheduler.LookupPolicy("greenest")
+	if o.greenest.Weights() != g.Weights {
+		t.Errorf("the binder weighs %v, want greenest's %v", o.greenest.Weights(), g.Weights)
+	}
+}
+
 // TestOptimizerBurstIsPlanned: many tasks of one job arriving together
 // each get budget (the plan is extended task by task), so none falls back
 // to running at once in an expensive hour.
@@ -402,7 +444,8 @@ func TestOptimizerKeepsSlackBeforeTheDeadline(t *testing.T) {
 		want  scheduler.Outcome
 	}{{0, scheduler.Place}, {-1, scheduler.Defer}} {
 		snap := newProvince(t)
-		opt, err := New(scheduler.Config{DeferSlack: c.slack}, Options{})
+		// the fixed slack alone (no run-time-at-risk term)
+		opt, err := New(scheduler.Config{DeferSlack: c.slack, DeferSlackFraction: -1}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

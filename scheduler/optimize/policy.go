@@ -128,7 +128,7 @@ const (
 // concurrent use.
 type Optimizer struct {
 	opt      Options
-	cfg      scheduler.Config     // DeferSlack
+	cfg      scheduler.Config     // DeferSlack, DeferSlackFraction
 	balanced *scheduler.Scheduler // work without deadline
 	greenest *scheduler.Scheduler // binds planned work to a site and node
 
@@ -174,11 +174,15 @@ func New(cfg scheduler.Config, opt Options) (*Optimizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := scheduler.New("greenest", cfg)
+	// Config.Weights are balanced's weights (the scenario's
+	// scheduler.weights); the binder keeps greenest's own.
+	gcfg := cfg
+	gcfg.Weights = nil
+	g, err := scheduler.New("greenest", gcfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Optimizer{opt: opt.withDefaults(), cfg: cfg, balanced: b, greenest: g, index: map[string]int{}}, nil
+	return &Optimizer{opt: opt.withDefaults(), cfg: cfg.WithDefaults(), balanced: b, greenest: g, index: map[string]int{}}, nil
 }
 
 // Plans is how many plans the optimizer has computed.
@@ -250,7 +254,7 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 	// a deferred start keeps slack before the deadline, so work that finds
 	// no node free when it comes back can still start a step later or
 	// elsewhere in time
-	slack := o.cfg.Slack(o.step)
+	slack := o.cfg.SlackFor(o.step, w.AtRisk())
 	search := func(from int) (bestT, bestSite int, bestScore, nowScore float64) {
 		bestT, bestSite, bestScore, nowScore = -1, -1, math.Inf(1), math.Inf(1)
 		for t := from; t <= latestSlot; t++ {

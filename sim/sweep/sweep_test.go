@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -184,5 +185,29 @@ func asInput(err error, target **InputError) bool {
 func TestRunSiteGoesDark(t *testing.T) {
 	if _, err := Run(Spec{Scenarios: []string{"../testdata/tiny.yaml"}, Policies: []string{"carbon-window"}, Seeds: []uint64{8}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRunSweepsSchedulerSettings: --set reaches the scheduler block, so
+// a sweep compares deferral settings like any other parameter.
+func TestRunSweepsSchedulerSettings(t *testing.T) {
+	run := func(sets ...string) []Sample {
+		r, err := Run(Spec{Scenarios: []string{"../testdata/tiny.yaml"}, Policies: []string{"greenest", "carbon-window"}, Runs: 1, Sets: sets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Samples
+	}
+	base, changed := run(), run("scheduler.defer_threshold=0", "scheduler.defer_slack=0", "scheduler.defer_slack_fraction=0")
+	if !reflect.DeepEqual(base[0].Values, changed[0].Values) {
+		t.Error("greenest changed with the deferral settings")
+	}
+	if reflect.DeepEqual(base[1].Values, changed[1].Values) {
+		t.Error("carbon-window did not change with the deferral settings")
+	}
+	_, err := Run(Spec{Scenarios: []string{"../testdata/tiny.yaml"}, Policies: []string{"greenest"}, Sets: []string{"scheduler.node_candidates=0"}})
+	var ie *InputError
+	if err == nil || !asInput(err, &ie) || !strings.Contains(err.Error(), "scheduler.node_candidates: 0 must be in [1, 32]") {
+		t.Errorf("bad scheduler override: got %v, want an input error naming the field", err)
 	}
 }
