@@ -474,7 +474,7 @@ func TestCarbonWindowDefers(t *testing.T) {
 			snap := mk(t, true)
 			w := batch(due)
 			w.Duration = time.Hour
-			s, err := New("carbon-window", Config{DeferSlack: c.slack})
+			s, err := New("carbon-window", Config{DeferSlack: c.slack, DeferSlackFraction: -1}) // the fixed slack alone
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -492,7 +492,7 @@ func TestCarbonWindowDefers(t *testing.T) {
 			frac       float64
 			checkpoint time.Duration
 			want       Outcome
-		}{{1, 0, Place}, {0.25, 0, Defer}, {0.5, 0, Defer}, {0.75, 0, Place}, {1, 15 * time.Minute, Defer}, {2, 15 * time.Minute, Defer}, {3, 15 * time.Minute, Place}, {-1, 0, Defer}} {
+		}{{1, 0, Place}, {0.25, 0, Defer}, {0.5, 0, Defer}, {0.75, 0, Place}, {1, 15 * time.Minute, Defer}, {2, 15 * time.Minute, Defer}, {3, 15 * time.Minute, Place}, {-1, 0, Defer}, {0, 0, Place} /* 0: the default, 1 */} {
 			snap := mk(t, true)
 			w := batch(due)
 			w.Duration, w.Checkpoint = time.Hour, c.checkpoint
