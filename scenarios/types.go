@@ -149,9 +149,9 @@ func (p *PowerManagement) setDefaults() {
 }
 
 // Scheduler tunes the scheduling core (scheduler.Config) for every
-// policy of a run. The defaults are the core's own but for
-// DeferSlackFraction (DefaultDeferSlackFraction; the core's zero value has
-// none).
+// policy of a run. The defaults are the core's own
+// (DefaultDeferSlackFraction is scheduler.DefaultDeferSlackFraction, which
+// a test in sim holds equal).
 type Scheduler struct {
 	// Weights are the scorer weights of the balanced policy (and of the
 	// optimizer for the work it places as balanced: services and work
