@@ -30,6 +30,22 @@ type Scheduler struct {
 	nodeBuf [maxNodeCandidates]int32
 }
 
+// Forgetter is a policy that remembers work between decisions (the
+// optimizer's plan of deferred work): drivers tell it when work leaves
+// without being placed.
+type Forgetter interface {
+	Forget(id string)
+}
+
+// Forget tells the policy that workload id left without being placed (it
+// gave up waiting, was cancelled or rejected), so nothing stays reserved
+// for it. Built-in policies keep no such state; it costs nothing for them.
+func (s *Scheduler) Forget(id string) {
+	if f, ok := s.ext.(Forgetter); ok {
+		f.Forget(id)
+	}
+}
+
 // cand is a site that passed the filters.
 type cand struct {
 	site     int32

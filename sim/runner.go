@@ -809,6 +809,9 @@ func (r *Runner) reject(slot int32, reason string) {
 	cr.Rejected++
 	r.res.rejectReasons[reason]++
 	r.traceRec(slot, "rejected", reason)
+	if rec.id != "" {
+		r.sched.Forget(rec.id) // a plan (the optimizer's) reserves nothing more for it
+	}
 	r.release(slot)
 }
 

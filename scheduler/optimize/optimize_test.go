@@ -217,6 +217,44 @@ func TestOptimizerDefersIntoTheGreenWindowWithinCapacity(t *testing.T) {
 	}
 }
 
+// TestOptimizerForgetFreesTheReservation: the green window holds four of
+// the jobs; once the driver says a deferred one left (it gave up waiting
+// or was cancelled), a later job takes its place in the window instead of
+// running now.
+func TestOptimizerForgetFreesTheReservation(t *testing.T) {
+	for _, forget := range []bool{false, true} {
+		snap := newProvince(t)
+		sched, err := scheduler.New(Name, scheduler.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var deferred []string
+		for i := 0; i < 6; i++ {
+			w := greenJob(i)
+			switch d := sched.Decide(snap, &w, t0, nil, nil); d.Outcome {
+			case scheduler.Defer:
+				deferred = append(deferred, w.ID)
+			case scheduler.Place:
+				if err := snap.State.Allocate(d.Node, w.Request); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if len(deferred) != 4 {
+			t.Fatalf("%d deferred, want 4", len(deferred))
+		}
+		if forget {
+			sched.Forget(deferred[0])
+			sched.Forget("never-seen") // ignored
+		}
+		w := greenJob(6)
+		d := sched.Decide(snap, &w, t0, nil, nil)
+		if want := map[bool]scheduler.Outcome{false: scheduler.Place, true: scheduler.Defer}[forget]; d.Outcome != want {
+			t.Errorf("forget %v: the seventh job got %v, want %v", forget, d.Outcome, want)
+		}
+	}
+}
+
 // TestOptimizerPaysForContractPower: when the window's headroom is a
 // green-power contract dearer than the grid, an optimizer that weighs
 // price alone has no reason to wait for it, while one that weighs carbon

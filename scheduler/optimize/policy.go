@@ -523,6 +523,22 @@ func (o *Optimizer) consume(gi, site int, at time.Time, cores, hours float64) {
 	}
 }
 
+// Forget drops work that left without being placed — it gave up
+// waiting, was cancelled or rejected — so the plan reserves nothing more
+// for it: its reservation at a deferred start is freed at once and its
+// demand no longer counts (work unknown to the plan is ignored). Without
+// it the plan kept such work until its deadline.
+func (o *Optimizer) Forget(id string) {
+	i, ok := o.index[id]
+	if !ok {
+		return
+	}
+	if e := &o.ledger[i]; e.site >= 0 {
+		o.consume(e.group, e.site, e.at, -e.cores, e.hours)
+	}
+	o.forget(id)
+}
+
 func (o *Optimizer) forget(id string) {
 	i, ok := o.index[id]
 	if !ok {
