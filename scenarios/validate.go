@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"sort"
@@ -468,9 +469,24 @@ func (v *validator) specPower(p string, pw *Power) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.Comment = '#'
 	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
-	if err != nil || len(rows) == 0 {
-		v.errf(p+".file", "%s: not a SPECpower CSV: %v", full, err)
+	// Rows are named by their line in the file (comments and blank lines
+	// counted), as an editor shows it.
+	var rows [][]string
+	var lines []int
+	for {
+		row, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			v.errf(p+".file", "%s: not a SPECpower CSV: %v", full, err)
+			return
+		}
+		line, _ := r.FieldPos(0)
+		rows, lines = append(rows, row), append(lines, line)
+	}
+	if len(rows) == 0 {
+		v.errf(p+".file", "%s: not a SPECpower CSV: no header row", full)
 		return
 	}
 	header := rows[0]
@@ -506,17 +522,17 @@ func (v *validator) specPower(p string, pw *Power) {
 				x, err = strconv.ParseFloat(strings.TrimSpace(row[ci]), 64)
 			}
 			if err != nil || !(x >= 0) || math.IsInf(x, 0) {
-				v.errf(p+".specpower", "%s row %d (%s): column w%d is not a non-negative number", full, li+2, m, 10*i)
+				v.errf(p+".specpower", "%s line %d (%s): column w%d is not a non-negative number", full, lines[li+1], m, 10*i)
 				return
 			}
 			if i > 0 && x < curve[i-1] {
-				v.errf(p+".specpower", "%s row %d (%s): column w%d (%s W) is below w%d (%s W): a power curve must not decrease", full, li+2, m, 10*i, formatFloat(x), 10*(i-1), formatFloat(curve[i-1]))
+				v.errf(p+".specpower", "%s line %d (%s): column w%d (%s W) is below w%d (%s W): a power curve must not decrease", full, lines[li+1], m, 10*i, formatFloat(x), 10*(i-1), formatFloat(curve[i-1]))
 				return
 			}
 			curve[i] = x
 		}
 		if curve[10] <= 0 {
-			v.errf(p+".specpower", "%s row %d (%s): w100 must be > 0", full, li+2, m)
+			v.errf(p+".specpower", "%s line %d (%s): w100 must be > 0", full, lines[li+1], m)
 			return
 		}
 		if v.has(p + ".peak_w") {
