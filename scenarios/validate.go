@@ -1368,7 +1368,10 @@ func (v *validator) events() {
 		// <kind>@<at>, are made unique: eventNames).
 		given[i] = e.Name
 		if v.has(p+".name") && e.Name != "" {
-			if prev, dup := firstName[e.Name]; dup {
+			if !validID(e.Name) {
+				// an id, so events[NAME] in --set can select it
+				v.errf(p+".name", "invalid event name %q: %s", clip(e.Name), idRule)
+			} else if prev, dup := firstName[e.Name]; dup {
 				v.errf(p+".name", "duplicate event name %q (first at %s); give each event its own name", e.Name, v.where(prev))
 			} else {
 				firstName[e.Name] = p + ".name"
