@@ -20,6 +20,12 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 const idRule = "use letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters"
 
+// eventNamePattern is an id that may also hold the characters of default
+// event names (<kind>@<at>#n), which `scenario show` writes out.
+var eventNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@#:-]{0,79}$`)
+
+const eventNameRule = "use letters, digits and - _ . @ # :, starting with a letter or digit, at most 80 characters"
+
 func validID(s string) bool { return idPattern.MatchString(s) }
 
 // Limits on sizes, so that a scenario that loads can also be simulated.
@@ -1368,9 +1374,9 @@ func (v *validator) events() {
 		// <kind>@<at>, are made unique: eventNames).
 		given[i] = e.Name
 		if v.has(p+".name") && e.Name != "" {
-			if !validID(e.Name) {
-				// an id, so events[NAME] in --set can select it
-				v.errf(p+".name", "invalid event name %q: %s", clip(e.Name), idRule)
+			if !eventNamePattern.MatchString(e.Name) {
+				// so events[NAME] in --set can select it
+				v.errf(p+".name", "invalid event name %q: %s", clip(e.Name), eventNameRule)
 			} else if prev, dup := firstName[e.Name]; dup {
 				v.errf(p+".name", "duplicate event name %q (first at %s); give each event its own name", e.Name, v.where(prev))
 			} else {
