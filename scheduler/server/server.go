@@ -84,10 +84,10 @@ type Server struct {
 // gossip member and the HTTP API, bootstraps or joins as configured, and
 // returns once all listeners are up. Close stops it.
 func New(cfg Config) (*Server, error) {
-	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, badConfig(err)
 	}
+	cfg.setDefaults()
 	logOut := cfg.Log
 	if logOut == nil {
 		logOut = os.Stderr
