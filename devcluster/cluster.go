@@ -599,6 +599,36 @@ func (c *Cluster) RestartServer(ctx context.Context, s *Server) error {
 	return c.startServer(ctx, s)
 }
 
+// RejoinServer starts a stopped server again from its data directory with
+// --join naming the other servers' HTTP addresses — as an operator adds
+// back a server removed from the cluster (suanli cluster remove-server):
+// the leader adds it as a voter again and brings its log up to date — and
+// waits until its API answers. A later RestartServer drops the --join.
+func (c *Cluster) RejoinServer(ctx context.Context, s *Server) error {
+	var others []string
+	for _, o := range c.Servers {
+		if o != s {
+			others = append(others, o.HTTPAddr)
+		}
+	}
+	if len(others) == 0 {
+		return fmt.Errorf("devcluster: %s has no other server to join", s.ID)
+	}
+	args := make([]string, 0, len(s.Args)+2)
+	for i := 0; i < len(s.Args); i++ {
+		switch s.Args[i] {
+		case "--bootstrap":
+			continue
+		case "--join":
+			i++
+			continue
+		}
+		args = append(args, s.Args[i])
+	}
+	s.Args = append(args, "--join", strings.Join(others, ","))
+	return c.startServer(ctx, s)
+}
+
 // Restart starts a child that exited again (servers from their data
 // directories, agents with the same arguments).
 func (c *Cluster) Restart(ctx context.Context, p *Proc) error {

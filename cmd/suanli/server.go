@@ -39,7 +39,13 @@ func newServerCmd() *cobra.Command {
 --bootstrap, the others with --join <http addr of any server>. Writes need the
 API token (--token or SUANLI_TOKEN), and the gossip pool a key shared by every
 server and agent (--gossip-key or SUANLI_GOSSIP_KEY; make one with suanli
-keygen), unless --dev. See docs/operations.md.`,
+keygen), unless --dev.
+
+A restarted server needs neither flag: its data directory holds the Raft
+configuration. With --join it asks to be a voter at every start, which adds
+back a server removed earlier (suanli cluster remove-server) and restarted
+from its old data directory; a removed server restarted without --join stays
+out and says so in its log. See docs/operations.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fc := checkFlags(cmd)
@@ -55,8 +61,10 @@ keygen), unless --dev. See docs/operations.md.`,
 			if err := fc.err(); err != nil {
 				return err
 			}
-			if cfg.LeaderHold == 0 {
-				cfg.LeaderHold = -1 // at once (the library's 0 means its default)
+			if cfg.LeaderHold <= 0 {
+				// --leader-hold 0 (or negative) answers at once; the
+				// library's 0 would mean its default hold (3 s).
+				cfg.LeaderHold = server.NoLeaderHold
 			}
 			if cfg.Token == "" {
 				cfg.Token = os.Getenv("SUANLI_TOKEN")
@@ -118,8 +126,8 @@ keygen), unless --dev. See docs/operations.md.`,
 	f.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:7070", "host:port of the HTTP API (port 0: any free port, see addrs.json)")
 	f.StringVar(&cfg.Gossip.Addr, "gossip-addr", "127.0.0.1:7946", "host:port of the gossip (memberlist) endpoint")
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "form a new cluster with this server as its only voter (first server only)")
-	f.StringVar(&join, "join", "", "comma-separated HTTP addresses of existing servers to join through")
-	f.StringVar(&gossipJoin, "gossip-join", "", "comma-separated gossip addresses to join (besides those learned from --join)")
+	f.StringVar(&join, "join", "", "comma-separated HTTP addresses (host:port) of existing servers; asked at every start to make this server a voter (adds back a removed server)")
+	f.StringVar(&gossipJoin, "gossip-join", "", "comma-separated gossip addresses (host:port) to join, and to rejoin while this server sees no other member (besides those learned from --join)")
 	f.StringVar(&gossipKey, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes (or SUANLI_GOSSIP_KEY; required unless --dev; suanli keygen makes one)")
 	f.StringVar(&cfg.Gossip.Profile, "gossip-profile", "lan", "failure-detection timing: lan (memberlist LAN defaults) or local")
 	f.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe-interval", 0, "override the probe interval (0: profile default)")

@@ -135,6 +135,18 @@ func (c *Config) Validate() error {
 	if len(c.Servers) == 0 && (c.Gossip.Disabled || len(c.Gossip.Join) == 0) {
 		errs = append(errs, errors.New("--servers: at least one server HTTP address is required (or --join gossip addresses to find them)"))
 	}
+	for _, a := range c.Servers {
+		if err := api.CheckServerAddr(a); err != nil {
+			errs = append(errs, fmt.Errorf("--servers %q: %v (a server's HTTP address: host:port, e.g. 10.0.0.1:7070, or a URL)", a, err))
+		}
+	}
+	if !c.Gossip.Disabled {
+		for _, a := range c.Gossip.Join {
+			if err := api.CheckHostPort(a); err != nil {
+				errs = append(errs, fmt.Errorf("--join %q: %v (a gossip address of a pool member: host:port, e.g. 10.0.0.1:7946)", a, err))
+			}
+		}
+	}
 	if err := c.Layout.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -181,6 +193,11 @@ type Agent struct {
 
 	instance string // this run's identity, in the registration and the gossip metadata
 
+	// resolveWarn rate-limits warnings about addresses whose host names
+	// do not resolve: the first failure, then every resolveWarnEvery.
+	resolveWarn      resolveWarner
+	resolveWarnEvery time.Duration
+
 	mu            sync.Mutex
 	registered    bool
 	registrations uint64
@@ -207,7 +224,8 @@ func New(cfg Config) (*Agent, error) {
 		wakeSender: make(chan struct{}, 1),
 		rng:        rand.New(rand.NewPCG(cfg.Seed, 0x5ee0a6e47)),
 		// One value per run (not from the seed: a restart must differ).
-		instance: crand.Text()[:12],
+		instance:         crand.Text()[:12],
+		resolveWarnEvery: 30 * time.Second,
 	}
 	return a, nil
 }
@@ -386,7 +404,9 @@ func (a *Agent) gossipLoop(ctx context.Context) {
 		// Without seeds, wait for the registration's cluster status to
 		// name the servers' gossip addresses before calling it a failure.
 		if seeds := a.joinSeeds(); rejoin && (len(seeds) > 0 || a.isRegistered()) {
-			switch n, err := a.pool.Join(seeds); {
+			n, err := a.pool.Join(seeds)
+			a.noteSeeds(seeds, err)
+			switch {
 			case err != nil:
 				fails++
 				if fails == 1 || fails%20 == 0 {
@@ -486,6 +506,7 @@ func (a *Agent) register(ctx context.Context, cancel context.CancelFunc) bool {
 		res, err := a.servers.client(addr).Register(rctx, req)
 		rcancel()
 		if err == nil {
+			a.resolved(addr)
 			a.mu.Lock()
 			a.registered = true
 			a.registrations++
@@ -501,7 +522,9 @@ func (a *Agent) register(ctx context.Context, cancel context.CancelFunc) bool {
 			a.setFatal(fmt.Errorf("register with %s: %w", addr, err), cancel)
 			return false
 		}
-		a.log.Warn("register failed, retrying", "server", addr, "err", err)
+		if !a.unresolved("--servers", addr, err) {
+			a.log.Warn("register failed, retrying", "server", addr, "err", err)
+		}
 		a.servers.failed(addr)
 		a.servers.setLeader(leaderHint(err))
 		if !sleep(ctx, b.next()) {
@@ -518,8 +541,10 @@ func (a *Agent) discover(ctx context.Context, addr string) {
 	defer cancel()
 	st, err := a.servers.client(addr).Cluster(rctx)
 	if err != nil {
+		a.unresolved("--servers", addr, err)
 		return
 	}
+	a.resolved(addr)
 	a.noteServers(st)
 	if st.LeaderHTTP != "" {
 		a.servers.setLeader(st.LeaderHTTP)
@@ -568,7 +593,9 @@ func (a *Agent) pollLoop(ctx context.Context, cancel context.CancelFunc) {
 				a.setFatal(fmt.Errorf("assignments from %s: %w", addr, err), cancel)
 				return
 			}
-			a.log.Debug("poll failed, retrying", "server", addr, "err", err)
+			if !a.unresolved("--servers", addr, err) {
+				a.log.Debug("poll failed, retrying", "server", addr, "err", err)
+			}
 			a.servers.failed(addr)
 			a.servers.setLeader(leaderHint(err))
 			if !sleep(ctx, b.next()) {
@@ -582,6 +609,7 @@ func (a *Agent) pollLoop(ctx context.Context, cancel context.CancelFunc) {
 			continue
 		}
 		b.reset()
+		a.resolved(addr)
 		if as.Index < index {
 			// A lagging server answered with an older state: ignore it.
 			a.run.apply(as) // counted as stale
@@ -648,6 +676,7 @@ func (a *Agent) send(ctx context.Context, cancel context.CancelFunc, batch []api
 		res, err := a.servers.client(addr).Events(rctx, a.cfg.ID, batch)
 		rcancel()
 		if err == nil {
+			a.resolved(addr)
 			a.run.acked(batch, res.Index)
 			a.mu.Lock()
 			a.eventsSent += uint64(len(batch))
@@ -673,7 +702,9 @@ func (a *Agent) send(ctx context.Context, cancel context.CancelFunc, batch []api
 			a.servers.failed(addr)
 			a.servers.setLeader(leaderHint(err))
 		}
-		a.log.Debug("events failed, retrying", "server", addr, "events", len(batch), "err", err)
+		if !a.unresolved("--servers", addr, err) {
+			a.log.Debug("events failed, retrying", "server", addr, "events", len(batch), "err", err)
+		}
 		if !sleep(ctx, b.next()) {
 			break
 		}

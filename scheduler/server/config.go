@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/server/api"
 	"github.com/suanli/suanli/scheduler/server/fsm"
+	"github.com/suanli/suanli/scheduler/server/gossip"
 )
 
 // Clock tells the time. The server's decisions and command timestamps use
@@ -24,7 +29,8 @@ func (realClock) Now() time.Time { return time.Now() }
 // RealClock is the system clock.
 var RealClock Clock = realClock{}
 
-// RaftTiming holds Raft's timing knobs (see hashicorp/raft Config).
+// RaftTiming holds Raft's timing knobs (see hashicorp/raft Config). A
+// zero field takes DefaultRaftTiming's value; negative ones are refused.
 type RaftTiming struct {
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
@@ -64,18 +70,24 @@ type GossipConfig struct {
 	// Key is the shared encryption key (16/24/32 bytes); nil (no
 	// encryption) is allowed only with Config.Dev.
 	Key []byte
-	// Profile is "lan" (default) or "local"; ProbeInterval/ProbeTimeout
-	// override it (see package gossip for detection times).
+	// Profile is "lan" ("" too) or "local"; ProbeInterval, ProbeTimeout
+	// and SuspicionMult override it, 0 keeping the profile's value (see
+	// package gossip for detection times).
 	Profile       string
 	ProbeInterval time.Duration
 	ProbeTimeout  time.Duration
 	SuspicionMult int
-	// Join lists gossip addresses to join at start (besides those learned
-	// from --join servers and the server directory).
+	// Join lists gossip addresses (host:port) to join at start, and again
+	// whenever this server finds itself alone in the pool (besides those
+	// learned from --join servers and the server directory).
 	Join []string
 }
 
-// Config configures a server.
+// Config configures a server. The zero value of every setting below the
+// secrets (Raft timing, body limits, batches, timeouts and intervals,
+// gossip timing, Policy, RaftLogLevel) means its documented default;
+// negative values are refused, except LeaderHold's (NoLeaderHold). New
+// checks the configuration with Validate.
 type Config struct {
 	ID       string
 	DataDir  string
@@ -84,8 +96,10 @@ type Config struct {
 	Gossip   GossipConfig
 	// Bootstrap makes this server form a new cluster (if it has no state).
 	Bootstrap bool
-	// Join lists HTTP addresses of existing servers; a new server asks them
-	// to add it as a voter.
+	// Join lists HTTP addresses (host:port or URL) of existing servers. At
+	// every start the server asks them to add it as a voter: a new server
+	// joins, one that is a voter already changes nothing, and one removed
+	// earlier is added back, its log brought up to date by the leader.
 	Join []string
 	// Policy is the scheduling policy's name (scheduler.PolicyNames).
 	Policy string
@@ -144,7 +158,9 @@ type Config struct {
 	// that arrives while no leader is known, or the leader's HTTP address
 	// is not yet known, before answering no_leader: right after a start or
 	// an election the request then waits for the new leader instead of
-	// failing (default 3 s; negative: answer at once).
+	// failing. 0 means the default, 3 s; NoLeaderHold (any negative
+	// value) answers at once. (suanli server's --leader-hold 0 means at
+	// once: the flag's default is explicit, and it maps 0 to NoLeaderHold.)
 	LeaderHold time.Duration
 
 	Clock Clock
@@ -152,49 +168,65 @@ type Config struct {
 	NewID func() string
 	// Log receives the server's and raft's log lines; nil = stderr.
 	Log io.Writer
-	// RaftLogLevel is hclog's level for raft (default "warn").
+	// RaftLogLevel is hclog's level for raft: trace, debug, info, warn
+	// (default) or error.
 	RaftLogLevel string
 }
 
+// NoLeaderHold as Config.LeaderHold makes a follower answer no_leader at
+// once when no leader is known (0 means the default hold, 3 s).
+const NoLeaderHold time.Duration = -1
+
+// Defaults of the Config settings whose zero value means "default".
+const (
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultMaxBulkBodyBytes  = 16 << 20
+	DefaultPlanBatch         = 1024
+	DefaultPlanPipeline      = 4
+	DefaultSubmitBatch       = 1024
+	DefaultApplyTimeout      = 5 * time.Second
+	DefaultReconcileInterval = 5 * time.Second
+	DefaultAgentGrace        = 30 * time.Second
+	DefaultEnergyRefresh     = time.Minute
+	DefaultMaxWait           = 60 * time.Second
+	DefaultLeaderHold        = 3 * time.Second
+)
+
+// setDefaults replaces every zero setting with its default; negative
+// values stay, for Validate to refuse.
 func (c *Config) setDefaults() {
 	if c.Policy == "" {
 		c.Policy = "balanced"
 	}
-	if c.Raft == (RaftTiming{}) {
-		c.Raft = DefaultRaftTiming()
+	d := DefaultRaftTiming()
+	r := &c.Raft
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&r.HeartbeatTimeout, d.HeartbeatTimeout}, {&r.ElectionTimeout, d.ElectionTimeout}, {&r.LeaderLeaseTimeout, d.LeaderLeaseTimeout},
+		{&r.CommitTimeout, d.CommitTimeout}, {&r.SnapshotInterval, d.SnapshotInterval}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
 	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
+	if r.SnapshotThreshold == 0 {
+		r.SnapshotThreshold = d.SnapshotThreshold
 	}
-	if c.MaxBulkBodyBytes <= 0 {
-		c.MaxBulkBodyBytes = 16 << 20
+	if r.TrailingLogs == 0 {
+		r.TrailingLogs = d.TrailingLogs
 	}
-	if c.PlanBatch <= 0 {
-		c.PlanBatch = 1024
-	}
-	if c.PlanPipeline <= 0 {
-		c.PlanPipeline = 4
-	}
-	if c.SubmitBatch <= 0 {
-		c.SubmitBatch = 1024
-	}
-	if c.ApplyTimeout <= 0 {
-		c.ApplyTimeout = 5 * time.Second
-	}
-	if c.EnergyRefresh == 0 {
-		c.EnergyRefresh = time.Minute
-	}
-	if c.ReconcileInterval == 0 {
-		c.ReconcileInterval = 5 * time.Second
-	}
-	if c.AgentGrace == 0 {
-		c.AgentGrace = 30 * time.Second
-	}
+	setInt64(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setInt64(&c.MaxBulkBodyBytes, DefaultMaxBulkBodyBytes)
+	setInt(&c.PlanBatch, DefaultPlanBatch)
+	setInt(&c.PlanPipeline, DefaultPlanPipeline)
+	setInt(&c.SubmitBatch, DefaultSubmitBatch)
+	setDuration(&c.ApplyTimeout, DefaultApplyTimeout)
+	setDuration(&c.EnergyRefresh, DefaultEnergyRefresh)
+	setDuration(&c.ReconcileInterval, DefaultReconcileInterval)
+	setDuration(&c.AgentGrace, DefaultAgentGrace)
+	setDuration(&c.MaxWait, DefaultMaxWait)
 	if c.LeaderHold == 0 {
-		c.LeaderHold = 3 * time.Second
-	}
-	if c.MaxWait <= 0 {
-		c.MaxWait = 60 * time.Second
+		c.LeaderHold = DefaultLeaderHold
 	}
 	if c.Clock == nil {
 		c.Clock = RealClock
@@ -204,6 +236,24 @@ func (c *Config) setDefaults() {
 	}
 	if c.Gossip.Addr == "" {
 		c.Gossip.Addr = "127.0.0.1:0"
+	}
+}
+
+func setInt(v *int, def int) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+func setInt64(v *int64, def int64) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+func setDuration(v *time.Duration, def time.Duration) {
+	if *v == 0 {
+		*v = def
 	}
 }
 
@@ -241,18 +291,82 @@ type TLSConfig struct {
 // Enabled reports whether the API is served over HTTPS.
 func (t TLSConfig) Enabled() bool { return t.CertFile != "" }
 
-// Validate checks the configuration, naming the flag at fault.
+// Validate checks the configuration as New will use it, naming the flag
+// (and, for settings without one, the Config field) at fault. It accepts
+// zero for every setting with a default (see Config) and refuses negative
+// ones, so a library user gets the checks the CLI makes; it changes
+// nothing. New's errors from it are ErrBadConfig.
 func (c *Config) Validate() error {
+	errs := c.negatives()
+	d := *c
+	d.setDefaults()
+	return errors.Join(append(errs, d.validate()...)...)
+}
+
+// negatives refuses negative values of the settings whose zero means a
+// default (setDefaults would silently replace or keep them).
+func (c *Config) negatives() []error {
+	var errs []error
+	dur := func(name string, v, def time.Duration) {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must not be negative (0: the default, %v)", name, v, def))
+		}
+	}
+	num := func(name string, v, def int64) {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s %d: must not be negative (0: the default, %d)", name, v, def))
+		}
+	}
+	g, r, dr := c.Gossip, c.Raft, DefaultRaftTiming()
+	dur("--gossip-probe-interval", g.ProbeInterval, 0)
+	dur("--gossip-probe-timeout", g.ProbeTimeout, 0)
+	if g.SuspicionMult < 0 {
+		errs = append(errs, fmt.Errorf("--gossip-suspicion-mult %d: must not be negative (0: the profile's)", g.SuspicionMult))
+	}
+	dur("--reconcile-interval", c.ReconcileInterval, DefaultReconcileInterval)
+	dur("--agent-grace", c.AgentGrace, DefaultAgentGrace)
+	dur("--energy-refresh", c.EnergyRefresh, DefaultEnergyRefresh)
+	dur("Config.ApplyTimeout", c.ApplyTimeout, DefaultApplyTimeout)
+	dur("Config.MaxWait", c.MaxWait, DefaultMaxWait)
+	dur("Config.Raft.HeartbeatTimeout", r.HeartbeatTimeout, dr.HeartbeatTimeout)
+	dur("Config.Raft.ElectionTimeout", r.ElectionTimeout, dr.ElectionTimeout)
+	dur("Config.Raft.LeaderLeaseTimeout", r.LeaderLeaseTimeout, dr.LeaderLeaseTimeout)
+	dur("Config.Raft.CommitTimeout", r.CommitTimeout, dr.CommitTimeout)
+	dur("Config.Raft.SnapshotInterval", r.SnapshotInterval, dr.SnapshotInterval)
+	num("Config.MaxBodyBytes", c.MaxBodyBytes, DefaultMaxBodyBytes)
+	num("Config.MaxBulkBodyBytes", c.MaxBulkBodyBytes, DefaultMaxBulkBodyBytes)
+	num("Config.PlanBatch", int64(c.PlanBatch), DefaultPlanBatch)
+	num("Config.PlanPipeline", int64(c.PlanPipeline), DefaultPlanPipeline)
+	num("Config.SubmitBatch", int64(c.SubmitBatch), DefaultSubmitBatch)
+	num("Config.FSM.MaxTerminal", int64(c.FSM.MaxTerminal), 100000)
+	num("Config.FSM.UnparkBudget", int64(c.FSM.UnparkBudget), 1024)
+	return errs
+}
+
+// validate checks a configuration with its defaults set.
+func (c *Config) validate() []error {
 	var errs []error
 	if c.ID == "" {
 		errs = append(errs, errors.New("--id is required"))
+	} else if !api.ValidID(c.ID) {
+		errs = append(errs, fmt.Errorf("--id %q: want 1-%d characters of [A-Za-z0-9._:-]", c.ID, api.MaxIDLen))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required"))
 	}
-	for flag, a := range map[string]string{"--raft-addr": c.RaftAddr, "--http-addr": c.HTTPAddr, "--gossip-addr": c.Gossip.Addr} {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: %v", flag, a, err))
+	for _, a := range []struct{ flag, addr string }{{"--raft-addr", c.RaftAddr}, {"--http-addr", c.HTTPAddr}, {"--gossip-addr", c.Gossip.Addr}} {
+		if err := checkListenAddr(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %v", a.flag, a.addr, err))
+		}
+	}
+	for _, a := range c.Join {
+		if err := api.CheckServerAddr(a); err != nil {
+			errs = append(errs, fmt.Errorf("--join %q: %v (an HTTP address of a server: host:port or URL)", a, err))
+		}
+	}
+	for _, a := range c.Gossip.Join {
+		if err := api.CheckHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("--gossip-join %q: %v (a gossip address: host:port)", a, err))
 		}
 	}
 	if c.Token == "" && !c.Dev {
@@ -277,27 +391,37 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--gossip-key: %d bytes, want 16, 24 or 32", n))
 	}
 	g := c.Gossip
-	for flag, d := range map[string]time.Duration{"--gossip-probe-interval": g.ProbeInterval, "--gossip-probe-timeout": g.ProbeTimeout,
-		"--reconcile-interval": c.ReconcileInterval, "--agent-grace": c.AgentGrace} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("%s %v: must not be negative", flag, d))
+	if g.ProbeInterval >= 0 && g.ProbeTimeout >= 0 && g.SuspicionMult >= 0 {
+		// The pool's own check, with the profile's values for zeros.
+		if _, _, err := gossip.DetectionTime(gossip.Config{Profile: g.Profile, ProbeInterval: g.ProbeInterval, ProbeTimeout: g.ProbeTimeout,
+			SuspicionMult: g.SuspicionMult}, 1); err != nil {
+			errs = append(errs, fmt.Errorf("--gossip-profile %q, --gossip-probe-interval %v, --gossip-probe-timeout %v: %v", g.Profile, g.ProbeInterval, g.ProbeTimeout, err))
 		}
 	}
-	if c.EnergyRefresh < 0 {
-		errs = append(errs, fmt.Errorf("--energy-refresh %v: must not be negative", c.EnergyRefresh))
-	}
-	if g.SuspicionMult < 0 {
-		errs = append(errs, fmt.Errorf("--gossip-suspicion-mult %d: must not be negative", g.SuspicionMult))
-	}
-	if g.ProbeInterval > 0 && g.ProbeTimeout > 0 && g.ProbeTimeout >= g.ProbeInterval {
-		errs = append(errs, fmt.Errorf("--gossip-probe-timeout %v must be below --gossip-probe-interval %v", g.ProbeTimeout, g.ProbeInterval))
+	if !slices.Contains([]string{"trace", "debug", "info", "warn", "error"}, strings.ToLower(c.RaftLogLevel)) {
+		errs = append(errs, fmt.Errorf("--raft-log-level %q: want trace, debug, info, warn or error", c.RaftLogLevel))
 	}
 	r := c.Raft
 	if r.HeartbeatTimeout < 5*time.Millisecond || r.ElectionTimeout < 5*time.Millisecond {
-		errs = append(errs, errors.New("raft timeouts must be at least 5ms"))
+		errs = append(errs, fmt.Errorf("raft heartbeat timeout %v, election timeout %v: both must be at least 5ms", r.HeartbeatTimeout, r.ElectionTimeout))
 	}
 	if r.LeaderLeaseTimeout > r.HeartbeatTimeout {
-		errs = append(errs, errors.New("raft leader lease timeout must not exceed the heartbeat timeout"))
+		errs = append(errs, fmt.Errorf("raft leader lease timeout %v must not exceed the heartbeat timeout %v", r.LeaderLeaseTimeout, r.HeartbeatTimeout))
 	}
-	return errors.Join(errs...)
+	if c.MaxBulkBodyBytes < c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("Config.MaxBulkBodyBytes %d must not be below Config.MaxBodyBytes %d", c.MaxBulkBodyBytes, c.MaxBodyBytes))
+	}
+	return errs
+}
+
+// checkListenAddr checks host:port to listen on (port 0: any free port).
+func checkListenAddr(addr string) error {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q: want 0-65535 (0: any free port)", p)
+	}
+	return nil
 }

@@ -36,6 +36,19 @@
 // or gone (their work is re-placed), and up when it returns — heeding only
 // the member whose metadata carries the instance of the agent's last
 // registration, and never above the state an operator set on a node.
-// GET /v1/health reports this server's view of the pool. A join request
-// may re-address a Raft voter only once that voter is gone.
+// GET /v1/health reports this server's view of the pool, which the server
+// rejoins whenever it finds itself alone in it. A join request may
+// re-address a Raft voter only once that voter is gone.
+//
+// A server with Config.Join asks to be a voter at every start: a server
+// removed from the configuration and restarted from its old data
+// directory is added back and caught up; without Join it stays out (raft
+// gives no vote to a server outside its own configuration) and logs what
+// to do. Removing the leader hands leadership over first.
+//
+// # Configuration
+//
+// Config's zero values mean defaults (see Config and the Default*
+// constants); Config.Validate, which New calls, refuses negative values
+// and malformed addresses, naming the flag or field.
 package server

@@ -154,14 +154,63 @@ func (s *Server) handleRemove(w http.ResponseWriter, r *http.Request, body []byt
 	if !api.ValidID(req.ID) {
 		return api.Invalid("id", "server id %q is not a valid id", req.ID)
 	}
-	if err := s.raft.RemoveServer(raft.ServerID(req.ID), 0, s.cfg.ApplyTimeout).Error(); err != nil {
+	cf := s.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
 		return s.raftError(err)
 	}
+	present, voters := false, 0
+	for _, sv := range cf.Configuration().Servers {
+		present = present || sv.ID == raft.ServerID(req.ID)
+		if sv.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	if present && req.ID == s.cfg.ID {
+		// The leader itself: hand leadership over first and let the new
+		// leader remove this server (raft would otherwise remove its own
+		// leader mid-request and the answer would be lost).
+		if voters < 2 {
+			return onlyVoter(req.ID)
+		}
+		return s.removeSelf(w, r, body)
+	}
+	if present {
+		if err := s.raft.RemoveServer(raft.ServerID(req.ID), 0, s.cfg.ApplyTimeout).Error(); err != nil {
+			return s.raftError(err)
+		}
+		s.log.Info("server removed", "id", req.ID)
+	}
+	// Not (or no longer) in the configuration: forget its directory entry
+	// all the same, so removing twice answers alike.
 	if _, _, e := s.apply(fsm.CmdServer, &fsm.ServerCmd{Remove: true, Server: api.Server{ID: req.ID}}); e != nil {
 		return e
 	}
 	writeJSON(w, http.StatusOK, s.clusterStatus())
 	return nil
+}
+
+// removeSelf serves a request to remove this server, the leader: it
+// transfers leadership to another voter, waits for the new leader to be
+// known, and forwards the request there. Nothing is removed if the
+// transfer fails (no_leader: retry).
+func (s *Server) removeSelf(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	s.log.Info("asked to remove this server, the leader: handing leadership over first")
+	if err := s.raft.LeadershipTransfer().Error(); err != nil {
+		return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
+			"server %s is the leader and could not hand leadership over (%v); it was not removed: retry", s.cfg.ID, err)}
+	}
+	deadline := time.Now().Add(max(s.cfg.LeaderHold, 5*time.Second))
+	for {
+		if addr, lid := s.leaderHTTP(); lid != "" && lid != s.cfg.ID && addr != "" {
+			if s.forwardTo(w, r, body, addr, lid) {
+				return nil
+			}
+		}
+		if !s.waitLeader(r.Context(), deadline) {
+			return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
+				"server %s handed leadership over, but no new leader answered in time; it was not removed: retry", s.cfg.ID)}
+		}
+	}
 }
 
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {

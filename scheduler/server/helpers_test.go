@@ -115,7 +115,9 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-// registerAgent registers an agent with n 16-core nodes at site.
+// registerAgent registers an agent with n 16-core nodes at site,
+// registering again (the same registration: idempotent) through the 503s
+// of an election, as submitOK resubmits.
 func registerAgent(t testing.TB, c *api.Client, agent, site, city, role string, n int) {
 	t.Helper()
 	req := api.RegisterRequest{AgentID: agent, Sites: []api.Site{{ID: site, City: city, Role: role, PUE: 1.3}}}
@@ -123,8 +125,21 @@ func registerAgent(t testing.TB, c *api.Client, agent, site, city, role string, 
 		req.Nodes = append(req.Nodes, api.NodeSpec{ID: fmt.Sprintf("%s-%d", site, i), Site: site,
 			Capacity: nodes.Resources{CPUMilli: 16000, MemoryMiB: 65536, GPUMilli: 0}})
 	}
-	if _, err := c.Register(ctx(t), req); err != nil {
-		t.Fatalf("register %s: %v", agent, err)
+	ctx := ctx(t)
+	for backoff := 10 * time.Millisecond; ; backoff = min(2*backoff, 250*time.Millisecond) {
+		_, err := c.Register(ctx, req)
+		switch {
+		case err == nil:
+			return
+		case isCode(err, api.CodeUnknownOutcome), isCode(err, api.CodeNoLeader), isCode(err, api.CodeNotLeader):
+		default:
+			t.Fatalf("register %s: %v", agent, err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("register %s: no answer but %v before the deadline", agent, err)
+		}
+		t.Logf("register %s: %v; registering again", agent, err)
+		time.Sleep(backoff)
 	}
 }
 

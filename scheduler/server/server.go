@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -85,10 +84,10 @@ type Server struct {
 // gossip member and the HTTP API, bootstraps or joins as configured, and
 // returns once all listeners are up. Close stops it.
 func New(cfg Config) (*Server, error) {
-	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, badConfig(err)
 	}
+	cfg.setDefaults()
 	logOut := cfg.Log
 	if logOut == nil {
 		logOut = os.Stderr
@@ -208,6 +207,11 @@ func (s *Server) startRaft(logOut io.Writer) error {
 	if t.TrailingLogs > 0 {
 		rc.TrailingLogs = t.TrailingLogs
 	}
+	// A leader removed from the configuration (by a race: handleRemove
+	// hands leadership over before removing the leader) stays up as a
+	// follower, like every removed server, instead of shutting Raft down
+	// under a running process; restarted with --join it is added back.
+	rc.ShutdownOnRemove = false
 	rc.MaxAppendEntries = 256
 	rc.BatchApplyCh = true
 	notify := make(chan bool, 16)
@@ -406,73 +410,6 @@ func (s *Server) leaderHTTP() (addr, id string) {
 	return "", string(lid)
 }
 
-// joinLoop makes a new server a member: it asks the --join servers to add
-// it as a voter (retrying until one succeeds), and joins the gossip pool.
-func (s *Server) joinLoop() {
-	defer s.wg.Done()
-	// Tell the pool our HTTP address now that we know it.
-	_ = s.pool.SetMeta(gossip.Meta{Role: gossip.RoleServer, ID: s.cfg.ID, HTTPAddr: s.addrs.HTTPAddr, RaftAddr: s.addrs.RaftAddr}, time.Second)
-	seeds := append([]string(nil), s.cfg.Gossip.Join...)
-	needRaftJoin := len(s.cfg.Join) > 0 && !s.hadState
-	backoff := 100 * time.Millisecond
-	gossipFails := 0 // consecutive failed gossip joins (the first, then every 20th, is logged)
-	for attempt := 0; ; attempt++ {
-		if needRaftJoin {
-			for _, a := range s.cfg.Join {
-				st, err := s.askJoin(a)
-				if err != nil {
-					if attempt%20 == 0 {
-						s.log.Warn("join failed, retrying", "via", a, "err", err)
-					}
-					continue
-				}
-				needRaftJoin = false
-				for _, sv := range st {
-					if sv.GossipAddr != "" && sv.ID != s.cfg.ID {
-						seeds = append(seeds, sv.GossipAddr)
-					}
-				}
-				break
-			}
-		}
-		// Gossip: join the seeds, or the servers of the directory.
-		if s.pool.NumMembers() < 2 {
-			cand := append([]string(nil), seeds...)
-			for _, sv := range s.fsm.Servers() {
-				if sv.ID != s.cfg.ID && sv.GossipAddr != "" {
-					cand = append(cand, sv.GossipAddr)
-				}
-			}
-			slices.Sort(cand)
-			cand = slices.Compact(cand)
-			if len(cand) > 0 {
-				if n, err := s.pool.Join(cand); err != nil {
-					gossipFails++
-					if gossipFails == 1 || gossipFails%20 == 0 {
-						s.log.Warn("gossip join failed, retrying", "tried", strings.Join(cand, ","), "attempts", gossipFails, "err", err)
-					}
-				} else {
-					if gossipFails > 0 {
-						s.log.Info("joined the gossip pool", "via", n, "after_failures", gossipFails)
-					}
-					gossipFails = 0
-				}
-			}
-		}
-		if !needRaftJoin && (s.pool.NumMembers() >= 2 || (len(seeds) == 0 && len(s.fsm.Servers()) <= 1 && attempt > 50)) {
-			return
-		}
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		if backoff < 2*time.Second {
-			backoff *= 2
-		}
-	}
-}
-
 // loadTLS reads the certificate, key and CA of Config.TLS, if set.
 func (s *Server) loadTLS() error {
 	t := s.cfg.TLS
@@ -492,17 +429,4 @@ func (s *Server) loadTLS() error {
 	}
 	s.fwd.Transport = &http.Transport{TLSClientConfig: s.peerTLS, Proxy: http.ProxyFromEnvironment}
 	return nil
-}
-
-// askJoin posts a join request to a server (forwarded to the leader).
-func (s *Server) askJoin(httpAddr string) ([]api.Server, error) {
-	c := api.NewClientTLS(httpAddr, s.cfg.Token, s.peerTLS)
-	c.HTTP.Timeout = 10 * time.Second
-	ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
-	defer cancel()
-	st, err := c.Join(ctx, api.JoinRequest{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr})
-	if err != nil {
-		return nil, err
-	}
-	return st.Servers, nil
 }

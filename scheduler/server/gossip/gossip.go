@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"context"
 	crand "crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -352,18 +353,37 @@ func Start(cfg Config) (*Pool, error) {
 }
 
 // Join contacts the given members (host:port) and merges state with them.
-// It returns how many it reached; an error only if it reached none.
+// It returns how many it reached; an error (a *JoinError) only if it
+// reached none. A seed whose host name does not resolve is not handed to
+// memberlist (which would log a warning of its own at every attempt): the
+// JoinError lists it with the resolver's error (a *ResolveError wrapping,
+// usually, a *net.DNSError).
 func (p *Pool) Join(seeds []string) (int, error) {
 	if len(seeds) == 0 {
 		return 0, errors.New("gossip: join: no addresses to join")
 	}
-	n, err := p.ml.Join(seeds)
-	if err != nil && n == 0 {
-		err = &JoinError{Seeds: append([]string(nil), seeds...), Err: err}
+	var resolved []string
+	var unresolved []*ResolveError
+	for _, s := range seeds {
+		if err := resolve(s); err != nil {
+			unresolved = append(unresolved, &ResolveError{Addr: s, Err: err})
+			continue
+		}
+		resolved = append(resolved, s)
+	}
+	var (
+		n   int
+		err error
+	)
+	if len(resolved) > 0 {
+		n, err = p.ml.Join(resolved)
+	}
+	if n == 0 {
+		je := &JoinError{Seeds: append([]string(nil), seeds...), Err: err, Unresolved: unresolved}
 		p.mu.Lock()
-		p.joinErr = err.Error()
+		p.joinErr = je.Error()
 		p.mu.Unlock()
-		return 0, err
+		return 0, je
 	}
 	p.mu.Lock()
 	p.joinErr = ""
@@ -371,29 +391,79 @@ func (p *Pool) Join(seeds []string) (int, error) {
 	return n, nil
 }
 
+// lookupHost resolves a host name (a variable for tests).
+var lookupHost = func(ctx context.Context, host string) ([]string, error) {
+	return net.DefaultResolver.LookupHost(ctx, host)
+}
+
+// resolveTimeout bounds one seed's name resolution.
+const resolveTimeout = 5 * time.Second
+
+// resolve reports whether a seed's host, if it is a name, resolves. A seed
+// that is not host:port is left to memberlist, which reports it.
+func resolve(seed string) error {
+	if i := strings.Index(seed, "/"); i >= 0 {
+		seed = seed[i+1:] // memberlist's optional "node-name/" prefix
+	}
+	host, _, err := net.SplitHostPort(seed)
+	if err != nil || host == "" || net.ParseIP(host) != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	_, err = lookupHost(ctx, host)
+	return err
+}
+
+// ResolveError is a seed whose host name did not resolve.
+type ResolveError struct {
+	Addr string
+	Err  error // usually a *net.DNSError
+}
+
+func (e *ResolveError) Error() string { return "resolve " + e.Addr + ": " + e.Err.Error() }
+func (e *ResolveError) Unwrap() error { return e.Err }
+
 // JoinError is Join's error when it reached none of the seeds.
 type JoinError struct {
 	Seeds []string
-	// Err is memberlist's error (one per address tried).
+	// Err is memberlist's error (one per address tried); nil when no seed
+	// resolved.
 	Err error
+	// Unresolved lists the seeds whose host names did not resolve.
+	Unresolved []*ResolveError
 }
 
 // Error names the addresses and why each failed, on one line.
 func (e *JoinError) Error() string {
 	var causes []string
+	for _, u := range e.Unresolved {
+		causes = append(causes, u.Error())
+	}
 	var multi interface{ WrappedErrors() []error }
-	if errors.As(e.Err, &multi) {
+	switch {
+	case e.Err == nil:
+	case errors.As(e.Err, &multi):
 		for _, c := range multi.WrappedErrors() {
 			causes = append(causes, c.Error())
 		}
-	} else {
-		causes = strings.Fields(e.Err.Error())
-		causes = []string{strings.Join(causes, " ")}
+	default:
+		causes = append(causes, strings.Join(strings.Fields(e.Err.Error()), " "))
 	}
 	return "gossip: join " + strings.Join(e.Seeds, ",") + ": " + strings.Join(causes, "; ")
 }
 
-func (e *JoinError) Unwrap() error { return e.Err }
+// Unwrap returns memberlist's error and the resolution errors.
+func (e *JoinError) Unwrap() []error {
+	var out []error
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	for _, u := range e.Unresolved {
+		out = append(out, u)
+	}
+	return out
+}
 
 // Stats returns this member's view of the pool (see Stats).
 func (p *Pool) Stats() Stats {
