@@ -92,7 +92,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 	if err := cf.Error(); err != nil {
 		return s.raftError(err)
 	}
-	present := false
+	present, readdress := false, false
 	for _, sv := range cf.Configuration().Servers {
 		if sv.ID != raft.ServerID(req.ID) {
 			continue
@@ -111,9 +111,19 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 				req.ID, sv.Address, why, req.RaftAddr, req.ID)}
 		}
 		s.log.Warn("re-addressing a server that is gone", "id", req.ID, "from", sv.Address, "to", req.RaftAddr)
+		readdress = true
+	}
+	if readdress {
+		// Remove, then add at the new address, rather than letting AddVoter
+		// replace the address in place: raft v1.7.3 then updates the
+		// running replication's peer under its pipeline's feet (a data
+		// race, hashicorp/raft#681). Removing stops that replication; the
+		// add starts a new one.
+		if err := s.raft.RemoveServer(raft.ServerID(req.ID), cf.Index(), s.cfg.ApplyTimeout).Error(); err != nil {
+			return s.raftError(err)
+		}
 	}
 	if !present {
-		// AddVoter adds the server, or replaces the address of a gone one.
 		if err := s.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, s.cfg.ApplyTimeout).Error(); err != nil {
 			return s.raftError(err)
 		}
