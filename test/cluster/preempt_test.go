@@ -199,22 +199,25 @@ func inversions(v placementView) []string {
 	return out
 }
 
-// preemptWatch watches a cluster while TestChaosPreempt runs: it reads the
-// servers' suanli_preemptions_total every second, and every two seconds a
-// consistent view from the leader, which it checks (viewProblems, and
-// inversions when the view is quiescent) and in which it notes the
-// workloads it sees evicted (pending, reason "preempted by …").
+// preemptWatch watches a cluster while TestChaosPreempt runs: every
+// second it reads the servers' suanli_preemptions_total and a consistent
+// view from the leader, which it checks (viewProblems, and inversions when
+// the view is quiescent) and compares with the previous view to note the
+// workloads it sees re-queued: live on a node that is up in both views,
+// and then pending, or live elsewhere or placed anew (evicted, or its node
+// went down and up again in between).
 type preemptWatch struct {
 	c    *devcluster.Cluster
 	stop chan struct{}
 	done chan struct{}
 
-	mu        sync.Mutex
-	views     int // consistent views checked
-	quiet     int // of which quiescent (inversions checked)
-	preempted map[string]string
-	problems  []string
-	counters  map[string]*procCounter
+	mu       sync.Mutex
+	views    int // consistent views checked
+	quiet    int // of which quiescent (inversions checked)
+	prev     placementView
+	requeued map[string]bool
+	problems []string
+	counters map[string]*procCounter
 }
 
 // procCounter sums a counter over the incarnations of one process (a
@@ -227,7 +230,7 @@ type procCounter struct {
 func (p *procCounter) total() float64 { return p.base + p.last }
 
 func watchPreempt(c *devcluster.Cluster) *preemptWatch {
-	w := &preemptWatch{c: c, stop: make(chan struct{}), done: make(chan struct{}), preempted: map[string]string{}, counters: map[string]*procCounter{}}
+	w := &preemptWatch{c: c, stop: make(chan struct{}), done: make(chan struct{}), requeued: map[string]bool{}, counters: map[string]*procCounter{}}
 	go w.loop()
 	return w
 }
@@ -236,16 +239,14 @@ func (w *preemptWatch) loop() {
 	defer close(w.done)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for k := 0; ; k++ {
+	for {
 		select {
 		case <-w.stop:
 			return
 		case <-tick.C:
 		}
 		w.readCounters()
-		if k%2 == 1 {
-			w.checkOnce()
-		}
+		w.checkOnce()
 	}
 }
 
@@ -327,11 +328,16 @@ func (w *preemptWatch) checkOnce() {
 	for _, p := range probs {
 		w.problems = append(w.problems, fmt.Sprintf("index %d: %s", v.index, p))
 	}
-	for id, x := range v.work {
-		if x.Status == api.StatusPending && strings.HasPrefix(x.Reason, "preempted by ") {
-			w.preempted[id] = x.Reason
+	for id, before := range w.prev.work {
+		x, ok := v.work[id]
+		if !ok || !api.Live(before.Status) || w.prev.nodes[before.Node].State != "up" || v.nodes[before.Node].State != "up" {
+			continue
+		}
+		if x.Status == api.StatusPending || api.Live(x.Status) && (x.Node != before.Node || !x.PlacedAt.Equal(before.PlacedAt)) {
+			w.requeued[id] = true
 		}
 	}
+	w.prev = v
 }
 
 // metricValue reads one unlabelled sample from a server's /metrics.
@@ -565,8 +571,8 @@ func TestChaosPreempt(t *testing.T) {
 	w.end()
 
 	w.mu.Lock()
-	t.Logf("watcher: %d consistent views checked during the run, %d quiescent (inversions checked); %d workloads seen evicted",
-		w.views, w.quiet, len(w.preempted))
+	t.Logf("watcher: %d consistent views checked during the run, %d quiescent (inversions checked); %d workloads seen re-queued from a node that stayed up",
+		w.views, w.quiet, len(w.requeued))
 	for i, p := range w.problems {
 		if i == 20 {
 			t.Errorf("… and %d more problems during the run", len(w.problems)-20)
@@ -574,9 +580,9 @@ func TestChaosPreempt(t *testing.T) {
 		}
 		t.Errorf("during the run: %s", p)
 	}
-	evicted := make([]string, 0, len(w.preempted))
-	for id := range w.preempted {
-		evicted = append(evicted, id)
+	requeued := make([]string, 0, len(w.requeued))
+	for id := range w.requeued {
+		requeued = append(requeued, id)
 	}
 	w.mu.Unlock()
 
@@ -589,17 +595,22 @@ func TestChaosPreempt(t *testing.T) {
 	acked := l.ackedIDs()
 	checkView(t, c, v, acked, []string{"a1", "a2"}, acceptPreempt)
 	checkAssignmentsExact(t, c)
-	sort.Strings(evicted)
-	for _, id := range evicted {
+	// Re-queued work is acknowledged work, so acceptPreempt judged it
+	// already; this says so for the workloads seen re-queued in particular.
+	sort.Strings(requeued)
+	back := map[string]int{}
+	for _, id := range requeued {
 		x, ok := v.work[id]
 		if !ok {
-			t.Errorf("workload %s was seen evicted and is now missing", id)
+			t.Errorf("workload %s was seen re-queued and is now missing", id)
 			continue
 		}
-		if x.Status != api.StatusPending && !api.Live(x.Status) && x.Status != api.StatusCompleted {
-			t.Errorf("workload %s was seen evicted and is now %s (reason %q)", id, x.Status, x.Reason)
+		if want := acceptPreempt(x); want != "" {
+			t.Errorf("workload %s was seen re-queued and is now %s (reason %q), want %s", id, x.Status, x.Reason, want)
 		}
+		back[x.Status]++
 	}
+	t.Logf("workloads seen re-queued, by status at the end: %v", back)
 	// What the end looks like, by class and status.
 	tally := map[string]int{}
 	for _, id := range acked {
