@@ -365,25 +365,25 @@ func metricValue(ctx context.Context, addr, name string) (float64, error) {
 }
 
 // acceptPreempt is which statuses TestChaosPreempt allows at its end, on a
-// quiescent view where every node is up and no short workload is still
-// live: high-priority work is placed or running if long-running, and
-// completed if short — never pending (at most 4 long-running 2-core
-// high-priority workloads against 16 2-core slots: inversions shows it
-// would have to find a node); mid-priority, filler and churn work is
-// placed or running (long-running) or completed (short), or pending and
-// waiting for capacity with a reason. Failed, cancelled and rejected are
-// never acceptable.
+// quiescent view where every node is up: high-priority work is placed or
+// running, or completed if short — never pending (at most 4 long-running
+// and the few short ones submitted in the last seconds, all 2 cores,
+// against 16 2-core slots: by the inversion rule each must have a node);
+// mid-priority, filler and churn work is placed or running, or completed
+// if short, or pending and waiting for capacity with a reason. Failed,
+// cancelled and rejected are never acceptable, nor is a long-running
+// workload completed.
 func acceptPreempt(w api.Workload) string {
 	long := w.DurationMs >= hourMs
 	switch {
-	case long && api.Live(w.Status):
+	case api.Live(w.Status):
 		return ""
 	case !long && w.Status == api.StatusCompleted:
 		return ""
 	case w.Priority < prioHigh && w.Status == api.StatusPending && w.Waiting && w.Reason != "":
 		return ""
 	}
-	what := "completed"
+	what := "placed, running or completed"
 	if long {
 		what = "placed or running"
 	}
@@ -393,16 +393,17 @@ func acceptPreempt(w api.Workload) string {
 	return what + ", or pending and waiting for capacity with a reason"
 }
 
-// waitQuiescentView waits for a consistent view in which every node is
-// up, the view is quiescent and no short workload is live (so no
-// completion is coming to change it), and returns it.
+// waitQuiescentView waits for a consistent view in which every node is up
+// and nothing is left to plan (quiescent), and returns it. Short work may
+// still be running: its completion will wake waiting work, but in this
+// view every waiting workload had its turn.
 func waitQuiescentView(t *testing.T, c *devcluster.Cluster, timeout time.Duration) placementView {
 	t.Helper()
 	var (
 		v    placementView
 		last string
 	)
-	waited := waitUntil(t, "a quiescent cluster (every node up, nothing ready, no short work live)", timeout, func() bool {
+	waited := waitUntil(t, "a quiescent cluster (every node up, nothing ready)", timeout, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var err error
@@ -420,15 +421,9 @@ func waitQuiescentView(t *testing.T, c *devcluster.Cluster, timeout time.Duratio
 			last = "work in the ready queue"
 			return false
 		}
-		for _, w := range v.work {
-			if api.Live(w.Status) && w.DurationMs < hourMs {
-				last = "short work live: " + w.ID
-				return false
-			}
-		}
 		return true
 	})
-	t.Logf("quiescent after %v at index %d (last obstacle: %s)", waited.Round(time.Millisecond), v.index, last)
+	t.Logf("quiescent after %v at index %d (last obstacle: %q)", waited.Round(time.Millisecond), v.index, last)
 	return v
 }
 
@@ -510,9 +505,9 @@ func checkAssignmentsExact(t *testing.T, c *devcluster.Cluster) {
 // that long, from SUANLI_CHAOS_SEED.
 //
 // While it runs, a watcher checks consistent views of the cluster every
-// two seconds (viewProblems; inversions when quiescent) and sums
-// suanli_preemptions_total. At the end, with every process back and the
-// cluster quiescent (nothing to plan, no short work live), it checks:
+// second (viewProblems; inversions when quiescent) and sums
+// suanli_preemptions_total. At the end, with every process back, every
+// node up and the cluster quiescent (nothing to plan), it checks:
 // every acknowledged workload present with a status acceptPreempt allows
 // for its priority and length; live work on up nodes of live agents, no
 // node over capacity; the agents' assignment lists exactly the live work,
@@ -567,7 +562,7 @@ func TestChaosPreempt(t *testing.T) {
 		t.Errorf("%d submissions never got a definite answer: %v", len(l.giveUps), l.giveUps[:min(10, len(l.giveUps))])
 	}
 	waitNodesUp(t, c, 60*time.Second)
-	v := waitQuiescentView(t, c, 3*time.Minute)
+	v := waitQuiescentView(t, c, time.Minute)
 	w.end()
 
 	w.mu.Lock()
