@@ -46,6 +46,12 @@ const (
 //   - mid: priority 5, 2 cores short (1-3 s) or 3 cores long-running;
 //   - churn: priority 0, 1 core, short (1-3 s).
 //
+// After the fillers, each client submits every 375-1125 ms: 30 % high
+// short, 20 % mid short, 15 % high long-running (until 4 were handed
+// out), 15 % mid long-running (until 3), the rest churn — about half once
+// those are out, most of which waits, since the long-running work fills
+// the cluster.
+//
 // Every high-priority workload asks for 2 cores and a node has 8, so as
 // long as the high-priority work alive at once needs fewer cores than the
 // cluster has, every high-priority workload must find a node by evicting
@@ -86,7 +92,7 @@ func (m *preemptMix) next(id string, rng *rand.Rand) (api.WorkloadSpec, time.Dur
 		s.Class, s.Priority, s.Request.CPUMilli, s.DurationMs = "high", prioHigh, 2000, short(2000, 4000)
 	case r < 50:
 		s.Class, s.Priority, s.Request.CPUMilli, s.DurationMs = "mid", prioMid, 2000, short(1000, 3000)
-	case r < 85 && r >= 70 && m.take("high-long", m.highLong):
+	case r >= 70 && r < 85 && m.take("high-long", m.highLong):
 		s.Class, s.Priority, s.Request.CPUMilli, s.DurationMs = "high", prioHigh, 2000, hourMs
 	case r >= 85 && m.take("mid-long", m.midLong):
 		s.Class, s.Priority, s.Request.CPUMilli, s.DurationMs = "mid", prioMid, 3000, hourMs
