@@ -6,7 +6,7 @@ COUNT    ?= 6
 BENCHTIME ?= 1s
 FUZZTIME ?= 30s
 
-.PHONY: all build test test-short bench bench-compare verify demo fuzz chaos cluster clean
+.PHONY: all build test test-short bench bench-compare verify demo fuzz chaos chaos-preempt cluster clean
 
 all: verify test
 
@@ -52,7 +52,12 @@ cluster: build
 CHAOS ?= 3m
 CHAOS_SEED ?= 1
 chaos:
-	SUANLI_CHAOS=$(CHAOS) SUANLI_CHAOS_SEED=$(CHAOS_SEED) $(GO) test -run 'TestChaos' -v -count 1 -timeout 2h ./test/cluster/
+	SUANLI_CHAOS=$(CHAOS) SUANLI_CHAOS_SEED=$(CHAOS_SEED) $(GO) test -run '^TestChaos$$' -v -count 1 -timeout 2h ./test/cluster/
+
+## chaos-preempt: the same faults against servers started with --preempt, on a small cluster (2 agents x
+## 2 8-core nodes) kept full by a mix of priorities and sizes (TestChaosPreempt; a ~25 s version runs in make test).
+chaos-preempt:
+	SUANLI_CHAOS=$(CHAOS) SUANLI_CHAOS_SEED=$(CHAOS_SEED) $(GO) test -run '^TestChaosPreempt$$' -v -count 1 -timeout 2h ./test/cluster/
 
 clean:
 	rm -rf bin out bench.txt

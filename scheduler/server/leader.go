@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -137,7 +139,7 @@ func (s *Server) planLoop(ctx context.Context) {
 		buf         []fsm.Ready
 		energySnap  *scheduler.Snapshot // the snapshot energy signals were last set on, and when
 		energyAt    time.Time
-		live        = &liveView{f: s.fsm, evicted: map[string]bool{}}
+		live        = &liveView{f: s.fsm, evicted: map[string]bool{}, placed: map[int][]fsm.LiveWork{}}
 	)
 	for _, d := range s.fsm.Deferred() {
 		heap.Push(&defers, deferral{at: d.NotBefore, id: d.Spec.ID, seq: d.Seq})
@@ -219,8 +221,10 @@ func (s *Server) planLoop(ctx context.Context) {
 				snap = sn
 			}
 			plan, topo, capEp = st, t, c
-			// Every plan has landed: the FSM shows every eviction made.
+			// Every plan has landed: the FSM shows every placement and
+			// eviction made.
 			clear(live.evicted)
+			clear(live.placed)
 			if s.cfg.Preempt {
 				snap.Running = live
 			}
@@ -311,17 +315,35 @@ func (s *Server) planLoop(ctx context.Context) {
 }
 
 // liveView shows the core the work live on each node (for preemption):
-// the FSM's, less what plans not yet applied evict. RunningWork.ID indexes
-// ids, filled anew for every decision.
+// the FSM's, plus what this leader placed on its planning copy that the
+// FSM has not applied yet, less what plans not yet applied evict.
+// RunningWork.ID indexes ids, filled anew for every decision.
 type liveView struct {
 	f       *fsm.FSM
 	buf     []fsm.LiveWork
 	ids     []fsm.LiveWork
 	evicted map[string]bool
+	// placed is the work placed on each node (by node index) since the
+	// planning copy was taken. Until its plan is applied the FSM does not
+	// list it, yet the copy holds its resources: without it, higher-
+	// priority work decided after it (later in the batch, or while its
+	// plan is in flight) could not evict it, would wait, and would be
+	// parked behind it until capacity next grew.
+	placed map[int][]fsm.LiveWork
 }
 
 func (v *liveView) RunningOn(n int, dst []scheduler.RunningWork) []scheduler.RunningWork {
 	v.buf = v.f.LiveOn(n, v.buf[:0])
+	if extra := v.placed[n]; len(extra) > 0 {
+		applied := len(v.buf)
+		for _, lw := range extra {
+			if !slices.ContainsFunc(v.buf[:applied], func(x fsm.LiveWork) bool { return x.ID == lw.ID }) {
+				v.buf = append(v.buf, lw)
+			}
+		}
+		// In ID order, as the FSM lists them (victimsOn breaks ties by order).
+		slices.SortFunc(v.buf, func(a, b fsm.LiveWork) int { return strings.Compare(a.ID, b.ID) })
+	}
 	for _, lw := range v.buf {
 		if v.evicted[lw.ID] {
 			continue
@@ -388,6 +410,9 @@ func (s *Server) decide(sched *scheduler.Scheduler, snap *scheduler.Snapshot, li
 			return it
 		}
 		it.Outcome, it.Node, it.Late = fsm.OutcomePlace, snap.State.NodeID(d.Node), d.Late
+		if s.cfg.Preempt {
+			live.placed[d.Node] = append(live.placed[d.Node], fsm.LiveWork{ID: w.ID, Request: w.Request, Priority: w.Priority})
+		}
 	case scheduler.Defer:
 		it.Outcome, it.NotBefore = fsm.OutcomeDefer, d.NotBefore
 		it.Reason = "deferred to a better window"

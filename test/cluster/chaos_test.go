@@ -15,31 +15,24 @@ import (
 )
 
 // chaosDuration reads SUANLI_CHAOS ("1" = 3 minutes, or a duration like
-// "10m") and skips the test when it is unset.
-func chaosDuration(t *testing.T) time.Duration {
+// "10m"); ok is false when it is unset.
+func chaosDuration(t *testing.T) (d time.Duration, ok bool) {
 	v := os.Getenv("SUANLI_CHAOS")
 	if v == "" {
-		t.Skip("long chaos run: set SUANLI_CHAOS=1 (3 minutes) or a duration (make chaos)")
+		return 0, false
 	}
 	if v == "1" {
-		return 3 * time.Minute
+		return 3 * time.Minute, true
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 || d > 2*time.Hour {
 		t.Fatalf("SUANLI_CHAOS=%q: want 1 or a duration up to 2h", v)
 	}
-	return d
+	return d, true
 }
 
-// TestChaos runs load against 3 servers and 2 agents while killing
-// (SIGKILL) and pausing (SIGSTOP) leaders, followers and agents, and now
-// and then two servers at once (no quorum), restarting and resuming them.
-// At the end everything is brought back and the same checks as
-// TestClusterFailover run: acknowledged work present and placed once, no
-// node over capacity, history linearizable, servers at one index.
-// SUANLI_CHAOS_SEED picks the fault sequence (default 1).
-func TestChaos(t *testing.T) {
-	d := chaosDuration(t)
+// chaosSeed reads SUANLI_CHAOS_SEED (default 1).
+func chaosSeed(t *testing.T) uint64 {
 	seed := uint64(1)
 	if v := os.Getenv("SUANLI_CHAOS_SEED"); v != "" {
 		s, err := strconv.ParseUint(v, 10, 64)
@@ -48,6 +41,229 @@ func TestChaos(t *testing.T) {
 		}
 		seed = s
 	}
+	return seed
+}
+
+// Fault kinds the chaos tests inject.
+const (
+	faultKillLeader     = "kill leader"
+	faultKillFollower   = "kill follower"
+	faultPauseLeader    = "pause leader"
+	faultPauseFollower  = "pause follower"
+	faultKillAgent      = "kill agent"
+	faultPauseAgent     = "pause agent"
+	faultKillTwoServers = "kill two servers"
+)
+
+// faults injects faults into a cluster, one at a time, each undone
+// (restart, resume) before it returns, and records how long elections
+// took.
+type faults struct {
+	t   *testing.T
+	c   *devcluster.Cluster
+	rng *rand.Rand
+	ctx context.Context
+	// progress, if set, is appended to each fault's log line.
+	progress func() string
+
+	elections []time.Duration
+	actions   map[string]int
+}
+
+func newFaults(t *testing.T, c *devcluster.Cluster, seed uint64, ctx context.Context) *faults {
+	return &faults{t: t, c: c, rng: rand.New(rand.NewPCG(seed, 99)), ctx: ctx, actions: map[string]int{}}
+}
+
+func (f *faults) pause(lo, hi time.Duration) {
+	time.Sleep(lo + time.Duration(f.rng.Int64N(int64(hi-lo)+1)))
+}
+
+func (f *faults) must(what string, err error) {
+	if err != nil {
+		f.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (f *faults) waitNewLeader(old *devcluster.Server) {
+	start := time.Now()
+	for {
+		if nl := f.c.Leader(f.ctx); nl != nil && nl != old {
+			f.elections = append(f.elections, time.Since(start))
+			return
+		}
+		if f.ctx.Err() != nil {
+			f.t.Fatalf("no new leader after %v", time.Since(start))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// run injects random faults until d has passed: kills and pauses of the
+// leader, a follower or an agent, and now and then two servers at once
+// (no quorum), with a pause between faults.
+func (f *faults) run(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		f.step("")
+		f.pause(300*time.Millisecond, 1500*time.Millisecond)
+	}
+}
+
+// step injects one fault of the given kind ("" = a random one) and
+// undoes it.
+func (f *faults) step(kind string) {
+	c, rng, must := f.c, f.rng, f.must
+	ld, err := c.WaitLeader(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var fs []*devcluster.Server
+	for _, s := range c.Servers {
+		if s != ld {
+			fs = append(fs, s)
+		}
+	}
+	fo := fs[rng.IntN(len(fs))]
+	ag := c.Agents[rng.IntN(len(c.Agents))]
+	if kind == "" {
+		switch r := rng.IntN(100); {
+		case r < 25:
+			kind = faultKillLeader
+		case r < 40:
+			kind = faultKillFollower
+		case r < 55:
+			kind = faultPauseLeader
+		case r < 65:
+			kind = faultPauseFollower
+		case r < 80:
+			kind = faultKillAgent
+		case r < 93:
+			kind = faultPauseAgent
+		default:
+			kind = faultKillTwoServers
+		}
+	}
+	var act string
+	switch kind {
+	case faultKillLeader:
+		act = kind + " " + ld.ID
+		must(act, ld.Kill())
+		f.waitNewLeader(ld)
+		f.pause(200*time.Millisecond, 2*time.Second)
+		must("restart "+ld.ID, c.RestartServer(f.ctx, ld))
+	case faultKillFollower:
+		act = kind + " " + fo.ID
+		must(act, fo.Kill())
+		f.pause(200*time.Millisecond, 2*time.Second)
+		must("restart "+fo.ID, c.RestartServer(f.ctx, fo))
+	case faultPauseLeader:
+		act = kind + " " + ld.ID
+		must(act, ld.Pause())
+		f.waitNewLeader(ld)
+		f.pause(500*time.Millisecond, 3*time.Second)
+		must("resume "+ld.ID, ld.Resume())
+	case faultPauseFollower:
+		act = kind + " " + fo.ID
+		must(act, fo.Pause())
+		f.pause(500*time.Millisecond, 3*time.Second)
+		must("resume "+fo.ID, fo.Resume())
+	case faultKillAgent:
+		act = kind + " " + ag.ID
+		must(act, ag.Kill())
+		f.pause(time.Second, 4*time.Second)
+		must("restart "+ag.ID, c.StartAgentAgain(f.ctx, ag))
+	case faultPauseAgent:
+		act = kind + " " + ag.ID
+		must(act, ag.Pause())
+		f.pause(time.Second, 4*time.Second)
+		must("resume "+ag.ID, ag.Resume())
+	case faultKillTwoServers:
+		act = kind + " " + ld.ID + "," + fo.ID + " (no quorum)"
+		must(act, ld.Kill())
+		must(act, fo.Kill())
+		f.pause(500*time.Millisecond, 2*time.Second)
+		must("restart "+ld.ID, c.RestartServer(f.ctx, ld))
+		must("restart "+fo.ID, c.RestartServer(f.ctx, fo))
+	default:
+		f.t.Fatalf("unknown fault %q", kind)
+	}
+	f.actions[kind]++
+	extra := ""
+	if f.progress != nil {
+		extra = " (" + f.progress() + ")"
+	}
+	f.t.Logf("%s: %s%s", time.Now().Format("15:04:05.000"), act, extra)
+}
+
+// restartAgents starts again every agent that is not running.
+func (f *faults) restartAgents() {
+	for _, a := range f.c.Agents {
+		if !a.Running() {
+			f.must("restart "+a.ID, f.c.StartAgentAgain(f.ctx, a))
+		}
+	}
+}
+
+// report logs the faults and election times and checks the slowest
+// election against newLeaderBound.
+func (f *faults) report() {
+	el := slices.Clone(f.elections)
+	slices.Sort(el)
+	if len(el) == 0 {
+		f.t.Logf("faults: %v; no elections", f.actions)
+		return
+	}
+	f.t.Logf("faults: %v; new leader after p50 %v, max %v over %d elections", f.actions,
+		el[len(el)/2].Round(time.Millisecond), el[len(el)-1].Round(time.Millisecond), len(el))
+	if mx := el[len(el)-1]; mx > newLeaderBound {
+		f.t.Errorf("slowest new leader: %v, want <= %v", mx, newLeaderBound)
+	}
+}
+
+// waitNodesUp waits until no node is down.
+func waitNodesUp(t *testing.T, c *devcluster.Cluster, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, "every node up", timeout, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var nl api.NodeList
+		if _, err := rawGet(ctx, leaderAddr(t, c), "", "/v1/nodes?state=down", &nl); err != nil {
+			return false
+		}
+		return len(nl.Nodes) == 0
+	})
+}
+
+// waitSameIndex waits until every server has applied the same index.
+func waitSameIndex(t *testing.T, c *devcluster.Cluster, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, "all servers at the same applied index", timeout, func() bool {
+		idx := appliedIndexes(c)
+		if len(idx) != len(c.Servers) {
+			return false
+		}
+		for _, s := range c.Servers {
+			if idx[s.ID] != idx[c.Servers[0].ID] {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestChaos runs load against 3 servers and 2 agents while killing
+// (SIGKILL) and pausing (SIGSTOP) leaders, followers and agents, and now
+// and then two servers at once (no quorum), restarting and resuming them.
+// At the end everything is brought back and the same checks as
+// TestClusterFailover run: acknowledged work present and placed once, no
+// node over capacity, history linearizable, servers at one index.
+// It runs only with SUANLI_CHAOS set (make chaos); SUANLI_CHAOS_SEED picks
+// the fault sequence (default 1).
+func TestChaos(t *testing.T) {
+	d, ok := chaosDuration(t)
+	if !ok {
+		t.Skip("long chaos run: set SUANLI_CHAOS=1 (3 minutes) or a duration (make chaos)")
+	}
+	seed := chaosSeed(t)
 	t.Logf("chaos for %v, seed %d", d, seed)
 	c := startCluster(t, devcluster.Options{Servers: 3, Agents: twoAgents})
 	l := newLoad(c)
@@ -56,133 +272,22 @@ func TestChaos(t *testing.T) {
 	loadWG.Add(1)
 	go func() { defer loadWG.Done(); l.run(t, 4, 0, seed) }()
 
-	rng := rand.New(rand.NewPCG(seed, 99))
 	ctx, cancel := context.WithTimeout(context.Background(), d+5*time.Minute)
 	defer cancel()
-	pause := func(lo, hi time.Duration) { time.Sleep(lo + time.Duration(rng.Int64N(int64(hi-lo)+1))) }
-	var elections []time.Duration
-	waitNewLeader := func(old *devcluster.Server) {
-		start := time.Now()
-		for {
-			if nl := c.Leader(ctx); nl != nil && nl != old {
-				elections = append(elections, time.Since(start))
-				return
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("no new leader after %v", time.Since(start))
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	leaderAndFollower := func() (*devcluster.Server, *devcluster.Server) {
-		ld, err := c.WaitLeader(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fs []*devcluster.Server
-		for _, s := range c.Servers {
-			if s != ld {
-				fs = append(fs, s)
-			}
-		}
-		return ld, fs[rng.IntN(len(fs))]
-	}
-	must := func(what string, err error) {
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	actions := map[string]int{}
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		ld, fo := leaderAndFollower()
-		ag := c.Agents[rng.IntN(len(c.Agents))]
-		var act, kind string
-		switch r := rng.IntN(100); {
-		case r < 25:
-			kind = "kill leader"
-			act = kind + " " + ld.ID
-			must(act, ld.Kill())
-			waitNewLeader(ld)
-			pause(200*time.Millisecond, 2*time.Second)
-			must("restart "+ld.ID, c.RestartServer(ctx, ld))
-		case r < 40:
-			kind = "kill follower"
-			act = kind + " " + fo.ID
-			must(act, fo.Kill())
-			pause(200*time.Millisecond, 2*time.Second)
-			must("restart "+fo.ID, c.RestartServer(ctx, fo))
-		case r < 55:
-			kind = "pause leader"
-			act = kind + " " + ld.ID
-			must(act, ld.Pause())
-			waitNewLeader(ld)
-			pause(500*time.Millisecond, 3*time.Second)
-			must("resume "+ld.ID, ld.Resume())
-		case r < 65:
-			kind = "pause follower"
-			act = kind + " " + fo.ID
-			must(act, fo.Pause())
-			pause(500*time.Millisecond, 3*time.Second)
-			must("resume "+fo.ID, fo.Resume())
-		case r < 80:
-			kind = "kill agent"
-			act = kind + " " + ag.ID
-			must(act, ag.Kill())
-			pause(time.Second, 4*time.Second)
-			must("restart "+ag.ID, c.StartAgentAgain(ctx, ag))
-		case r < 93:
-			kind = "pause agent"
-			act = kind + " " + ag.ID
-			must(act, ag.Pause())
-			pause(time.Second, 4*time.Second)
-			must("resume "+ag.ID, ag.Resume())
-		default:
-			kind = "kill two servers"
-			act = kind + " " + ld.ID + "," + fo.ID + " (no quorum)"
-			must(act, ld.Kill())
-			must(act, fo.Kill())
-			pause(500*time.Millisecond, 2*time.Second)
-			must("restart "+ld.ID, c.RestartServer(ctx, ld))
-			must("restart "+fo.ID, c.RestartServer(ctx, fo))
-		}
-		actions[kind]++
-		t.Logf("%s: %s (submissions so far %d)", time.Now().Format("15:04:05.000"), act, l.done.Load())
-		pause(300*time.Millisecond, 1500*time.Millisecond)
-	}
+	f := newFaults(t, c, seed, ctx)
+	f.progress = func() string { return "submissions so far " + strconv.FormatInt(l.done.Load(), 10) }
+	f.run(d)
 	close(l.stop)
 	loadWG.Wait()
-	for _, a := range c.Agents {
-		if !a.Running() {
-			must("restart "+a.ID, c.StartAgentAgain(ctx, a))
-		}
-	}
-	slices.Sort(elections)
-	if len(elections) > 0 {
-		t.Logf("faults: %v; new leader after p50 %v, max %v over %d elections", actions,
-			elections[len(elections)/2].Round(time.Millisecond), elections[len(elections)-1].Round(time.Millisecond), len(elections))
-		if mx := elections[len(elections)-1]; mx > newLeaderBound {
-			t.Errorf("slowest new leader: %v, want <= %v", mx, newLeaderBound)
-		}
-	}
+	f.restartAgents()
+	f.report()
 	t.Logf("load: %v", l.hist.Counts())
 	if len(l.giveUps) > 0 {
 		t.Errorf("%d submissions never got a definite answer: %v", len(l.giveUps), l.giveUps[:min(10, len(l.giveUps))])
 	}
-	waitUntil(t, "every node up", 60*time.Second, func() bool {
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		var nl api.NodeList
-		if _, err := rawGet(ctx, leaderAddr(t, c), "", "/v1/nodes?state=down", &nl); err != nil {
-			return false
-		}
-		return len(nl.Nodes) == 0
-	})
+	waitNodesUp(t, c, 60*time.Second)
 	waitNoPending(t, c, 60*time.Second)
 	checkPlacements(t, c, l.ackedIDs(), []string{"a1", "a2"})
 	l.checkLinearizable(t)
-	waitUntil(t, "all servers at the same applied index", 30*time.Second, func() bool {
-		idx := appliedIndexes(c)
-		return len(idx) == 3 && idx["s1"] == idx["s2"] && idx["s2"] == idx["s3"]
-	})
+	waitSameIndex(t, c, 30*time.Second)
 }

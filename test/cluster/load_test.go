@@ -33,6 +33,9 @@ type load struct {
 	longFrac float64
 	// stop, when closed, ends clients that run without a count.
 	stop chan struct{}
+	// mix, if set, chooses each submission instead of spec, and how long
+	// the client waits before its next one.
+	mix func(id string, rng *rand.Rand) (api.WorkloadSpec, time.Duration)
 
 	mu        sync.Mutex
 	announced []string          // IDs whose submission has begun
@@ -87,7 +90,15 @@ func (l *load) client(t *testing.T, ci, perClient int, rng *rand.Rand) {
 			}
 		}
 		id := fmt.Sprintf("w-%d-%04d", ci, k)
-		s := l.spec(id, rng)
+		var (
+			s   api.WorkloadSpec
+			gap time.Duration
+		)
+		if l.mix != nil {
+			s, gap = l.mix(id, rng)
+		} else {
+			s = l.spec(id, rng)
+		}
 		l.mu.Lock()
 		l.announced = append(l.announced, id)
 		l.specs[id] = s
@@ -131,6 +142,12 @@ func (l *load) client(t *testing.T, ci, perClient int, rng *rand.Rand) {
 			l.mu.Unlock()
 			if out, recorded := l.read(client, servers[rng.IntN(len(servers))], rid); recorded && out.Outcome == Unknown {
 				client = l.hist.NewClient()
+			}
+		}
+		if gap > 0 {
+			select {
+			case <-l.stop:
+			case <-time.After(gap):
 			}
 		}
 	}
@@ -232,41 +249,40 @@ func (l *load) checkLinearizable(t *testing.T) {
 
 // placementView is one consistent look at the cluster's placements.
 type placementView struct {
+	index uint64 // the Raft index both were read at
 	work  map[string]api.Workload
 	nodes map[string]api.Node
 }
 
 func readView(t *testing.T, c *devcluster.Cluster) placementView {
 	t.Helper()
-	// The workload list and the node list are separate reads; retry until
-	// both reflect the same Raft index (nothing changed in between).
-	type both struct {
-		all []api.Workload
-		nl  api.NodeList
-	}
-	b := retry(t, "a consistent view of workloads and nodes", 30*time.Second, func(ctx context.Context) (both, error) {
-		addr := leaderAddr(t, c)
-		var nl api.NodeList
-		if _, err := rawGet(ctx, addr, "", "/v1/nodes?consistent", &nl); err != nil {
-			return both{}, err
-		}
-		all, idx, err := listAllAt(ctx, addr)
-		if err != nil {
-			return both{}, err
-		}
-		if idx != nl.Index {
-			return both{}, fmt.Errorf("state changed between reads (index %d, then %d)", nl.Index, idx)
-		}
-		return both{all, nl}, nil
+	return retry(t, "a consistent view of workloads and nodes", 30*time.Second, func(ctx context.Context) (placementView, error) {
+		return tryView(ctx, leaderAddr(t, c))
 	})
-	v := placementView{work: map[string]api.Workload{}, nodes: map[string]api.Node{}}
-	for _, w := range b.all {
+}
+
+// tryView reads the workload list and the node list from addr, and fails
+// unless both reflect the same Raft index (nothing changed in between).
+func tryView(ctx context.Context, addr string) (placementView, error) {
+	var nl api.NodeList
+	if _, err := rawGet(ctx, addr, "", "/v1/nodes?consistent", &nl); err != nil {
+		return placementView{}, err
+	}
+	all, idx, err := listAllAt(ctx, addr)
+	if err != nil {
+		return placementView{}, err
+	}
+	if idx != nl.Index {
+		return placementView{}, fmt.Errorf("state changed between reads (index %d, then %d)", nl.Index, idx)
+	}
+	v := placementView{index: idx, work: map[string]api.Workload{}, nodes: map[string]api.Node{}}
+	for _, w := range all {
 		v.work[w.ID] = w
 	}
-	for _, n := range b.nl.Nodes {
+	for _, n := range nl.Nodes {
 		v.nodes[n.ID] = n
 	}
-	return v
+	return v, nil
 }
 
 // listAllAt lists every workload and returns the index all pages were
@@ -302,7 +318,23 @@ func listAllAt(ctx context.Context, addr string) ([]api.Workload, uint64, error)
 // agent, and no node holds more than its capacity.
 func checkPlacements(t *testing.T, c *devcluster.Cluster, acked []string, liveAgents []string) placementView {
 	t.Helper()
-	v := readView(t, c)
+	return checkView(t, c, readView(t, c), acked, liveAgents, placedOrDone)
+}
+
+// placedOrDone accepts a workload that is placed, running or completed.
+func placedOrDone(w api.Workload) string {
+	switch w.Status {
+	case api.StatusPlaced, api.StatusRunning, api.StatusCompleted:
+		return ""
+	}
+	return "placed, running or completed"
+}
+
+// checkView runs checkPlacements' checks on the view v, with accept
+// judging each acknowledged workload's status ("" = acceptable, else what
+// was wanted).
+func checkView(t *testing.T, c *devcluster.Cluster, v placementView, acked []string, liveAgents []string, accept func(api.Workload) string) placementView {
+	t.Helper()
 	alive := map[string]bool{}
 	for _, a := range liveAgents {
 		alive[a] = true
@@ -320,10 +352,8 @@ func checkPlacements(t *testing.T, c *devcluster.Cluster, acked []string, liveAg
 			report("acknowledged workload %s is missing", id)
 			continue
 		}
-		switch w.Status {
-		case api.StatusPlaced, api.StatusRunning, api.StatusCompleted:
-		default:
-			report("acknowledged workload %s is %s (reason %q), want placed, running or completed", id, w.Status, w.Reason)
+		if want := accept(w); want != "" {
+			report("acknowledged workload %s is %s (reason %q), want %s", id, w.Status, w.Reason, want)
 		}
 	}
 	used := map[string]nodes.Resources{}

@@ -327,7 +327,12 @@ func (f *FSM) applyPlan(index uint64, c *Plan) any {
 			res.Stale++
 		}
 	}
-	if freed {
+	switch {
+	case res.Preempted > 0:
+		// An eviction can free more than the preemptor takes: waiting work
+		// gets another look, as after a completion.
+		f.capacityChanged(f.cfg.UnparkBudget)
+	case freed:
 		f.capEpoch++
 	}
 	f.compactReady()

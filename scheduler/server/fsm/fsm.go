@@ -20,7 +20,7 @@ type Config struct {
 	// Default 100000.
 	MaxTerminal int
 	// UnparkBudget is how many waiting workloads go back to the ready queue
-	// when a command frees capacity (completions, cancellations); nodes
+	// when a command frees capacity (completions, cancellations, evictions); nodes
 	// coming up or new nodes release all of them. Default 1024.
 	UnparkBudget int
 }
