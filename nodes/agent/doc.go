@@ -9,6 +9,12 @@
 // Speed 60 runs a minute of work per second), and reports "started" and
 // "completed" events (POST /v1/agent/{id}/events).
 //
+// Every assignment names its placement (the servers' identity of that
+// placement of the workload); the agent echoes it in every event about
+// the run, so the servers can ignore a late event of a run that is over
+// (evicted, moved, stopped). Work it runs that comes back in a new
+// placement, even on the same node, is stopped and started afresh.
+//
 // # Failure handling
 //
 // Every request goes to the leader when it is known and otherwise rotates

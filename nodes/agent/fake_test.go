@@ -41,6 +41,7 @@ type fakeServer struct {
 	applied     map[string]int // kind:workload → times applied
 	requestsBy  map[string]int // path pattern → count
 	lastEventAt map[string]time.Time
+	placements  map[string][]uint64 // kind:workload → the placements events named, in order
 }
 
 type fakeAgent struct {
@@ -63,7 +64,7 @@ func newFakeServerTLS(t testing.TB, token string) *fakeServer { return newFake(t
 func newFake(t testing.TB, token string, secure bool) *fakeServer {
 	f := &fakeServer{t: t, token: token, changed: make(chan struct{}), agents: map[string]*fakeAgent{},
 		work: map[string]*fakeWork{}, eventsSeen: map[string]int{}, applied: map[string]int{}, requestsBy: map[string]int{},
-		lastEventAt: map[string]time.Time{}}
+		lastEventAt: map[string]time.Time{}, placements: map[string][]uint64{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/agent/register", f.wrap("register", f.register))
 	mux.HandleFunc("GET /v1/agent/{id}/assignments", f.wrap("assignments", f.assignments))
@@ -227,11 +228,14 @@ func (f *fakeServer) events(w http.ResponseWriter, r *http.Request) *api.Error {
 		key := e.Kind + ":" + e.WorkloadID
 		f.eventsSeen[key]++
 		f.lastEventAt[key] = e.At
+		f.placements[key] = append(f.placements[key], e.Placement)
 		wk := f.work[e.WorkloadID]
 		result := api.EventResult{WorkloadID: e.WorkloadID, Result: "ignored"}
 		switch {
 		case wk == nil || wk.a.NodeID != e.NodeID || wk.agent != id:
 			result.Reason = "stale"
+		case e.Placement != 0 && e.Placement != wk.a.Placement:
+			result.Reason = "stale placement"
 		case e.Kind == api.EventStarted && wk.status == api.StatusPlaced:
 			wk.status = api.StatusRunning
 			result.Result = "applied"
@@ -259,16 +263,32 @@ func (f *fakeServer) cluster(w http.ResponseWriter, r *http.Request) *api.Error 
 	return nil
 }
 
-// assign places a workload on an agent's node.
+// assign places a workload on an agent's node, in a placement named by
+// the index of the change (as the servers name it by the plan's).
 func (f *fakeServer) assign(agent, id, node string, cpu, durMs int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	idx := f.bump()
 	f.work[id] = &fakeWork{agent: agent, status: api.StatusPlaced, a: api.Assignment{WorkloadID: id, NodeID: node,
-		Request: nodes.Resources{CPUMilli: cpu, MemoryMiB: 256}, DurationMs: durMs, PlacedAt: time.Now()}}
+		Request: nodes.Resources{CPUMilli: cpu, MemoryMiB: 256}, DurationMs: durMs, PlacedAt: time.Now(), Placement: idx}}
 	if a := f.agents[agent]; a != nil {
 		a.index = idx
 	}
+}
+
+// replace places a workload again where it is, in a new placement (as if
+// it was evicted and re-placed on the same node between two polls), and
+// returns the new placement.
+func (f *fakeServer) replace(id string) uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	wk := f.work[id]
+	idx := f.bump()
+	wk.status, wk.a.Placement, wk.a.PlacedAt = api.StatusPlaced, idx, time.Now()
+	if a := f.agents[wk.agent]; a != nil {
+		a.index = idx
+	}
+	return idx
 }
 
 // cancel removes a workload from its agent.

@@ -21,9 +21,12 @@ type simNode struct {
 type task struct {
 	id   string
 	node int32
-	req  nodes.Resources
-	due  time.Time // clock time it completes
-	hi   int       // index in the heap
+	// placement is the servers' identity of this run (Assignment.
+	// Placement), echoed in its events; 0 from servers without them.
+	placement uint64
+	req       nodes.Resources
+	due       time.Time // clock time it completes
+	hi        int       // index in the heap
 }
 
 // taskHeap orders running tasks by completion time, then ID (so equal
@@ -59,7 +62,8 @@ func (h *taskHeap) Pop() any {
 // have acknowledged its completion and stopped assigning it, so a late
 // assignment list does not start it again.
 type finished struct {
-	node int32
+	node      int32
+	placement uint64
 	// ack is the Raft index of the entry that carried the completion (0
 	// while unacknowledged).
 	ack uint64
@@ -128,7 +132,8 @@ func (r *runner) runTime(durationMs int64) time.Duration {
 
 // apply makes the running set match an assignment list: it starts what is
 // new (queueing "started" events), stops what is no longer assigned here,
-// and leaves the rest running. A list older than the last applied one is
+// restarts what is assigned in a new placement (another node, or the same
+// node placed anew), and leaves the rest running. A list older than the last applied one is
 // ignored. It reports whether the earliest completion may have changed.
 func (r *runner) apply(as api.Assignments) bool {
 	r.mu.Lock()
@@ -151,18 +156,24 @@ func (r *runner) apply(as api.Assignments) bool {
 		}
 		listed[a.WorkloadID] = struct{}{}
 		if f, ok := r.done[a.WorkloadID]; ok && f.node == ni {
-			if f.ack == 0 || as.Index < f.ack {
+			if f.placement == a.Placement && (f.ack == 0 || as.Index < f.ack) {
 				continue // finished here; the servers have not seen it yet
 			}
-			// Assigned here again after the completion was applied (or
-			// ignored as stale): a new placement.
+			// Assigned here in another placement (the run that finished
+			// was evicted or moved before its completion landed, and the
+			// servers will ignore that completion), or, from servers
+			// without placements, assigned again after the completion was
+			// applied (or ignored as stale): a new placement.
 			delete(r.done, a.WorkloadID)
 		}
 		if t, ok := r.tasks[a.WorkloadID]; ok {
-			if t.node == ni {
+			if t.node == ni && t.placement == a.Placement {
 				continue
 			}
-			r.stopLocked(t) // moved to another of our nodes: restart there
+			// Moved to another of our nodes, or placed again on this one
+			// (evicted and re-placed between two of our polls): the run
+			// we have is over; start the new one afresh.
+			r.stopLocked(t)
 		}
 		r.startLocked(a, ni, now)
 		changed = true
@@ -195,12 +206,12 @@ func (r *runner) startLocked(a *api.Assignment, ni int32, now time.Time) {
 		// original finishing time (due now if that has passed).
 		start = a.StartedAt
 	}
-	t := &task{id: a.WorkloadID, node: ni, req: a.Request, due: start.Add(r.runTime(a.DurationMs))}
+	t := &task{id: a.WorkloadID, node: ni, placement: a.Placement, req: a.Request, due: start.Add(r.runTime(a.DurationMs))}
 	r.tasks[t.id] = t
 	heap.Push(&r.heap, t)
 	r.st.Started++
 	if a.Status != api.StatusRunning {
-		r.outbox = append(r.outbox, api.Event{WorkloadID: t.id, NodeID: n.id, Kind: api.EventStarted, At: now})
+		r.outbox = append(r.outbox, api.Event{WorkloadID: t.id, NodeID: n.id, Kind: api.EventStarted, At: now, Placement: t.placement})
 	}
 }
 
@@ -223,8 +234,8 @@ func (r *runner) complete(now time.Time) int {
 	for len(r.heap) > 0 && !r.heap[0].due.After(now) {
 		t := r.heap[0]
 		r.stopLocked(t)
-		r.done[t.id] = finished{node: t.node}
-		r.outbox = append(r.outbox, api.Event{WorkloadID: t.id, NodeID: r.nodes[t.node].id, Kind: api.EventCompleted, At: t.due})
+		r.done[t.id] = finished{node: t.node, placement: t.placement}
+		r.outbox = append(r.outbox, api.Event{WorkloadID: t.id, NodeID: r.nodes[t.node].id, Kind: api.EventCompleted, At: t.due, Placement: t.placement})
 		r.st.Completed++
 		k++
 	}
@@ -271,7 +282,7 @@ func (r *runner) acked(evs []api.Event, index uint64) {
 		if e.Kind != api.EventCompleted {
 			continue
 		}
-		if f, ok := r.done[e.WorkloadID]; ok && f.ack == 0 && r.nodes[f.node].id == e.NodeID {
+		if f, ok := r.done[e.WorkloadID]; ok && f.ack == 0 && r.nodes[f.node].id == e.NodeID && f.placement == e.Placement {
 			f.ack = index
 			r.done[e.WorkloadID] = f
 		}

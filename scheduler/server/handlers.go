@@ -616,7 +616,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, body []byt
 	if e != nil {
 		return e
 	}
+	er := res.(*fsm.EventsResult)
+	s.noteEvents(agent, idx, req.Events, er)
 	setIndex(w, idx)
-	writeJSON(w, http.StatusOK, api.EventsResponse{Index: idx, Results: res.(*fsm.EventsResult).Results})
+	writeJSON(w, http.StatusOK, api.EventsResponse{Index: idx, Results: er.Results})
 	return nil
 }

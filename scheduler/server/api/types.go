@@ -63,6 +63,11 @@ type Workload struct {
 	Node  string `json:"node,omitempty"`
 	Site  string `json:"site,omitempty"`
 	Agent string `json:"agent,omitempty"`
+	// Placement identifies the placement it is (or was last) live in: the
+	// Raft index of the plan entry that placed it. Every placement of a
+	// workload has a new one; it is cleared when the workload goes back to
+	// pending. Agents echo it in their events (Event.Placement).
+	Placement uint64 `json:"placement,omitempty"`
 	// Late is set when it was placed although no site could meet its deadline.
 	Late bool `json:"late,omitempty"`
 	// Reason is the scheduler's filter that last refused it (rejected, or
@@ -351,6 +356,12 @@ type Assignment struct {
 	// StartedAt is when the agent reported the work started (running
 	// only), so a restarted agent finishes it on its original schedule.
 	StartedAt time.Time `json:"started_at,omitzero"`
+	// Placement identifies this placement of the workload (the Raft index
+	// of the plan entry that placed it; Workload.Placement). The same
+	// workload placed again, on this node or another, has another one: an
+	// agent that sees a new placement for work it runs starts it afresh,
+	// and echoes the placement in every event about the run (Event).
+	Placement uint64 `json:"placement,omitempty"`
 }
 
 // Assignments answers GET /v1/agent/{id}/assignments: the full set of work
@@ -374,6 +385,13 @@ type Event struct {
 	NodeID     string    `json:"node_id"`
 	Kind       string    `json:"kind"`
 	At         time.Time `json:"at"`
+	// Placement is the Assignment.Placement of the run the event is about.
+	// The servers ignore an event whose placement is not the workload's
+	// current one (a run evicted, stopped or moved since). 0 (omitted) is
+	// an event from an agent that predates placements: it is matched by
+	// workload, node and agent alone, as before, and so cannot be told
+	// from a late event of an earlier run on the same node.
+	Placement uint64 `json:"placement,omitempty"`
 }
 
 // EventsRequest is POST /v1/agent/{id}/events.
@@ -382,7 +400,8 @@ type EventsRequest struct {
 }
 
 // EventResult is the outcome of one event: "applied", or "ignored" with a
-// reason (stale: the workload moved elsewhere or is already finished).
+// reason (stale: the workload moved elsewhere, was placed again since the
+// run the event is about, or is already finished).
 type EventResult struct {
 	WorkloadID string `json:"workload_id"`
 	Result     string `json:"result"`

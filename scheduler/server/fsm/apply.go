@@ -44,7 +44,25 @@ type PlanResult struct {
 // EventsResult is the result of an Events command.
 type EventsResult struct {
 	Results []api.EventResult
+	// Why is, for each ignored event (by position), why (the Ignored*
+	// constants); "" for an applied one.
+	Why []string
+	// Ignored counts the ignored events by why.
+	Ignored map[string]int
+	// Unidentified counts the applied events that carried no placement
+	// (from agents that predate placements).
+	Unidentified int
 }
+
+// Why agent events are ignored (EventsResult.Ignored).
+const (
+	IgnoredInvalid   = "invalid"   // the event does not validate
+	IgnoredUnknown   = "unknown"   // no such workload (or forgotten)
+	IgnoredStale     = "stale"     // not live on that node: pending, finished, or live elsewhere
+	IgnoredPlacement = "placement" // live on that node, but placed again since the run the event is about
+	IgnoredAgent     = "agent"     // the node belongs to another agent
+	IgnoredDuplicate = "duplicate" // started, but already running
+)
 
 // CancelResult is the result of a Cancel command.
 type CancelResult struct {
@@ -361,34 +379,51 @@ func (f *FSM) evictable(r *wrec, ni int, ids []string) bool {
 	return free.Fits(r.w.Request)
 }
 
+// applyEvents applies agent events. An event counts only if the workload
+// is live on the event's node, that node belongs to the reporting agent,
+// and the event names the workload's current placement (or none: an
+// agent that predates placements); anything else is about a run that is
+// over (evicted, moved, stopped, finished) and is ignored with a reason.
 func (f *FSM) applyEvents(index uint64, c *Events) any {
-	res := &EventsResult{Results: make([]api.EventResult, len(c.Events))}
+	res := &EventsResult{Results: make([]api.EventResult, len(c.Events)), Why: make([]string, len(c.Events))}
 	released := 0
+	ignore := func(k int, why, reason string) {
+		res.Results[k].Result, res.Results[k].Reason, res.Why[k] = "ignored", reason, why
+		if res.Ignored == nil {
+			res.Ignored = map[string]int{}
+		}
+		res.Ignored[why]++
+	}
 	for k := range c.Events {
 		e := &c.Events[k]
 		out := &res.Results[k]
 		out.WorkloadID = e.WorkloadID
 		if err := e.Validate(fmt.Sprintf("events[%d]", k)); err != nil {
-			out.Result, out.Reason = "ignored", err.Message
+			ignore(k, IgnoredInvalid, err.Message)
 			continue
 		}
 		r := f.work[e.WorkloadID]
 		if r == nil {
-			out.Result, out.Reason = "ignored", "unknown workload"
+			ignore(k, IgnoredUnknown, "unknown workload")
 			continue
 		}
 		if !api.Live(r.w.Status) || r.w.Node != e.NodeID {
-			out.Result, out.Reason = "ignored", fmt.Sprintf("stale: workload is %s on node %q", r.w.Status, r.w.Node)
+			ignore(k, IgnoredStale, fmt.Sprintf("stale: workload is %s on node %q", r.w.Status, r.w.Node))
+			continue
+		}
+		if e.Placement != 0 && e.Placement != r.w.Placement {
+			ignore(k, IgnoredPlacement, fmt.Sprintf("stale: placement %d is over; the workload is %s on node %q in placement %d",
+				e.Placement, r.w.Status, r.w.Node, r.w.Placement))
 			continue
 		}
 		if c.AgentID != "" && r.w.Agent != c.AgentID {
-			out.Result, out.Reason = "ignored", fmt.Sprintf("node %s belongs to agent %s", e.NodeID, r.w.Agent)
+			ignore(k, IgnoredAgent, fmt.Sprintf("node %s belongs to agent %s", e.NodeID, r.w.Agent))
 			continue
 		}
 		switch e.Kind {
 		case api.EventStarted:
 			if r.w.Status == api.StatusRunning {
-				out.Result, out.Reason = "ignored", "already running"
+				ignore(k, IgnoredDuplicate, "already running")
 				continue
 			}
 			r.w.StartedAt = e.At
@@ -405,6 +440,9 @@ func (f *FSM) applyEvents(index uint64, c *Events) any {
 			released++
 		}
 		out.Result = "applied"
+		if e.Placement == 0 {
+			res.Unidentified++
+		}
 	}
 	if released > 0 {
 		f.capacityChanged(f.cfg.UnparkBudget + 8*released)

@@ -306,6 +306,9 @@ func (f *FSM) place(r *wrec, ni int, at time.Time, late bool, index uint64) {
 	f.leaveQueue(r)
 	r.node = int32(ni)
 	r.w.Node, r.w.Site, r.w.Agent = nr.n.ID, nr.n.Site, nr.n.Agent
+	// The entry that places it names the placement: unique, the same on
+	// every server, and new for every placement of the workload.
+	r.w.Placement = index
 	r.w.PlacedAt, r.w.StartedAt, r.w.FinishedAt = at, time.Time{}, time.Time{}
 	r.w.Late = late
 	r.w.Reason, r.w.Explanation = "", ""
@@ -338,7 +341,7 @@ func (f *FSM) release(r *wrec, index uint64) {
 // or shrank).
 func (f *FSM) repend(r *wrec, reason string, index uint64) {
 	f.release(r, index)
-	r.w.Node, r.w.Site, r.w.Agent = "", "", ""
+	r.w.Node, r.w.Site, r.w.Agent, r.w.Placement = "", "", "", 0
 	r.w.PlacedAt, r.w.StartedAt = time.Time{}, time.Time{}
 	r.w.Late = false
 	r.w.Reason = reason
@@ -459,7 +462,7 @@ func (f *FSM) rebuild(index uint64, strict bool) error {
 		nr.n.Workloads = len(nr.live)
 		f.bumpAgent(nr.n.Agent, index)
 		r.node = -1
-		r.w.Node, r.w.Site, r.w.Agent = "", "", ""
+		r.w.Node, r.w.Site, r.w.Agent, r.w.Placement = "", "", "", 0
 		r.w.Reason = "node shrank"
 		f.setStatus(r, api.StatusPending, index)
 		f.makeReady(r)

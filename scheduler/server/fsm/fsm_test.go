@@ -503,7 +503,9 @@ func randomHistory(t testing.TB, seed uint64, steps int) *harness {
 				_, as, _ := h.f.Assignments(a)
 				for _, x := range as {
 					k := []string{api.EventStarted, api.EventCompleted, api.EventFailed}[rng.IntN(3)]
-					evs = append(evs, api.Event{WorkloadID: x.WorkloadID, NodeID: x.NodeID, Kind: k, At: at})
+					// The current placement, none (an older agent) or a stale one.
+					p := []uint64{x.Placement, 0, x.Placement - 1}[rng.IntN(3)]
+					evs = append(evs, api.Event{WorkloadID: x.WorkloadID, NodeID: x.NodeID, Kind: k, At: at, Placement: p})
 				}
 			}
 			h.must(CmdEvents, &Events{At: at, Events: evs})

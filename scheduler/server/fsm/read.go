@@ -224,6 +224,7 @@ func (f *FSM) Assignments(agent string) (uint64, []api.Assignment, bool) {
 			out = append(out, api.Assignment{
 				WorkloadID: r.w.ID, NodeID: r.w.Node, Request: r.w.Request, DurationMs: r.w.DurationMs,
 				PlacedAt: r.w.PlacedAt, Status: r.w.Status, Class: r.w.Class, StartedAt: r.w.StartedAt,
+				Placement: r.w.Placement,
 			})
 		}
 	}
