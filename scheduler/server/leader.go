@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"fmt"
@@ -282,6 +283,7 @@ func (s *Server) planLoop(ctx context.Context) {
 			}
 			continue
 		}
+		orderBatch(buf)
 		p := &fsm.Plan{At: now, Epoch: capEp, Leader: s.cfg.ID, Items: make([]fsm.PlanItem, 0, len(buf))}
 		for i := range buf {
 			it := s.decide(sched, snap, live, &buf[i], now, rng)
@@ -312,6 +314,33 @@ func (s *Server) planLoop(ctx context.Context) {
 			results <- planDone{res: res, n: n}
 		}()
 	}
+}
+
+// orderBatch puts a batch of ready work (what ReadyAfter read past the
+// cursor, then the deferrals that came due) in the order the leader
+// decides it: higher priority first, and within a priority by ready
+// sequence number — the order in which the work became ready (submitted,
+// or back in the queue after a wait, an eviction or a deferral), like
+// kube-scheduler's active queue. Deciding in queue order instead placed
+// low-priority work that higher-priority work later in the same batch
+// then evicted (after capacity returned, say): a preemption and an
+// eviction in the log for nothing.
+//
+// The order is within one batch only: the batch is still read in queue
+// order, and everything read is decided in it, so no work waits behind
+// higher-priority work that became ready after it was read (no
+// starvation; the cursor is the last sequence number read, whatever the
+// order of decisions). Within a batch no placement is evicted by a later
+// decision of the same batch (preemption evicts strictly lower
+// priorities only); work placed by an earlier plan still in flight can
+// be (liveView.placed).
+func orderBatch(buf []fsm.Ready) {
+	slices.SortStableFunc(buf, func(a, b fsm.Ready) int {
+		if c := cmp.Compare(b.Spec.Priority, a.Spec.Priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
 }
 
 // liveView shows the core the work live on each node (for preemption):
@@ -423,6 +452,11 @@ func (s *Server) decide(sched *scheduler.Scheduler, snap *scheduler.Snapshot, li
 		it.Reason, it.Explanation = d.Reason.String(), ex.String()
 		if d.Reason.Transient() {
 			it.Outcome = fsm.OutcomeWait
+			if it.Reason == r.Reason && it.Explanation == r.Explanation {
+				// Waiting again, for the same reason, explained alike:
+				// the FSM keeps what it has; the log need not repeat it.
+				it.Explanation, it.KeepExplanation = "", true
+			}
 		} else {
 			it.Outcome = fsm.OutcomeReject
 		}

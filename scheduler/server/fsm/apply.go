@@ -326,7 +326,10 @@ func (f *FSM) applyPlan(index uint64, c *Plan) any {
 		case OutcomeWait:
 			r.w.Attempts++
 			r.w.ModifyIndex = index
-			r.w.Reason, r.w.Explanation = it.Reason, it.Explanation
+			if !it.KeepExplanation || r.w.Reason != it.Reason {
+				r.w.Explanation = it.Explanation
+			}
+			r.w.Reason = it.Reason
 			if c.Epoch != f.capEpoch {
 				// Capacity changed after the leader looked: try again.
 				f.makeReady(r)

@@ -117,6 +117,11 @@ type PlanItem struct {
 	NotBefore   time.Time `json:"nb,omitzero"`
 	Reason      string    `json:"r,omitempty"`
 	Explanation string    `json:"x,omitempty"`
+	// KeepExplanation, on a wait with the reason the workload already
+	// has, says its explanation is unchanged too: the FSM keeps the one
+	// it has and the log does not carry it again (every capacity change
+	// wakes waiting work to be decided again, mostly to the same end).
+	KeepExplanation bool `json:"kx,omitempty"`
 	// Evict lists the live workloads on Node this placement preempts:
 	// each must still be live there with a lower priority, or the
 	// placement is refused as a conflict; they go back to pending.

@@ -169,3 +169,32 @@ func TestEventWithoutPlacementIsMatchedAsBefore(t *testing.T) {
 		t.Fatalf("w is %s, want completed", w.Status)
 	}
 }
+
+// TestWaitKeepsAnUnchangedExplanation: a wait decision that says its
+// explanation is unchanged (KeepExplanation) keeps the one the workload
+// has, if the reason is the same; with another reason there is nothing
+// to keep.
+func TestWaitKeepsAnUnchangedExplanation(t *testing.T) {
+	h := setup(t)
+	h.submit(spec("w", 3000))
+	wait := func(it PlanItem) api.Workload {
+		t.Helper()
+		_, ep := h.f.Epochs()
+		it.ID, it.ReadySeq, it.Outcome = "w", h.readySeq("w"), OutcomeWait
+		h.must(CmdPlan, &Plan{At: t0, Epoch: ep, Items: []PlanItem{it}})
+		w, _ := h.f.Get("w")
+		// An agent registers again (capacity may have grown): w is ready
+		// to be decided again.
+		h.must(CmdRegister, &Register{At: t0, AgentID: "a2", Nodes: []api.NodeSpec{node("n3", "x-jn", 8000, 16384, 1000)}})
+		return w
+	}
+	if w := wait(PlanItem{Reason: "capacity", Explanation: "full"}); w.Explanation != "full" || !w.Waiting {
+		t.Fatalf("first wait: %+v", w)
+	}
+	if w := wait(PlanItem{Reason: "capacity", KeepExplanation: true}); w.Explanation != "full" || w.Reason != "capacity" || w.Attempts != 2 {
+		t.Fatalf("kept: %+v, want the explanation kept", w)
+	}
+	if w := wait(PlanItem{Reason: "down", KeepExplanation: true}); w.Explanation != "" || w.Reason != "down" {
+		t.Fatalf("another reason: %+v, want no explanation kept", w)
+	}
+}

@@ -282,6 +282,10 @@ type Ready struct {
 	Spec api.WorkloadSpec
 	// NotBefore is set for deferred work.
 	NotBefore time.Time
+	// Reason and Explanation are what the workload was last told (a
+	// previous wait's), so that the leader can leave an unchanged
+	// explanation out of its plan (PlanItem.KeepExplanation).
+	Reason, Explanation string
 }
 
 // ReadyAfter appends to dst up to max ready workloads whose ready sequence
@@ -298,7 +302,7 @@ func (f *FSM) ReadyAfter(cursor uint64, max int, dst []Ready) []Ready {
 		if e.r.q != qReady || e.r.readySeq != e.seq || e.r.deleted {
 			continue
 		}
-		dst = append(dst, Ready{Seq: e.seq, Spec: e.r.w.WorkloadSpec})
+		dst = append(dst, Ready{Seq: e.seq, Spec: e.r.w.WorkloadSpec, Reason: e.r.w.Reason, Explanation: e.r.w.Explanation})
 	}
 	return dst
 }
@@ -309,7 +313,7 @@ func (f *FSM) Deferred() []Ready {
 	defer f.mu.RUnlock()
 	out := make([]Ready, 0, len(f.deferred))
 	for r := range f.deferred {
-		out = append(out, Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore})
+		out = append(out, Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore, Reason: r.w.Reason, Explanation: r.w.Explanation})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Seq < out[b].Seq })
 	return out
@@ -324,7 +328,7 @@ func (f *FSM) DeferredOne(id string, seq uint64) (Ready, bool) {
 	if r == nil || r.q != qDeferred || (seq != 0 && r.readySeq != seq) {
 		return Ready{}, false
 	}
-	return Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore}, true
+	return Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore, Reason: r.w.Reason, Explanation: r.w.Explanation}, true
 }
 
 // Epochs returns the topology generation (changes when the state is
