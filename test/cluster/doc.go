@@ -57,7 +57,11 @@
 //     reason; nothing failed, cancelled or rejected, nothing long-running
 //     completed.
 //     Work the watcher saw re-queued from a node that stayed up (evicted)
-//     is among them, so none was lost.
+//     is among them, so none was lost. Every completed workload ran its
+//     whole duration in its last placement: it started, and completed
+//     its duration later (a late "completed" of an evicted run must not
+//     finish the run placed after it; agent events name their placement,
+//     and the watcher sums the events ignored for naming an earlier one).
 //   - The agents' assignment lists hold exactly the live workloads, each
 //     once, on the node the servers have it on (nothing evicted still
 //     assigned), read between two views at the same index.

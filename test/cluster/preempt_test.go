@@ -205,8 +205,18 @@ func inversions(v placementView) []string {
 	return out
 }
 
+// Counters the preemption watcher sums over servers and restarts.
+const (
+	metricPreemptions = "suanli_preemptions_total"
+	// metricStaleEvents counts agent events ignored because they were
+	// about an earlier placement of their workload (a run evicted or
+	// moved, reporting late).
+	metricStaleEvents = `suanli_agent_events_ignored_total{reason="placement"}`
+)
+
 // preemptWatch watches a cluster while TestChaosPreempt runs: every
-// second it reads the servers' suanli_preemptions_total and a consistent
+// second it reads the servers' counters (metricPreemptions,
+// metricStaleEvents) and a consistent
 // view from the leader, which it checks (viewProblems, and inversions when
 // the view is quiescent) and compares with the previous view to note the
 // workloads it sees re-queued: live on a node that is up in both views,
@@ -223,7 +233,7 @@ type preemptWatch struct {
 	prev     placementView
 	requeued map[string]bool
 	problems []string
-	counters map[string]*procCounter
+	counters map[string]map[string]*procCounter // metric → server → counter
 }
 
 // procCounter sums a counter over the incarnations of one process (a
@@ -236,7 +246,8 @@ type procCounter struct {
 func (p *procCounter) total() float64 { return p.base + p.last }
 
 func watchPreempt(c *devcluster.Cluster) *preemptWatch {
-	w := &preemptWatch{c: c, stop: make(chan struct{}), done: make(chan struct{}), requeued: map[string]bool{}, counters: map[string]*procCounter{}}
+	w := &preemptWatch{c: c, stop: make(chan struct{}), done: make(chan struct{}), requeued: map[string]bool{},
+		counters: map[string]map[string]*procCounter{metricPreemptions: {}, metricStaleEvents: {}}}
 	go w.loop()
 	return w
 }
@@ -270,22 +281,24 @@ func (w *preemptWatch) readCounters() {
 		}
 		starts := s.Starts()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		v, err := metricValue(ctx, s.HTTPAddr, "suanli_preemptions_total")
+		vs, err := metricValues(ctx, s.HTTPAddr, metricPreemptions, metricStaleEvents)
 		cancel()
 		if err != nil || s.Starts() != starts {
 			continue
 		}
 		w.mu.Lock()
-		pc := w.counters[s.ID]
-		if pc == nil {
-			pc = &procCounter{starts: starts}
-			w.counters[s.ID] = pc
+		for name, v := range vs {
+			pc := w.counters[name][s.ID]
+			if pc == nil {
+				pc = &procCounter{starts: starts}
+				w.counters[name][s.ID] = pc
+			}
+			if pc.starts != starts {
+				pc.base += pc.last
+				pc.starts, pc.last = starts, 0
+			}
+			pc.last = max(pc.last, v)
 		}
-		if pc.starts != starts {
-			pc.base += pc.last
-			pc.starts, pc.last = starts, 0
-		}
-		pc.last = max(pc.last, v)
 		w.mu.Unlock()
 	}
 }
@@ -293,11 +306,15 @@ func (w *preemptWatch) readCounters() {
 // preemptions is the sum of suanli_preemptions_total over every server
 // and incarnation, as last read (a lower bound: what a server counted
 // after its last read before a SIGKILL is lost).
-func (w *preemptWatch) preemptions() float64 {
+func (w *preemptWatch) preemptions() float64 { return w.sum(metricPreemptions) }
+
+// sum is the sum of a counter over every server and incarnation, as last
+// read.
+func (w *preemptWatch) sum(metric string) float64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var sum float64
-	for _, pc := range w.counters {
+	for _, pc := range w.counters[metric] {
 		sum += pc.total()
 	}
 	return sum
@@ -346,28 +363,57 @@ func (w *preemptWatch) checkOnce() {
 	w.prev = v
 }
 
-// metricValue reads one unlabelled sample from a server's /metrics.
-func metricValue(ctx context.Context, addr, name string) (float64, error) {
+// metricValues reads samples from a server's /metrics, each named as the
+// text format prints it (name, or name{labels}); a sample absent from the
+// page (a labelled counter never incremented) is 0.
+func metricValues(ctx context.Context, addr string, names ...string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
+	out := make(map[string]float64, len(names))
+	for _, n := range names {
+		out[n] = 0
+	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		for _, n := range names {
+			if v, ok := strings.CutPrefix(sc.Text(), n+" "); ok {
+				if out[n], err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return 0, err
+	return out, sc.Err()
+}
+
+// ranWhole checks that a completed workload ran its whole duration in
+// its last placement: its agent reported it started (StartedAt), and
+// completed it its duration later (the preemption agents run at speed 1;
+// both times are the agent's, and an agent that restarts finishes
+// running work on its original schedule). A late "completed" of an
+// earlier run — evicted, then placed again on the same node — finished
+// the new run early, or before it started (no StartedAt: the new run's
+// "started" came after it and was ignored).
+func ranWhole(w api.Workload) string {
+	if w.Status != api.StatusCompleted {
+		return ""
 	}
-	return 0, fmt.Errorf("%s: no %s", addr, name)
+	d := time.Duration(w.DurationMs) * time.Millisecond
+	if w.StartedAt.IsZero() {
+		return fmt.Sprintf("completed at %s (placement %d) without having started", w.FinishedAt.Format(time.RFC3339Nano), w.Placement)
+	}
+	if ran := w.FinishedAt.Sub(w.StartedAt); ran < d {
+		return fmt.Sprintf("completed %v after it started (placement %d), want its duration, %v", ran, w.Placement, d)
+	}
+	return ""
 }
 
 // acceptPreempt is which statuses TestChaosPreempt allows at its end, on a
@@ -623,6 +669,17 @@ func TestChaosPreempt(t *testing.T) {
 		tally[kind+" "+x.Status]++
 	}
 	t.Logf("acknowledged workloads at the end: %d; by class and status: %v", len(acked), tally)
+	completed := 0
+	for _, id := range acked {
+		if p := ranWhole(v.work[id]); p != "" {
+			t.Errorf("workload %s: %s", id, p)
+		}
+		if v.work[id].Status == api.StatusCompleted {
+			completed++
+		}
+	}
+	t.Logf("completed workloads that ran their whole duration in their last placement: %d; agent events ignored as about an earlier placement: %.0f",
+		completed, w.sum(metricStaleEvents))
 	l.checkLinearizable(t)
 	waitSameIndex(t, c, 30*time.Second)
 	p := w.preemptions()
