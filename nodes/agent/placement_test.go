@@ -102,11 +102,14 @@ func TestAgentRestartsWorkPlacedAgain(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if got, want := f.placements["started:w"], []uint64{first, second}; !slices.Equal(got, want) {
-		t.Errorf("started events named placements %v, want %v", got, want)
+	// A batch whose answer the agent did not get (here: stopping it right
+	// after the fake applied the completion) is sent again: compare the
+	// placements named, not how often.
+	if got, want := slices.Compact(f.placements["started:w"]), []uint64{first, second}; !slices.Equal(got, want) {
+		t.Errorf("started events named placements %v, want %v", f.placements["started:w"], want)
 	}
-	if got, want := f.placements["completed:w"], []uint64{second}; !slices.Equal(got, want) {
-		t.Errorf("completed events named placements %v, want %v (the first run never completed)", got, want)
+	if got, want := slices.Compact(f.placements["completed:w"]), []uint64{second}; !slices.Equal(got, want) {
+		t.Errorf("completed events named placements %v, want only %d (the first run never completed)", f.placements["completed:w"], second)
 	}
 	if s := a.Stats(); s.Started != 2 || s.Completed != 1 || s.Running != 0 || s.Overcommitted != 0 {
 		t.Errorf("stats: %+v", s)

@@ -133,8 +133,9 @@ func (r *runner) runTime(durationMs int64) time.Duration {
 // apply makes the running set match an assignment list: it starts what is
 // new (queueing "started" events), stops what is no longer assigned here,
 // restarts what is assigned in a new placement (another node, or the same
-// node placed anew), and leaves the rest running. A list older than the last applied one is
-// ignored. It reports whether the earliest completion may have changed.
+// node placed anew), and leaves the rest running. A list older than the
+// last applied one is ignored. It reports whether the earliest completion
+// may have changed.
 func (r *runner) apply(as api.Assignments) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
