@@ -23,6 +23,16 @@
 // queue (the leader plans it again); nothing is ever oversubscribed, even
 // when an old leader's plan arrives after a new leader's.
 //
+// # Placements
+//
+// Every placement of a workload is named by the index of the plan entry
+// that made it (api.Workload.Placement, in the agent's assignment). A
+// workload evicted, moved or sent back to pending and placed again, even
+// on the same node, has a new one. Agents name it in their events, and an
+// event about any other placement than the workload's current one is
+// ignored: it is about a run that is over, reporting late. Events that
+// name none (older agents) are matched by workload, node and agent.
+//
 // # Queues
 //
 // Pending workloads are either ready (in the ready queue, in order of a
