@@ -85,6 +85,8 @@ type FSM struct {
 	nodeIdx map[string]int
 	agents  map[string]*agentRec
 	servers map[string]api.Server
+	// clusterID is the cluster's identity (ClusterID), "" until committed.
+	clusterID string
 
 	work  map[string]*wrec
 	order []*wrec // by Seq; deleted records are compacted away
@@ -133,6 +135,7 @@ func (f *FSM) reset() {
 	f.nodeIdx = map[string]int{}
 	f.agents = map[string]*agentRec{}
 	f.servers = map[string]api.Server{}
+	f.clusterID = ""
 	f.work = map[string]*wrec{}
 	f.order = nil
 	f.ready, f.readyHead = nil, 0
@@ -208,8 +211,34 @@ func (f *FSM) applyLocked(index uint64, data []byte) (res any) {
 		return f.applyCancel(index, c)
 	case *ServerCmd:
 		return f.applyServer(c)
+	case *ClusterID:
+		return f.applyClusterID(c)
 	}
 	return fmt.Errorf("%w: unhandled command %s", ErrDecode, t)
+}
+
+// ClusterIDResult is the result of a ClusterID command: the cluster's ID
+// after it (the one committed first).
+type ClusterIDResult struct {
+	ID string
+}
+
+func (f *FSM) applyClusterID(c *ClusterID) any {
+	if c.ID == "" {
+		return fmt.Errorf("%w: cluster_id: empty id", ErrDecode)
+	}
+	if f.clusterID == "" {
+		f.clusterID = c.ID
+	}
+	return &ClusterIDResult{ID: f.clusterID}
+}
+
+// ClusterID returns the cluster's identity, or "" if none is committed
+// (yet).
+func (f *FSM) ClusterID() string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.clusterID
 }
 
 // ---- bookkeeping helpers (all with f.mu held) ----

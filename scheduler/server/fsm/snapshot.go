@@ -21,12 +21,15 @@ const maxSnapshotBytes = 4 << 30
 // snapData is the whole replicated state, as written to a snapshot. The
 // format is JSON: {"version":1, ...}; docs/operations.md describes it.
 type snapData struct {
-	Version   int          `json:"version"`
-	Index     uint64       `json:"index"`
-	Seq       uint64       `json:"seq"`
-	ReadySeq  uint64       `json:"ready_seq"`
-	ParkSeq   uint64       `json:"park_seq"`
-	CapEpoch  uint64       `json:"cap_epoch"`
+	Version  int    `json:"version"`
+	Index    uint64 `json:"index"`
+	Seq      uint64 `json:"seq"`
+	ReadySeq uint64 `json:"ready_seq"`
+	ParkSeq  uint64 `json:"park_seq"`
+	CapEpoch uint64 `json:"cap_epoch"`
+	// ClusterID is the cluster's identity (absent before one is committed,
+	// and in snapshots written before cluster IDs existed).
+	ClusterID string       `json:"cluster_id,omitempty"`
 	Sites     []api.Site   `json:"sites"`
 	Nodes     []api.Node   `json:"nodes"`
 	Agents    []agentRec   `json:"agents"`
@@ -54,6 +57,7 @@ func (f *FSM) Snapshot() *State {
 	defer f.mu.RUnlock()
 	d := snapData{
 		Version: snapshotVersion, Index: f.index, Seq: f.seq, ReadySeq: f.readySeq, ParkSeq: f.parkSeq, CapEpoch: f.capEpoch,
+		ClusterID: f.clusterID,
 		Sites:     append([]api.Site{}, f.sites...),
 		Nodes:     make([]api.Node, len(f.nodes)),
 		Servers:   make([]api.Server, 0, len(f.servers)),
@@ -124,6 +128,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	f.work, f.order, f.nWaiting, f.deferred, f.status = nf.work, nf.order, nf.nWaiting, nf.deferred, nf.status
 	f.ready, f.readyHead, f.parked, f.parkedHead, f.terminal, f.termHead = nf.ready, 0, nf.parked, 0, nf.terminal, 0
 	f.st, f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = nf.st, nf.index, nf.seq, nf.readySeq, nf.parkSeq, nf.capEpoch
+	f.clusterID = nf.clusterID
 	f.topoGen++
 	f.changed()
 	return nil
@@ -132,6 +137,7 @@ func (f *FSM) Restore(r io.Reader) error {
 // load fills an empty FSM from snapshot data, validating it.
 func (f *FSM) load(d *snapData) error {
 	f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = d.Index, d.Seq, d.ReadySeq, d.ParkSeq, d.CapEpoch
+	f.clusterID = d.ClusterID
 	for i := range d.Sites {
 		s := d.Sites[i]
 		if err := s.Validate(fmt.Sprintf("sites[%d]", i)); err != nil {
