@@ -19,7 +19,7 @@ import (
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
 	_, lid := s.raft.LeaderWithID()
-	h := api.Health{Status: "ok", ID: s.cfg.ID, State: s.raft.State().String(), Leader: string(lid), AppliedIndex: s.fsm.Index(),
+	h := api.Health{Status: "ok", ClusterID: s.clusterID(), ID: s.cfg.ID, State: s.raft.State().String(), Leader: string(lid), AppliedIndex: s.fsm.Index(),
 		Gossip: s.gossipStatus()}
 	status := http.StatusOK
 	if lid == "" {
@@ -47,7 +47,7 @@ func (s *Server) clusterStatus() api.ClusterStatus {
 	laddr, lid := s.raft.LeaderWithID()
 	lhttp, _ := s.leaderHTTP()
 	st := api.ClusterStatus{
-		ID: s.cfg.ID, State: s.raft.State().String(), LeaderID: string(lid), LeaderAddr: string(laddr), LeaderHTTP: lhttp,
+		ClusterID: s.clusterID(), ID: s.cfg.ID, State: s.raft.State().String(), LeaderID: string(lid), LeaderAddr: string(laddr), LeaderHTTP: lhttp,
 		Term: s.raft.CurrentTerm(), LastIndex: s.raft.LastIndex(), CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.raft.AppliedIndex(),
 		Policy: s.cfg.Policy, Counts: s.fsm.Counts(), Gossip: s.gossipStatus(),
 	}
@@ -87,6 +87,10 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return api.Invalid(f, "%s %q: %v", f, a, err)
 		}
+	}
+	if e := s.checkJoinClusterID(&req); e != nil {
+		s.log.Warn("join refused", "id", req.ID, "raft", req.RaftAddr, "err", e.Message)
+		return e
 	}
 	cf := s.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {

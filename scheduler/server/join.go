@@ -360,7 +360,8 @@ func (s *Server) askJoin(httpAddr string) ([]api.Server, error) {
 	c.HTTP.Timeout = 10 * time.Second
 	ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
 	defer cancel()
-	st, err := c.Join(ctx, api.JoinRequest{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr})
+	st, err := c.Join(ctx, api.JoinRequest{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr,
+		ClusterID: s.clusterID()})
 	if err != nil {
 		return nil, err
 	}

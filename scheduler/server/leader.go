@@ -112,6 +112,7 @@ func (s *Server) runLeader(ctx context.Context) {
 	if sv, ok := s.fsm.Server(s.cfg.ID); !ok || sv.HTTPAddr != s.addrs.HTTPAddr || sv.GossipAddr != s.addrs.GossipAddr || sv.RaftAddr != s.addrs.RaftAddr {
 		_, _, _ = s.apply(fsm.CmdServer, &fsm.ServerCmd{Server: api.Server{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr}})
 	}
+	s.ensureClusterID()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -66,6 +66,7 @@ type Server struct {
 
 	leaderNotify chan bool
 	hadState     bool
+	cid          clusterIDs
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
@@ -126,7 +127,8 @@ func New(cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go s.persistClusterID()
 	go s.watchLeadership()
 	go s.submitBatcher()
 	go s.joinLoop()
@@ -229,6 +231,9 @@ func (s *Server) startRaft(logOut io.Writer) error {
 	}
 	s.raft = r
 	s.leaderNotify = notify
+	if err := s.checkClusterID(existing); err != nil {
+		return err
+	}
 	if s.cfg.Bootstrap && !existing {
 		cfg := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
 		if err := r.BootstrapCluster(cfg).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {

@@ -112,6 +112,7 @@ func FormatNodes(w io.Writer, nl NodeList) error {
 // FormatCluster writes a cluster status.
 func FormatCluster(w io.Writer, c ClusterStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "cluster id:\t%s\n", dash(c.ClusterID))
 	fmt.Fprintf(tw, "this server:\t%s (%s)\n", c.ID, c.State)
 	fmt.Fprintf(tw, "leader:\t%s raft=%s http=%s\n", dash(c.LeaderID), dash(c.LeaderAddr), dash(c.LeaderHTTP))
 	fmt.Fprintf(tw, "raft:\tterm %d, last index %d, commit %d, applied %d\n", c.Term, c.LastIndex, c.CommitIndex, c.AppliedIndex)

@@ -35,7 +35,8 @@ func golden(t *testing.T, name, got string) {
 func TestFormatClusterGolden(t *testing.T) {
 	alive, gone := true, false
 	base := ClusterStatus{
-		ID: "s1", State: "Leader", LeaderID: "s1", LeaderAddr: "127.0.0.1:7000", LeaderHTTP: "127.0.0.1:7070",
+		ClusterID: "9f3c2a7e5b1d4c8a0e6f2b7d3a9c1e5f",
+		ID:        "s1", State: "Leader", LeaderID: "s1", LeaderAddr: "127.0.0.1:7000", LeaderHTTP: "127.0.0.1:7070",
 		Term: 3, LastIndex: 17, CommitIndex: 17, AppliedIndex: 17, Policy: "balanced",
 		Counts: Counts{Workloads: map[string]int{StatusRunning: 2}, Nodes: map[string]int{"up": 8334}, Agents: 1, Sites: 28},
 		Servers: []Server{

@@ -245,6 +245,9 @@ type WhyNot struct {
 
 // ClusterStatus answers GET /v1/cluster.
 type ClusterStatus struct {
+	// ClusterID is the cluster's identity (generated when it was
+	// bootstrapped); empty until committed.
+	ClusterID    string   `json:"cluster_id,omitempty"`
 	ID           string   `json:"id"`
 	State        string   `json:"state"` // Leader, Follower, Candidate, Shutdown
 	LeaderID     string   `json:"leader_id"`
@@ -306,6 +309,10 @@ type JoinRequest struct {
 	RaftAddr   string `json:"raft_addr"`
 	HTTPAddr   string `json:"http_addr"`
 	GossipAddr string `json:"gossip_addr,omitempty"`
+	// ClusterID is the cluster ID the joining server's data directory
+	// holds (its cluster-id file), if any: the leader refuses a server of
+	// another cluster.
+	ClusterID string `json:"cluster_id,omitempty"`
 }
 
 // RemoveRequest asks the cluster to remove a server (POST
@@ -316,7 +323,10 @@ type RemoveRequest struct {
 
 // Health answers GET /v1/health.
 type Health struct {
-	Status       string `json:"status"` // ok, no_leader
+	Status string `json:"status"` // ok, no_leader
+	// ClusterID is the cluster's identity as this server knows it (its
+	// state's, or its data directory's); empty if it knows none.
+	ClusterID    string `json:"cluster_id,omitempty"`
 	ID           string `json:"id"`
 	State        string `json:"state"`
 	Leader       string `json:"leader"`
