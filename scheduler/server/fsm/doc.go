@@ -10,7 +10,8 @@
 // nodes down or up; submit workloads (one entry may carry many: group
 // commit); commit a plan (placements, deferrals and rejections decided by
 // the leader); agent events (started, completed, failed); cancel a
-// workload; and the server directory (join, remove). Apply never reads a
+// workload; the server directory (join, remove); and the cluster's ID
+// (committed once by its first leader). Apply never reads a
 // clock or a random source: times travel inside the commands. Apply never
 // panics on malformed bytes; it returns an error value.
 //
