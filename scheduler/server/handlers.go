@@ -371,6 +371,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, body []byt
 	if e != nil {
 		return e
 	}
+	s.cancelled(id)
 	setIndex(w, idx)
 	writeJSON(w, http.StatusOK, api.CancelResponse{Index: idx, Workload: res.(*fsm.CancelResult).Workload})
 	return nil

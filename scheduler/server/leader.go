@@ -249,6 +249,7 @@ func (s *Server) planLoop(ctx context.Context) {
 		if n := len(buf); n > 0 {
 			cursor = buf[n-1].Seq
 		}
+		s.forgetAll(sched)
 		for len(defers) > 0 && !defers[0].at.After(now) && len(buf) < 2*s.cfg.PlanBatch {
 			d := heap.Pop(&defers).(deferral)
 			if r, ok := s.fsm.DeferredOne(d.id, d.seq); ok {
@@ -257,6 +258,10 @@ func (s *Server) planLoop(ctx context.Context) {
 					continue
 				}
 				buf = append(buf, r)
+			} else if s.left(d.id) {
+				// Cancelled while deferred (through an earlier leader, or a
+				// cancel this one missed): the plan reserves nothing more.
+				sched.Forget(d.id)
 			}
 		}
 		if len(buf) == 0 {
@@ -275,6 +280,8 @@ func (s *Server) planLoop(ctx context.Context) {
 					return
 				}
 			case <-timer.C:
+			case id := <-s.forgetCh:
+				sched.Forget(id)
 			}
 			if !timer.Stop() {
 				select {
@@ -288,8 +295,11 @@ func (s *Server) planLoop(ctx context.Context) {
 		p := &fsm.Plan{At: now, Epoch: capEp, Leader: s.cfg.ID, Items: make([]fsm.PlanItem, 0, len(buf))}
 		for i := range buf {
 			it := s.decide(sched, snap, live, &buf[i], now, rng)
-			if it.Outcome == fsm.OutcomeDefer {
+			switch it.Outcome {
+			case fsm.OutcomeDefer:
 				heap.Push(&defers, deferral{at: it.NotBefore, id: it.ID})
+			case fsm.OutcomeReject:
+				sched.Forget(it.ID) // rejected for good: nothing stays reserved for it
 			}
 			p.Items = append(p.Items, it)
 		}
@@ -315,6 +325,40 @@ func (s *Server) planLoop(ctx context.Context) {
 			results <- planDone{res: res, n: n}
 		}()
 	}
+}
+
+// forgetAll tells the policy about the workloads cancelled through this
+// server since it last looked (Server.cancelled).
+func (s *Server) forgetAll(sched *scheduler.Scheduler) {
+	for {
+		select {
+		case id := <-s.forgetCh:
+			sched.Forget(id)
+		default:
+			return
+		}
+	}
+}
+
+// cancelled hands a workload this server (the leader) cancelled to the
+// plan loop, which tells the policy to forget it (a deferred workload's
+// reservation in the optimizer's plan is freed at once, not at its
+// deadline). Never blocks: if the plan loop lags that far behind, the
+// workload is forgotten when its deferral comes due (Server.left).
+func (s *Server) cancelled(id string) {
+	select {
+	case s.forgetCh <- id:
+	default:
+	}
+}
+
+// left reports whether a workload is gone from the FSM or finished
+// (cancelled, rejected, failed, completed): not merely deferred again
+// (with another ready sequence number), back in the ready queue, waiting,
+// or deferred by a plan not yet applied.
+func (s *Server) left(id string) bool {
+	w, ok := s.fsm.Get(id)
+	return !ok || api.Terminal(w.Status)
 }
 
 // orderBatch puts a batch of ready work (what ReadyAfter read past the

@@ -59,6 +59,9 @@ type Server struct {
 
 	submitCh chan *submitReq
 	memberCh chan gossip.Event
+	// forgetCh carries workloads cancelled through this server (the
+	// leader) to its plan loop, which tells the policy (Scheduler.Forget).
+	forgetCh chan string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,6 +103,7 @@ func New(cfg Config) (*Server, error) {
 		fsm:      fsm.New(cfg.FSM),
 		submitCh: make(chan *submitReq, 4096),
 		memberCh: make(chan gossip.Event, 1024),
+		forgetCh: make(chan string, 1024),
 		fwd:      &http.Client{Timeout: cfg.MaxWait + 30*time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 	if s.cfg.NewID == nil {
