@@ -13,8 +13,8 @@ import (
 )
 
 // forgetProbe is a policy that remembers work (like the optimizer's
-// plan): it defers everything — "soon-" work by 300 ms, other work by an
-// hour — rejects "rej-" work, and counts its decisions and Forget calls
+// plan): it defers everything — "soon-" work by 300 ms, "now-" work by
+// 1 ns, other work by an hour — rejects "rej-" work, and counts its decisions and Forget calls
 // per workload.
 type forgetProbe struct {
 	mu      sync.Mutex
@@ -41,8 +41,11 @@ func (p *forgetProbe) Decide(_ *scheduler.Snapshot, w *scheduler.Workload, now t
 		return scheduler.Decision{Outcome: scheduler.Reject, Node: -1, Site: -1, Reason: scheduler.FilterLatency}
 	}
 	after := time.Hour
-	if strings.HasPrefix(w.ID, "soon-") {
+	switch {
+	case strings.HasPrefix(w.ID, "soon-"):
 		after = 300 * time.Millisecond
+	case strings.HasPrefix(w.ID, "now-"):
+		after = time.Nanosecond // due before the plan deferring it is applied
 	}
 	return scheduler.Decision{Outcome: scheduler.Defer, Node: -1, Site: -1, NotBefore: now.Add(after), Reason: scheduler.FilterNone}
 }
@@ -51,6 +54,13 @@ func (p *forgetProbe) Forget(id string) {
 	p.mu.Lock()
 	p.forgot[id]++
 	p.mu.Unlock()
+}
+
+// reset forgets the counts of earlier tests (and of -count runs).
+func (p *forgetProbe) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.decided, p.forgot = map[string]int{}, map[string]int{}
 }
 
 func (p *forgetProbe) counts(id string) (decided, forgot int) {
@@ -65,6 +75,7 @@ func (p *forgetProbe) counts(id string) (decided, forgot int) {
 // comes due) — and when it rejects work; never for work merely deferred
 // again.
 func TestLeaderForgetsWorkThatLeft(t *testing.T) {
+	probe.reset()
 	cfg := testConfig(t, "s1")
 	cfg.Bootstrap, cfg.Policy = true, "test-forget"
 	s := startServer(t, cfg)
@@ -103,4 +114,23 @@ func TestLeaderForgetsWorkThatLeft(t *testing.T) {
 	submitOK(t, c, wspec("rej-1", 1000))
 	waitStatus(t, c, "rej-1", api.StatusRejected)
 	waitFor(t, "rej-1 forgotten", 5*time.Second, func() bool { _, f := probe.counts("rej-1"); return f >= 1 })
+}
+
+// TestDeferralDueBeforeItsPlanIsApplied: a deferral that comes due while
+// the plan deferring it is still being committed is looked at again once
+// the plan is applied (it was dropped: the work stayed deferred in the
+// FSM, decided once, until the next leader).
+func TestDeferralDueBeforeItsPlanIsApplied(t *testing.T) {
+	probe.reset()
+	cfg := testConfig(t, "s1")
+	cfg.Bootstrap, cfg.Policy = true, "test-forget"
+	s := startServer(t, cfg)
+	waitFor(t, "leader", 5*time.Second, s.IsLeader)
+	c := client(s)
+	registerAgent(t, c, "a1", "jn-core", "JN", "core-zone", 1)
+	submitOK(t, c, wspec("now-1", 1000))
+	waitFor(t, "now-1 decided again after each 1 ns deferral", 10*time.Second, func() bool { d, _ := probe.counts("now-1"); return d >= 3 })
+	if _, err := c.Cancel(ctx(t), "now-1"); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -122,6 +122,10 @@ func (s *Server) runLeader(ctx context.Context) {
 	<-done
 }
 
+// deferRecheck is how soon the leader looks again at a deferral that came
+// due while the plan deferring it was still being committed.
+const deferRecheck = 20 * time.Millisecond
+
 // planLoop decides ready workloads and commits the decisions.
 func (s *Server) planLoop(ctx context.Context) {
 	sched, err := scheduler.New(s.cfg.Policy, scheduler.Config{Preempt: s.cfg.Preempt})
@@ -262,6 +266,12 @@ func (s *Server) planLoop(ctx context.Context) {
 				// Cancelled while deferred (through an earlier leader, or a
 				// cancel this one missed): the plan reserves nothing more.
 				sched.Forget(d.id)
+			} else if inflight > 0 {
+				// Due before the plan that deferred it has been applied (a
+				// deferral shorter than a commit): look again once it may
+				// have been. Dropped here, it would stay deferred in the
+				// FSM with nothing to wake it until the next leader.
+				heap.Push(&defers, deferral{at: now.Add(deferRecheck), id: d.id, seq: d.seq})
 			}
 		}
 		if len(buf) == 0 {
