@@ -67,7 +67,10 @@ type route struct {
 	// query lists the query parameters the route takes; any other is
 	// refused with 400 naming it and these.
 	query []string
-	h     func(s *Server, w http.ResponseWriter, r *http.Request, body []byte) *api.Error
+	// list: a list read; without the token, at most
+	// MaxPublicListsPerClient in progress per client address (429).
+	list bool
+	h    func(s *Server, w http.ResponseWriter, r *http.Request, body []byte) *api.Error
 }
 
 // routes is the API's route table; docs/api.md documents every entry.
@@ -80,11 +83,11 @@ var routes = []route{
 	{method: "POST", path: "/v1/cluster/remove", access: accessToken, write: true, h: (*Server).handleRemove},
 	{method: "POST", path: "/v1/workloads", access: accessToken, write: true, h: (*Server).handleSubmit},
 	{method: "POST", path: "/v1/workloads/bulk", access: accessToken, write: true, bulk: true, h: (*Server).handleBulk},
-	{method: "GET", path: "/v1/workloads", access: accessPublic, query: []string{"status", "class", "site", "node", "agent", "limit", "after", "consistent"}, h: (*Server).handleList},
+	{method: "GET", path: "/v1/workloads", access: accessPublic, list: true, query: []string{"status", "class", "site", "node", "agent", "limit", "after", "consistent"}, h: (*Server).handleList},
 	{method: "GET", path: "/v1/workloads/{id}", access: accessPublic, query: []string{"consistent"}, h: (*Server).handleGet},
 	{method: "POST", path: "/v1/workloads/{id}/cancel", access: accessToken, write: true, h: (*Server).handleCancel},
 	{method: "POST", path: "/v1/plan", access: accessToken, h: (*Server).handlePlan},
-	{method: "GET", path: "/v1/nodes", access: accessPublic, query: []string{"state", "site", "agent", "consistent"}, h: (*Server).handleNodes},
+	{method: "GET", path: "/v1/nodes", access: accessPublic, list: true, query: []string{"state", "site", "agent", "limit", "after", "consistent"}, h: (*Server).handleNodes},
 	{method: "POST", path: "/v1/nodes/{id}/state", access: accessToken, write: true, h: (*Server).handleNodeState},
 	{method: "POST", path: "/v1/agent/register", access: accessToken, write: true, bulk: true, h: (*Server).handleRegister},
 	{method: "GET", path: "/v1/agent/{id}/assignments", access: accessToken, query: []string{"index", "wait"}, h: (*Server).handleAssignments},
@@ -103,6 +106,11 @@ func (s *Server) Handler() http.Handler {
 // patterns it registered (TestAuthOnEveryRoute compares them with the
 // route table). Register only through handle.
 func (s *Server) newMux() (*http.ServeMux, []string) {
+	return s.newMuxLimited(newClientLimiter(MaxPublicListsPerClient))
+}
+
+// newMuxLimited is newMux counting public list reads in lists.
+func (s *Server) newMuxLimited(lists *clientLimiter) (*http.ServeMux, []string) {
 	mux := http.NewServeMux()
 	var patterns []string
 	handle := func(pattern string, h http.HandlerFunc) {
@@ -122,7 +130,7 @@ func (s *Server) newMux() (*http.ServeMux, []string) {
 		handle(p, func(w http.ResponseWriter, r *http.Request) {
 			for _, rt := range rts {
 				if rt.method == r.Method {
-					s.serve(rt, w, r)
+					s.serve(rt, lists, w, r)
 					return
 				}
 			}
@@ -167,8 +175,9 @@ func (s *Server) startHTTP() error {
 }
 
 // serve runs one route: body limit (413 before auth or decode), token,
-// query parameters, body read, forwarding to the leader for writes, then the handler.
-func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
+// query parameters, the per-client limit of public list reads (429), body
+// read, forwarding to the leader for writes, then the handler.
+func (s *Server) serve(rt route, lists *clientLimiter, w http.ResponseWriter, r *http.Request) {
 	limit := s.cfg.MaxBodyBytes
 	if rt.bulk {
 		limit = s.cfg.MaxBulkBodyBytes
@@ -184,6 +193,17 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 	if e := checkQuery(rt, r.URL.RawQuery); e != nil {
 		writeError(w, e)
 		return
+	}
+	if rt.list && !s.validToken(r) {
+		client := clientAddr(r)
+		if !lists.acquire(client) {
+			s.metrics.listsShed.Inc()
+			w.Header().Set("Retry-After", "1")
+			writeError(w, &api.Error{Code: api.CodeTooManyRequests, Message: fmt.Sprintf(
+				"%d list requests without the API token from %s are in progress; retry after 1 s, page with ?limit and ?after, or send the token", MaxPublicListsPerClient, client)})
+			return
+		}
+		defer lists.release(client)
 	}
 	var body []byte
 	if r.Method == http.MethodPost {
@@ -247,9 +267,12 @@ func checkQuery(rt route, raw string) *api.Error {
 // authorized compares the request's token with the configured one in
 // constant time. With --dev, every request is allowed.
 func (s *Server) authorized(r *http.Request) bool {
-	if s.cfg.Dev {
-		return true
-	}
+	return s.cfg.Dev || s.validToken(r)
+}
+
+// validToken reports whether the request carries the configured token
+// (never, on a server without one).
+func (s *Server) validToken(r *http.Request) bool {
 	got := sha256.Sum256([]byte(requestToken(r)))
 	want := sha256.Sum256([]byte(s.cfg.Token))
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1 && s.cfg.Token != ""

@@ -15,6 +15,7 @@ type metrics struct {
 	leaderChanges prometheus.Counter
 	isLeader      prometheus.Gauge
 	commitLatency *prometheus.HistogramVec
+	listsShed     prometheus.Counter
 }
 
 func newMetrics(s *Server) *metrics {
@@ -31,7 +32,9 @@ func newMetrics(s *Server) *metrics {
 	m.commitLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "suanli_commit_latency_seconds",
 		Help:    "Time from raft Apply to the entry being committed and applied on the leader, by command.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"command"})
-	m.reg.MustRegister(m.placements, m.conflicts, m.preemptions, m.leaderChanges, m.isLeader, m.commitLatency,
+	m.listsShed = prometheus.NewCounter(prometheus.CounterOpts{Name: "suanli_public_lists_shed_total",
+		Help: "List reads without the API token answered 429: their client had MaxPublicListsPerClient in progress."})
+	m.reg.MustRegister(m.placements, m.conflicts, m.preemptions, m.leaderChanges, m.isLeader, m.commitLatency, m.listsShed,
 		stateCollector{s}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -63,10 +63,12 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 				rebuild = true
 			}
 			f.sites[i] = s
+			f.sitesChanged = true
 			continue
 		}
 		f.siteIdx[s.ID] = len(f.sites)
 		f.sites = append(f.sites, s)
+		f.sitesChanged = true
 		rebuild = true
 	}
 	a := f.agents[c.AgentID]
@@ -90,6 +92,7 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 					old.Index = index
 				}
 			}
+			f.touchNode(i)
 			nr.n.NodeSpec = ns
 			nr.site = si
 			nr.n.Agent = c.AgentID
@@ -103,6 +106,7 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 			site: si,
 			live: map[*wrec]struct{}{},
 		})
+		f.touchNode(len(f.nodes) - 1)
 		rebuild = true
 	}
 	// Nodes the agent had and no longer lists go down.
@@ -124,6 +128,7 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 	if rebuild {
 		for _, i := range ups {
 			st, reason := f.returning(i)
+			f.touchNode(i)
 			f.nodes[i].n.State, f.nodes[i].n.DownReason = st.String(), reason
 		}
 		if err := f.rebuild(index, false); err != nil {
@@ -173,6 +178,7 @@ func (f *FSM) applyNodeState(index uint64, c *NodeState) any {
 			target, reason = f.returning(i)
 		}
 		if c.Reason == ReasonOperator {
+			f.touchNode(i)
 			f.nodes[i].n.OperatorState = ""
 			if s != nodes.NodeUp {
 				f.nodes[i].n.OperatorState = s.String()
@@ -258,7 +264,7 @@ func (f *FSM) submitOne(index uint64, at time.Time, w *api.WorkloadSpec, p strin
 		return api.SubmitResult{ID: w.ID, Result: "exists"}
 	}
 	f.seq++
-	r := &wrec{node: -1, w: api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index}}
+	r := &wrec{node: -1, pos: len(f.order), w: api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index}}
 	f.work[r.w.ID] = r
 	f.order = append(f.order, r)
 	f.setStatus(r, api.StatusPending, index)

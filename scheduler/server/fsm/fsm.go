@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/suanli/suanli/nodes"
@@ -52,6 +53,11 @@ type wrec struct {
 	parkSeq  uint64
 	node     int32 // index of the node it is live on, or -1
 	deleted  bool
+	// pos is its position in f.order (and the view's array); pub its
+	// copy in the published view; dirty that an Apply changed it since.
+	pos   int
+	pub   *api.Workload
+	dirty bool
 }
 
 type seqEnt struct {
@@ -63,6 +69,10 @@ type nodeRec struct {
 	n    api.Node
 	site int
 	live map[*wrec]struct{}
+	// pub is its copy in the published view; dirty that an Apply changed
+	// it (or its use) since.
+	pub   *api.Node
+	dirty bool
 }
 
 type agentRec struct {
@@ -74,10 +84,22 @@ type agentRec struct {
 }
 
 // FSM is the replicated state. It is safe for concurrent use: Apply takes
-// a write lock, readers a read lock.
+// a write lock, readers a read lock, except the list reads, which read the
+// view Apply publishes and take no lock (view.go).
 type FSM struct {
 	mu  sync.RWMutex
 	cfg Config
+
+	// view is what the list reads read; publish replaces it at the end
+	// of every Apply. The rest is the builders' state, under mu.
+	view         atomic.Pointer[view]
+	workB        pbuilder[api.Workload, workKey]
+	nodeB        pbuilder[api.Node, nodeKey]
+	dirtyWork    []*wrec
+	dirtyNodes   []int
+	workStale    bool // positions in f.order moved: rebuild the workload array
+	nodesStale   bool // the node array is rebuilt from scratch
+	sitesChanged bool
 
 	sites   []api.Site
 	siteIdx map[string]int
@@ -123,6 +145,7 @@ type FSM struct {
 func New(cfg Config) *FSM {
 	f := &FSM{cfg: cfg.withDefaults()}
 	f.reset()
+	f.publishAll()
 	return f
 }
 
@@ -159,6 +182,7 @@ func (f *FSM) Apply(index uint64, data []byte) any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	res := f.applyLocked(index, data)
+	f.publish()
 	f.changed()
 	return res
 }
@@ -171,6 +195,7 @@ func (f *FSM) ApplyBatch(indexes []uint64, data [][]byte) []any {
 	for i := range data {
 		out[i] = f.applyLocked(indexes[i], data[i])
 	}
+	f.publish()
 	f.changed()
 	return out
 }
@@ -218,6 +243,7 @@ func (f *FSM) setStatus(r *wrec, s string, index uint64) {
 	if r.w.Status != "" {
 		f.status[r.w.Status]--
 	}
+	f.touchWork(r)
 	r.w.Status = s
 	f.status[s]++
 	r.w.ModifyIndex = index
@@ -233,6 +259,7 @@ func (f *FSM) leaveQueue(r *wrec) {
 	case qDeferred:
 		delete(f.deferred, r)
 	}
+	f.touchWork(r)
 	r.q = qNone
 	r.readySeq, r.parkSeq = 0, 0
 	r.w.Waiting = false
@@ -312,6 +339,7 @@ func (f *FSM) place(r *wrec, ni int, at time.Time, late bool, index uint64) {
 	nr.live[r] = struct{}{}
 	nr.n.Workloads = len(nr.live)
 	nr.n.ModifyIndex = index
+	f.touchNode(ni)
 	f.setStatus(r, api.StatusPlaced, index)
 	f.bumpAgent(nr.n.Agent, index)
 	f.placements++
@@ -327,6 +355,7 @@ func (f *FSM) release(r *wrec, index uint64) {
 	// cannot fail; keep going if it ever does, the invariant check in
 	// tests catches it.
 	_ = f.st.Release(int(r.node), r.w.Request)
+	f.touchNode(int(r.node))
 	delete(nr.live, r)
 	nr.n.Workloads = len(nr.live)
 	nr.n.ModifyIndex = index
@@ -357,6 +386,7 @@ func (f *FSM) gc() {
 			continue
 		}
 		r.deleted = true
+		f.touchWork(r)
 		delete(f.work, r.w.ID)
 		f.status[r.w.Status]--
 	}
@@ -373,6 +403,7 @@ func (f *FSM) gc() {
 		}
 		clear(f.order[j:])
 		f.order = f.order[:j]
+		f.workStale = true
 	}
 }
 
@@ -452,6 +483,7 @@ func (f *FSM) rebuild(index uint64, strict bool) error {
 	}
 	f.st = st
 	f.topoGen++
+	f.touchAllNodes()
 	for _, r := range misfits {
 		// Not allocated in the new state: detach without releasing.
 		nr := f.nodes[r.node]
@@ -474,6 +506,7 @@ func (f *FSM) rebuild(index uint64, strict bool) error {
 // its return must not bring such a node up).
 func (f *FSM) setNodeState(i int, s nodes.NodeState, reason string, index uint64) (changed bool, repended int) {
 	nr := f.nodes[i]
+	f.touchNode(i)
 	if nr.n.State == s.String() {
 		if s == nodes.NodeDown && nr.n.DownReason != reason && reason != "" && reason != ReasonGossip {
 			nr.n.DownReason = reason

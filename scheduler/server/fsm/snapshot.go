@@ -125,6 +125,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	f.ready, f.readyHead, f.parked, f.parkedHead, f.terminal, f.termHead = nf.ready, 0, nf.parked, 0, nf.terminal, 0
 	f.st, f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = nf.st, nf.index, nf.seq, nf.readySeq, nf.parkSeq, nf.capEpoch
 	f.topoGen++
+	f.publishAll()
 	f.changed()
 	return nil
 }
@@ -257,6 +258,9 @@ func (f *FSM) checkLocked() error {
 	}
 	if f.st.NumNodes() != len(f.nodes) {
 		return fmt.Errorf("state has %d nodes, fsm %d", f.st.NumNodes(), len(f.nodes))
+	}
+	if err := f.checkView(); err != nil {
+		return err
 	}
 	var used = make([]nodes.Resources, len(f.nodes))
 	count := map[string]int{}

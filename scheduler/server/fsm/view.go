@@ -1,0 +1,332 @@
+package fsm
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler/server/api"
+)
+
+// The read view.
+//
+// Public list reads (GET /v1/workloads, GET /v1/nodes) and the counts
+// behind /v1/cluster and /metrics read an immutable view of the FSM that
+// every Apply publishes before it returns, through an atomic pointer:
+// they take no lock, so any number of them never delays an Apply, and an
+// Apply never waits for them. The view holds one immutable copy of each
+// workload and node as of its last change, in two copy-on-write arrays
+// (pvec) by position: workloads in submission order (f.order), nodes in
+// registration order (f.nodes). An Apply marks what it changes (touchWork,
+// touchNode); publish copies just those records and the leaves and
+// branches of the arrays that hold them, and swaps the pointer. The view's
+// index is the last applied index, so a read says which state it answers
+// from (X-Suanli-Index), and a read after ?consistent's barrier sees every
+// entry committed before it.
+
+// view is one published state for readers. Never modified once stored.
+type view struct {
+	index uint64
+	work  *pvec[api.Workload, workKey]
+	nodes *pvec[api.Node, nodeKey]
+	sites []api.Site
+}
+
+// touchWork marks r as changed in this Apply: publish copies it.
+func (f *FSM) touchWork(r *wrec) {
+	if !r.dirty {
+		r.dirty = true
+		f.dirtyWork = append(f.dirtyWork, r)
+	}
+}
+
+// touchNode marks node i (record, state or use) as changed in this Apply.
+func (f *FSM) touchNode(i int) {
+	if nr := f.nodes[i]; !nr.dirty {
+		nr.dirty = true
+		f.dirtyNodes = append(f.dirtyNodes, i)
+	}
+}
+
+// touchAllNodes marks every node changed (the core state was rebuilt).
+func (f *FSM) touchAllNodes() {
+	for i := range f.nodes {
+		f.touchNode(i)
+	}
+}
+
+// publishAll rebuilds the whole view from the records (after a restore).
+func (f *FSM) publishAll() {
+	clear(f.dirtyWork)
+	f.dirtyWork = f.dirtyWork[:0]
+	for _, r := range f.order {
+		r.dirty = true
+		f.dirtyWork = append(f.dirtyWork, r)
+	}
+	f.dirtyNodes = f.dirtyNodes[:0]
+	for i, nr := range f.nodes {
+		nr.dirty = true
+		f.dirtyNodes = append(f.dirtyNodes, i)
+	}
+	f.workStale, f.nodesStale, f.sitesChanged = true, true, true
+	f.publish()
+}
+
+// publish makes what this Apply changed visible to readers. With f.mu
+// held for writing.
+func (f *FSM) publish() {
+	for _, r := range f.dirtyWork {
+		c := r.w
+		r.pub, r.dirty = &c, false
+	}
+	if f.workStale {
+		// Positions moved (the order was compacted) or the state was
+		// replaced: rebuild the array from the order.
+		f.workB.reset()
+		for i, r := range f.order {
+			r.pos = i
+			f.workB.set(i, r.pub, !r.deleted)
+		}
+		f.workStale = false
+	} else {
+		for _, r := range f.dirtyWork {
+			f.workB.set(r.pos, r.pub, !r.deleted)
+		}
+	}
+	clear(f.dirtyWork)
+	f.dirtyWork = f.dirtyWork[:0]
+
+	if f.nodesStale {
+		f.nodeB.reset()
+		f.nodesStale = false
+	}
+	for _, i := range f.dirtyNodes {
+		nr := f.nodes[i]
+		c := nr.n
+		if i < f.st.NumNodes() {
+			c.Used = f.st.NodeUsed(i)
+		}
+		nr.pub, nr.dirty = &c, false
+		f.nodeB.set(i, nr.pub, true)
+	}
+	f.dirtyNodes = f.dirtyNodes[:0]
+
+	v := &view{index: f.index, work: f.workB.publish(), nodes: f.nodeB.publish()}
+	if old := f.view.Load(); old != nil && !f.sitesChanged {
+		v.sites = old.sites
+	} else {
+		v.sites = slices.Clone(f.sites)
+		f.sitesChanged = false
+	}
+	f.view.Store(v)
+}
+
+// checkView verifies that the published view matches the records (with
+// f.mu held): a change an Apply forgot to mark would show here.
+func (f *FSM) checkView() error {
+	v := f.view.Load()
+	if v.index != f.index {
+		return fmt.Errorf("view at index %d, fsm at %d", v.index, f.index)
+	}
+	if v.work.Len() != len(f.order) {
+		return fmt.Errorf("view has %d workload positions, order %d", v.work.Len(), len(f.order))
+	}
+	for i, r := range f.order {
+		w, live := v.work.At(i)
+		if live == r.deleted {
+			return fmt.Errorf("view: workload %q at %d live=%v, deleted=%v", r.w.ID, i, live, r.deleted)
+		}
+		if !r.deleted && !reflect.DeepEqual(*w, r.w) {
+			return fmt.Errorf("view: workload %q differs from its record:\n view %+v\n fsm  %+v", r.w.ID, *w, r.w)
+		}
+	}
+	if v.nodes.Len() != len(f.nodes) {
+		return fmt.Errorf("view has %d nodes, fsm %d", v.nodes.Len(), len(f.nodes))
+	}
+	for i, nr := range f.nodes {
+		want := nr.n
+		want.Used = f.st.NodeUsed(i)
+		if n, _ := v.nodes.At(i); *n != want {
+			return fmt.Errorf("view: node %s differs from its record:\n view %+v\n fsm  %+v", nr.n.ID, *n, want)
+		}
+	}
+	if !slices.Equal(v.sites, f.sites) {
+		return fmt.Errorf("view: sites %v, fsm %v", v.sites, f.sites)
+	}
+	return nil
+}
+
+// ---- reads ----
+
+// Limits of the list reads' pages.
+const (
+	DefaultListLimit  = 100  // workloads per page when no limit is given
+	DefaultNodesLimit = 1000 // nodes per page when no limit is given
+	MaxListLimit      = 1000 // largest page of either
+)
+
+// ListFilter selects workloads; empty fields match everything.
+type ListFilter struct {
+	Status, Class, Site, Node, Agent string
+	// After is the Seq to start after (pagination cursor).
+	After uint64
+	// Limit caps the page (default 100, at most 1000).
+	Limit int
+}
+
+// workKey is a workload filter, the key of the view's memoised counts.
+type workKey struct{ status, class, site, node, agent string }
+
+func (flt ListFilter) key() workKey {
+	return workKey{flt.Status, flt.Class, flt.Site, flt.Node, flt.Agent}
+}
+
+// match returns the filter's predicate, nil for "everything".
+func (k workKey) match() func(*api.Workload) bool {
+	if k == (workKey{}) {
+		return nil
+	}
+	return func(w *api.Workload) bool {
+		return (k.status == "" || w.Status == k.status) && (k.class == "" || w.Class == k.class) &&
+			(k.site == "" || w.Site == k.site) && (k.node == "" || w.Node == k.node) && (k.agent == "" || w.Agent == k.agent)
+	}
+}
+
+// List returns a page of the workloads that match the filter, in
+// submission order, starting after the cursor flt.After; the number of
+// workloads that match in the whole state (not only from the cursor on);
+// the cursor of the next page ("" when no match follows the page); and
+// the index of the state it read. It reads the published view: no lock.
+// The page's workloads are the view's: read them, never modify them.
+func (f *FSM) List(flt ListFilter) (page []*api.Workload, total int, next string, index uint64) {
+	if flt.Limit <= 0 {
+		flt.Limit = DefaultListLimit
+	}
+	flt.Limit = min(flt.Limit, MaxListLimit)
+	v := f.view.Load()
+	key := flt.key()
+	match := key.match()
+	total = v.work.count(key, match)
+	// Positions are in Seq order; Seq is never 0.
+	start := sort.Search(v.work.Len(), func(p int) bool {
+		w, _ := v.work.At(p)
+		return w.Seq > flt.After
+	})
+	page = make([]*api.Workload, 0, min(flt.Limit, total))
+	v.work.scan(start, key, match, func(_ int, w *api.Workload) bool {
+		if len(page) == flt.Limit {
+			next = strconv.FormatUint(page[len(page)-1].Seq, 10)
+			return false
+		}
+		page = append(page, w)
+		return true
+	})
+	return page, total, next, v.index
+}
+
+// NodeFilter selects nodes; empty fields match everything.
+type NodeFilter struct {
+	State, Site, Agent string
+	// After is how many registration positions to skip: the cursor of
+	// the next page is the position after the last node of this one.
+	After int
+	// Limit caps the page (default 1000, at most 1000).
+	Limit int
+}
+
+// nodeKey is a node filter, the key of the view's memoised counts.
+type nodeKey struct{ state, site, agent string }
+
+func (flt NodeFilter) key() nodeKey { return nodeKey{flt.State, flt.Site, flt.Agent} }
+
+// match returns the filter's predicate, nil for "everything".
+func (k nodeKey) match() func(*api.Node) bool {
+	if k == (nodeKey{}) {
+		return nil
+	}
+	return func(n *api.Node) bool {
+		return (k.state == "" || n.State == k.state) && (k.site == "" || n.Site == k.site) && (k.agent == "" || n.Agent == k.agent)
+	}
+}
+
+// NodesPage is one page of GET /v1/nodes. Its sites and nodes are the
+// view's: read them, never modify them.
+type NodesPage struct {
+	Index uint64
+	Sites []api.Site
+	Nodes []*api.Node
+	Next  string
+	Total int
+}
+
+// NodePage returns a page of the nodes that match the filter, in
+// registration order, from position flt.After on, with every registered
+// site, the number of matching nodes in the whole state, and the cursor
+// of the next page ("" when no match follows). It reads the published
+// view: no lock.
+func (f *FSM) NodePage(flt NodeFilter) NodesPage {
+	if flt.Limit <= 0 {
+		flt.Limit = DefaultNodesLimit
+	}
+	flt.Limit = min(flt.Limit, MaxListLimit)
+	v := f.view.Load()
+	key := flt.key()
+	match := key.match()
+	out := NodesPage{Index: v.index, Sites: v.sites, Total: v.nodes.count(key, match)}
+	if out.Sites == nil {
+		out.Sites = []api.Site{}
+	}
+	out.Nodes = make([]*api.Node, 0, min(flt.Limit, out.Total))
+	v.nodes.scan(max(flt.After, 0), key, match, func(p int, n *api.Node) bool {
+		if len(out.Nodes) == flt.Limit {
+			out.Next = strconv.Itoa(p)
+			return false
+		}
+		out.Nodes = append(out.Nodes, n)
+		return true
+	})
+	return out
+}
+
+// Nodes returns every registered site and every node of the given state,
+// site and agent ("" = any), in registration order, from the view.
+func (f *FSM) Nodes(state, site, agent string) api.NodeList {
+	v := f.view.Load()
+	key := nodeKey{state, site, agent}
+	match := key.match()
+	out := api.NodeList{Index: v.index, Sites: append([]api.Site{}, v.sites...), Nodes: []api.Node{}}
+	v.nodes.scan(0, key, match, func(_ int, n *api.Node) bool {
+		out.Nodes = append(out.Nodes, *n)
+		return true
+	})
+	out.Total = len(out.Nodes)
+	return out
+}
+
+// Node returns one node with its use.
+func (f *FSM) Node(id string) (api.Node, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	i, ok := f.nodeIdx[id]
+	if !ok {
+		return api.Node{}, false
+	}
+	n := f.nodes[i].n
+	if i < f.st.NumNodes() {
+		n.Used = f.st.NodeUsed(i)
+	}
+	return n, true
+}
+
+// nodeCounts counts nodes by state from the view.
+func (v *view) nodeCounts() map[string]int {
+	out := map[string]int{}
+	for _, s := range []nodes.NodeState{nodes.NodeUp, nodes.NodeDraining, nodes.NodeDown} {
+		key := nodeKey{state: s.String()}
+		out[key.state] = v.nodes.count(key, key.match())
+	}
+	return out
+}
