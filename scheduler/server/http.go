@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -402,23 +401,10 @@ func writeError(w http.ResponseWriter, e *api.Error) {
 }
 
 // decodeStrict decodes a JSON body, rejecting unknown fields and trailing
-// data, and names the offending field.
+// data, and names the offending field by its path (api.DecodeStrict).
 // A problem with the body as a whole (empty, malformed, trailing data, a
 // JSON type other than the endpoint's) names the field "body".
-func decodeStrict(body []byte, v any) *api.Error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return api.Invalid("body", "empty body: a JSON document is required")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if dec.More() {
-		return api.Invalid("body", "trailing data after the JSON document")
-	}
-	return nil
-}
+func decodeStrict(body []byte, v any) *api.Error { return api.DecodeStrict(body, v) }
 
 // decodeNoFields accepts what an endpoint without body parameters takes
 // (workload cancel): no body, or an empty JSON object. Anything else is
@@ -433,59 +419,6 @@ func decodeNoFields(body []byte) *api.Error {
 		return e
 	}
 	return nil
-}
-
-// jsonError turns a decoding error into a field-level API error.
-func jsonError(err error) *api.Error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		field := nonEmpty(te.Field, "body")
-		return api.Invalid(field, "%s: got a JSON %s, want %s", field, te.Value, jsonKind(te.Type))
-	case errors.As(err, &se):
-		return api.Invalid("body", "malformed JSON at byte %d: %v", se.Offset, err)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return api.Invalid(f, "unknown field %q", f)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return api.Invalid("body", "truncated JSON body")
-	}
-	return api.Invalid("body", "bad JSON body: %v", err)
-}
-
-// jsonKind names what JSON a Go type decodes from ("an object", not
-// "struct { … }").
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "another type"
-	}
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "an integer"
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a non-negative integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Pointer:
-		return jsonKind(t.Elem())
-	}
-	return t.String()
-}
-
-func nonEmpty(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // setIndex sets the X-Suanli-Index header.

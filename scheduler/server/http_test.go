@@ -276,7 +276,7 @@ func TestBadBodies(t *testing.T) {
 		field            string
 	}{
 		{"unknown field", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":1},"cpux":3}`, "cpux"},
-		{"unknown nested field", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":1,"tpu":3}}`, "tpu"},
+		{"unknown nested field", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":1,"tpu":3}}`, "request.tpu"},
 		{"wrong type", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":"lots"}}`, "request.cpu_milli"},
 		{"no cpu", "/v1/workloads", `{"origin":"JN","request":{}}`, "request.cpu_milli"},
 		{"bad origin", "/v1/workloads", `{"origin":"Atlantis","request":{"cpu_milli":1}}`, "origin"},
