@@ -33,24 +33,6 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, _ []byte) *ap
 	return nil
 }
 
-// workloadPage is api.WorkloadList on the wire, holding the view's
-// workloads without copying them.
-type workloadPage struct {
-	Index     uint64          `json:"index"`
-	Workloads []*api.Workload `json:"workloads"`
-	Next      string          `json:"next,omitempty"`
-	Total     int             `json:"total"`
-}
-
-// nodePage is api.NodeList on the wire, holding the view's nodes.
-type nodePage struct {
-	Index uint64      `json:"index"`
-	Sites []api.Site  `json:"sites"`
-	Nodes []*api.Node `json:"nodes"`
-	Next  string      `json:"next,omitempty"`
-	Total int         `json:"total"`
-}
-
 // pageLimit parses ?limit: an integer in [1, fsm.MaxListLimit], def when
 // absent.
 func pageLimit(v string, def int) (int, *api.Error) {
@@ -84,9 +66,11 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ []byte) *a
 	if e := s.consistent(r); e != nil {
 		return e
 	}
-	page, total, next, idx := s.fsm.List(flt)
-	setIndex(w, idx)
-	writeJSON(w, http.StatusOK, workloadPage{Index: idx, Workloads: page, Next: next, Total: total})
+	p := s.fsm.List(flt)
+	setIndex(w, p.Index)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = p.WriteJSON(w)
 	return nil
 }
 
@@ -123,7 +107,9 @@ func (s *Server) handleNodes(w http.ResponseWriter, r *http.Request, _ []byte) *
 	}
 	p := s.fsm.NodePage(flt)
 	setIndex(w, p.Index)
-	writeJSON(w, http.StatusOK, nodePage{Index: p.Index, Sites: p.Sites, Nodes: p.Nodes, Next: p.Next, Total: p.Total})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = p.WriteJSON(w)
 	return nil
 }
 

@@ -56,7 +56,7 @@ type wrec struct {
 	// pos is its position in f.order (and the view's array); pub its
 	// copy in the published view; dirty that an Apply changed it since.
 	pos   int
-	pub   *api.Workload
+	pub   *pub[api.Workload]
 	dirty bool
 }
 
@@ -71,7 +71,7 @@ type nodeRec struct {
 	live map[*wrec]struct{}
 	// pub is its copy in the published view; dirty that an Apply changed
 	// it (or its use) since.
-	pub   *api.Node
+	pub   *pub[api.Node]
 	dirty bool
 }
 
@@ -93,8 +93,8 @@ type FSM struct {
 	// view is what the list reads read; publish replaces it at the end
 	// of every Apply. The rest is the builders' state, under mu.
 	view         atomic.Pointer[view]
-	workB        pbuilder[api.Workload, workKey]
-	nodeB        pbuilder[api.Node, nodeKey]
+	workB        pbuilder[pub[api.Workload], workKey]
+	nodeB        pbuilder[pub[api.Node], nodeKey]
 	dirtyWork    []*wrec
 	dirtyNodes   []int
 	workStale    bool // positions in f.order moved: rebuild the workload array

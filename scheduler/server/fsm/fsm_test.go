@@ -587,7 +587,8 @@ func TestListPagination(t *testing.T) {
 	var got []string
 	after := uint64(0)
 	for pages := 0; pages < 10; pages++ {
-		page, total, next, _ := h.f.List(ListFilter{Status: api.StatusPending, After: after, Limit: 10})
+		p := h.f.List(ListFilter{Status: api.StatusPending, After: after, Limit: 10})
+		page, total, next := p.Workloads(), p.Total, p.Next
 		if total != 24 {
 			t.Errorf("page %d: total %d, want 24 (every pending workload, whatever the cursor)", pages, total)
 		}
@@ -602,7 +603,7 @@ func TestListPagination(t *testing.T) {
 	if len(got) != 24 || got[0] != "w00" || got[3] != "w04" {
 		t.Errorf("got %v, want 24 pending in order without w03", got)
 	}
-	page, _, _, _ := h.f.List(ListFilter{Node: "n1"})
+	page := h.f.List(ListFilter{Node: "n1"}).Workloads()
 	if len(page) != 1 || page[0].ID != "w03" {
 		t.Errorf("by node: got %v, want w03", page)
 	}

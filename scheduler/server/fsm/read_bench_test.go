@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -75,9 +76,9 @@ func BenchmarkFSMRead(b *testing.B) {
 			h := readBenchFSM(b)
 			b.ReportAllocs()
 			for b.Loop() {
-				page, total, _, _ := h.f.List(c.flt)
-				if len(page) == 0 || total == 0 {
-					b.Fatalf("empty page (total %d)", total)
+				p := h.f.List(c.flt)
+				if len(p.Workloads()) == 0 || p.Total == 0 {
+					b.Fatalf("empty page (total %d)", p.Total)
 				}
 			}
 		})
@@ -92,6 +93,21 @@ func BenchmarkFSMRead(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_ = h.f.Nodes(c.state, c.site, "")
+			}
+		})
+	}
+	// What GET /v1/nodes reads now: one page of the default 1,000.
+	for _, c := range []struct{ name, site string }{
+		{"nodes/page/limit=1000", ""},
+		{"nodes/page/site=x-jn/limit=1000", "x-jn"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			h := readBenchFSM(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				if p := h.f.NodePage(NodeFilter{Site: c.site}); len(p.Nodes()) == 0 || p.Total == 0 {
+					b.Fatal("empty page")
+				}
 			}
 		})
 	}
@@ -153,4 +169,28 @@ func BenchmarkFSMApplyUnderReads(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkFSMReadJSON is what a list request costs the server beyond the
+// read: a full page (1,000 workloads, 1,000 nodes) read and encoded to
+// JSON as the handlers do.
+func BenchmarkFSMReadJSON(b *testing.B) {
+	b.Run("workloads/limit=1000", func(b *testing.B) {
+		h := readBenchFSM(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := h.f.List(ListFilter{Status: api.StatusPlaced, Limit: 1000}).WriteJSON(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("nodes/limit=1000", func(b *testing.B) {
+		h := readBenchFSM(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := h.f.NodePage(NodeFilter{}).WriteJSON(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

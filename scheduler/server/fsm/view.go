@@ -1,11 +1,15 @@
 package fsm
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"sort"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/scheduler/server/api"
@@ -30,9 +34,31 @@ import (
 // view is one published state for readers. Never modified once stored.
 type view struct {
 	index uint64
-	work  *pvec[api.Workload, workKey]
-	nodes *pvec[api.Node, nodeKey]
+	work  *pvec[pub[api.Workload], workKey]
+	nodes *pvec[pub[api.Node], nodeKey]
 	sites []api.Site
+}
+
+// pub is a record as the view holds it: an immutable copy, and its JSON,
+// encoded by the first reader that writes it out (so a page of records
+// that did not change since the last read costs a copy of bytes, not an
+// encoding; the bytes live as long as this version of the record).
+type pub[T any] struct {
+	v  T
+	js atomic.Pointer[[]byte]
+}
+
+// json returns the record's JSON encoding (as encoding/json writes it).
+func (p *pub[T]) json() []byte {
+	if b := p.js.Load(); b != nil {
+		return *b
+	}
+	b, err := json.Marshal(&p.v)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: encode %T: %v", p.v, err)) // API types always encode
+	}
+	p.js.Store(&b)
+	return b
 }
 
 // touchWork marks r as changed in this Apply: publish copies it.
@@ -79,8 +105,7 @@ func (f *FSM) publishAll() {
 // held for writing.
 func (f *FSM) publish() {
 	for _, r := range f.dirtyWork {
-		c := r.w
-		r.pub, r.dirty = &c, false
+		r.pub, r.dirty = &pub[api.Workload]{v: r.w}, false
 	}
 	if f.workStale {
 		// Positions moved (the order was compacted) or the state was
@@ -105,11 +130,10 @@ func (f *FSM) publish() {
 	}
 	for _, i := range f.dirtyNodes {
 		nr := f.nodes[i]
-		c := nr.n
+		nr.pub, nr.dirty = &pub[api.Node]{v: nr.n}, false
 		if i < f.st.NumNodes() {
-			c.Used = f.st.NodeUsed(i)
+			nr.pub.v.Used = f.st.NodeUsed(i)
 		}
-		nr.pub, nr.dirty = &c, false
 		f.nodeB.set(i, nr.pub, true)
 	}
 	f.dirtyNodes = f.dirtyNodes[:0]
@@ -139,8 +163,8 @@ func (f *FSM) checkView() error {
 		if live == r.deleted {
 			return fmt.Errorf("view: workload %q at %d live=%v, deleted=%v", r.w.ID, i, live, r.deleted)
 		}
-		if !r.deleted && !reflect.DeepEqual(*w, r.w) {
-			return fmt.Errorf("view: workload %q differs from its record:\n view %+v\n fsm  %+v", r.w.ID, *w, r.w)
+		if !r.deleted && !reflect.DeepEqual(w.v, r.w) {
+			return fmt.Errorf("view: workload %q differs from its record:\n view %+v\n fsm  %+v", r.w.ID, w.v, r.w)
 		}
 	}
 	if v.nodes.Len() != len(f.nodes) {
@@ -149,8 +173,8 @@ func (f *FSM) checkView() error {
 	for i, nr := range f.nodes {
 		want := nr.n
 		want.Used = f.st.NodeUsed(i)
-		if n, _ := v.nodes.At(i); *n != want {
-			return fmt.Errorf("view: node %s differs from its record:\n view %+v\n fsm  %+v", nr.n.ID, *n, want)
+		if n, _ := v.nodes.At(i); n.v != want {
+			return fmt.Errorf("view: node %s differs from its record:\n view %+v\n fsm  %+v", nr.n.ID, n.v, want)
 		}
 	}
 	if !slices.Equal(v.sites, f.sites) {
@@ -185,14 +209,40 @@ func (flt ListFilter) key() workKey {
 }
 
 // match returns the filter's predicate, nil for "everything".
-func (k workKey) match() func(*api.Workload) bool {
+func (k workKey) match() func(*pub[api.Workload]) bool {
 	if k == (workKey{}) {
 		return nil
 	}
-	return func(w *api.Workload) bool {
+	return func(p *pub[api.Workload]) bool {
+		w := &p.v
 		return (k.status == "" || w.Status == k.status) && (k.class == "" || w.Class == k.class) &&
 			(k.site == "" || w.Site == k.site) && (k.node == "" || w.Node == k.node) && (k.agent == "" || w.Agent == k.agent)
 	}
+}
+
+// WorkloadPage is one page of GET /v1/workloads: api.WorkloadList, with
+// the view's records.
+type WorkloadPage struct {
+	Index uint64
+	Next  string
+	Total int
+	items []*pub[api.Workload]
+}
+
+// Workloads returns the page's workloads: the view's, to read, never to
+// modify.
+func (p WorkloadPage) Workloads() []*api.Workload {
+	out := make([]*api.Workload, len(p.items))
+	for i, it := range p.items {
+		out[i] = &it.v
+	}
+	return out
+}
+
+// WriteJSON writes the page as api.WorkloadList, byte for byte what
+// encoding/json's Encoder writes for it, reusing each record's encoding.
+func (p WorkloadPage) WriteJSON(w io.Writer) error {
+	return writeList(w, p.Index, nil, "workloads", p.items, p.Next, p.Total)
 }
 
 // List returns a page of the workloads that match the filter, in
@@ -200,8 +250,7 @@ func (k workKey) match() func(*api.Workload) bool {
 // workloads that match in the whole state (not only from the cursor on);
 // the cursor of the next page ("" when no match follows the page); and
 // the index of the state it read. It reads the published view: no lock.
-// The page's workloads are the view's: read them, never modify them.
-func (f *FSM) List(flt ListFilter) (page []*api.Workload, total int, next string, index uint64) {
+func (f *FSM) List(flt ListFilter) WorkloadPage {
 	if flt.Limit <= 0 {
 		flt.Limit = DefaultListLimit
 	}
@@ -209,22 +258,22 @@ func (f *FSM) List(flt ListFilter) (page []*api.Workload, total int, next string
 	v := f.view.Load()
 	key := flt.key()
 	match := key.match()
-	total = v.work.count(key, match)
+	out := WorkloadPage{Index: v.index, Total: v.work.count(key, match)}
 	// Positions are in Seq order; Seq is never 0.
 	start := sort.Search(v.work.Len(), func(p int) bool {
 		w, _ := v.work.At(p)
-		return w.Seq > flt.After
+		return w.v.Seq > flt.After
 	})
-	page = make([]*api.Workload, 0, min(flt.Limit, total))
-	v.work.scan(start, key, match, func(_ int, w *api.Workload) bool {
-		if len(page) == flt.Limit {
-			next = strconv.FormatUint(page[len(page)-1].Seq, 10)
+	out.items = make([]*pub[api.Workload], 0, min(flt.Limit, out.Total))
+	v.work.scan(start, key, match, func(_ int, w *pub[api.Workload]) bool {
+		if len(out.items) == flt.Limit {
+			out.Next = strconv.FormatUint(out.items[len(out.items)-1].v.Seq, 10)
 			return false
 		}
-		page = append(page, w)
+		out.items = append(out.items, w)
 		return true
 	})
-	return page, total, next, v.index
+	return out
 }
 
 // NodeFilter selects nodes; empty fields match everything.
@@ -243,23 +292,39 @@ type nodeKey struct{ state, site, agent string }
 func (flt NodeFilter) key() nodeKey { return nodeKey{flt.State, flt.Site, flt.Agent} }
 
 // match returns the filter's predicate, nil for "everything".
-func (k nodeKey) match() func(*api.Node) bool {
+func (k nodeKey) match() func(*pub[api.Node]) bool {
 	if k == (nodeKey{}) {
 		return nil
 	}
-	return func(n *api.Node) bool {
+	return func(p *pub[api.Node]) bool {
+		n := &p.v
 		return (k.state == "" || n.State == k.state) && (k.site == "" || n.Site == k.site) && (k.agent == "" || n.Agent == k.agent)
 	}
 }
 
-// NodesPage is one page of GET /v1/nodes. Its sites and nodes are the
-// view's: read them, never modify them.
+// NodesPage is one page of GET /v1/nodes: api.NodeList, with the view's
+// sites and records.
 type NodesPage struct {
 	Index uint64
-	Sites []api.Site
-	Nodes []*api.Node
+	Sites []api.Site // the view's: read, never modify
 	Next  string
 	Total int
+	items []*pub[api.Node]
+}
+
+// Nodes returns the page's nodes: the view's, to read, never to modify.
+func (p NodesPage) Nodes() []*api.Node {
+	out := make([]*api.Node, len(p.items))
+	for i, it := range p.items {
+		out[i] = &it.v
+	}
+	return out
+}
+
+// WriteJSON writes the page as api.NodeList, byte for byte what
+// encoding/json's Encoder writes for it, reusing each record's encoding.
+func (p NodesPage) WriteJSON(w io.Writer) error {
+	return writeList(w, p.Index, p.Sites, "nodes", p.items, p.Next, p.Total)
 }
 
 // NodePage returns a page of the nodes that match the filter, in
@@ -279,13 +344,13 @@ func (f *FSM) NodePage(flt NodeFilter) NodesPage {
 	if out.Sites == nil {
 		out.Sites = []api.Site{}
 	}
-	out.Nodes = make([]*api.Node, 0, min(flt.Limit, out.Total))
-	v.nodes.scan(max(flt.After, 0), key, match, func(p int, n *api.Node) bool {
-		if len(out.Nodes) == flt.Limit {
+	out.items = make([]*pub[api.Node], 0, min(flt.Limit, out.Total))
+	v.nodes.scan(max(flt.After, 0), key, match, func(p int, n *pub[api.Node]) bool {
+		if len(out.items) == flt.Limit {
 			out.Next = strconv.Itoa(p)
 			return false
 		}
-		out.Nodes = append(out.Nodes, n)
+		out.items = append(out.items, n)
 		return true
 	})
 	return out
@@ -298,8 +363,8 @@ func (f *FSM) Nodes(state, site, agent string) api.NodeList {
 	key := nodeKey{state, site, agent}
 	match := key.match()
 	out := api.NodeList{Index: v.index, Sites: append([]api.Site{}, v.sites...), Nodes: []api.Node{}}
-	v.nodes.scan(0, key, match, func(_ int, n *api.Node) bool {
-		out.Nodes = append(out.Nodes, *n)
+	v.nodes.scan(0, key, match, func(_ int, n *pub[api.Node]) bool {
+		out.Nodes = append(out.Nodes, n.v)
 		return true
 	})
 	out.Total = len(out.Nodes)
@@ -329,4 +394,42 @@ func (v *view) nodeCounts() map[string]int {
 		out[key.state] = v.nodes.count(key, key.match())
 	}
 	return out
+}
+
+// writeList writes {"index":…,["sites":…,]"<key>":[…],["next":…,]"total":…}
+// and a newline, as encoding/json's Encoder writes api.WorkloadList and
+// api.NodeList (sites nil: no sites member), streaming the records'
+// encodings through a small buffer.
+func writeList[T any](w io.Writer, index uint64, sites []api.Site, key string, items []*pub[T], next string, total int) error {
+	b := bufio.NewWriterSize(w, 32<<10)
+	b.WriteString(`{"index":`)
+	b.Write(strconv.AppendUint(b.AvailableBuffer(), index, 10))
+	if sites != nil {
+		sj, err := json.Marshal(sites)
+		if err != nil {
+			return err
+		}
+		b.WriteString(`,"sites":`)
+		b.Write(sj)
+	}
+	b.WriteString(`,"` + key + `":[`)
+	for i, it := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(it.json())
+	}
+	b.WriteByte(']')
+	if next != "" {
+		nj, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		b.WriteString(`,"next":`)
+		b.Write(nj)
+	}
+	b.WriteString(`,"total":`)
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(total), 10))
+	b.WriteString("}\n")
+	return b.Flush()
 }

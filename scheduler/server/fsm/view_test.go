@@ -1,6 +1,8 @@
 package fsm
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -18,7 +20,8 @@ func listAll(t *testing.T, f *FSM, flt ListFilter, between func(page int)) (ids 
 	t.Helper()
 	total = -1
 	for page := 0; ; page++ {
-		ws, tot, next, _ := f.List(flt)
+		p := f.List(flt)
+		ws, tot, next := p.Workloads(), p.Total, p.Next
 		if len(ws) > flt.Limit {
 			t.Fatalf("page %d: %d workloads, limit %d", page, len(ws), flt.Limit)
 		}
@@ -63,7 +66,7 @@ func TestListTotalsAndFilters(t *testing.T) {
 		var want []string
 		for i := 0; i < 200; i++ {
 			w, _ := h.f.Get(fmt.Sprintf("w%03d", i))
-			if m := flt.key().match(); m == nil || m(&w) {
+			if m := flt.key().match(); m == nil || m(&pub[api.Workload]{v: w}) {
 				want = append(want, w.ID)
 			}
 		}
@@ -150,7 +153,7 @@ func TestViewAcrossCompaction(t *testing.T) {
 	if total != 1+260+5 || len(ids) != total || ids[0] != "keep-first" {
 		t.Errorf("after compaction: total %d, %d listed (first %v), want %d", total, len(ids), ids[:1], 1+260+5)
 	}
-	if _, total, _, _ := h.f.List(ListFilter{Status: api.StatusPending}); total != 261 {
+	if total := h.f.List(ListFilter{Status: api.StatusPending}).Total; total != 261 {
 		t.Errorf("pending total %d, want 261", total)
 	}
 }
@@ -173,10 +176,10 @@ func TestNodePage(t *testing.T) {
 			var got []api.Node
 			for pages := 0; ; pages++ {
 				p := h.f.NodePage(flt)
-				if p.Total != len(all.Nodes) || len(p.Sites) != 2 || len(p.Nodes) > limit {
-					t.Fatalf("%+v: total %d (want %d), %d sites, %d nodes", flt, p.Total, len(all.Nodes), len(p.Sites), len(p.Nodes))
+				if p.Total != len(all.Nodes) || len(p.Sites) != 2 || len(p.Nodes()) > limit {
+					t.Fatalf("%+v: total %d (want %d), %d sites, %d nodes", flt, p.Total, len(all.Nodes), len(p.Sites), len(p.Nodes()))
 				}
-				for _, n := range p.Nodes {
+				for _, n := range p.Nodes() {
 					got = append(got, *n)
 				}
 				if p.Next == "" {
@@ -206,9 +209,9 @@ func TestReadsDoNotWaitForApply(t *testing.T) {
 	h.f.mu.Lock()
 	done := make(chan string)
 	go func() {
-		_, total, _, idx := h.f.List(ListFilter{})
+		l := h.f.List(ListFilter{})
 		nl := h.f.NodePage(NodeFilter{})
-		done <- fmt.Sprintf("%d workloads, %d nodes, index %d/%d", total, nl.Total, idx, h.f.Index())
+		done <- fmt.Sprintf("%d workloads, %d nodes, index %d/%d", l.Total, nl.Total, l.Index, h.f.Index())
 	}()
 	select {
 	case got := <-done:
@@ -240,13 +243,15 @@ func TestViewConcurrentReads(t *testing.T) {
 				}
 				switch r {
 				case 0:
-					ws, total, _, _ := h.f.List(ListFilter{Limit: 1000})
+					p := h.f.List(ListFilter{Limit: 1000})
+					ws, total := p.Workloads(), p.Total
 					if len(ws) != min(total, 1000) {
 						errs <- fmt.Errorf("list: %d workloads, total %d", len(ws), total)
 						return
 					}
 				case 1:
-					ws, total, _, _ := h.f.List(ListFilter{Status: api.StatusPlaced})
+					p := h.f.List(ListFilter{Status: api.StatusPlaced})
+					ws, total := p.Workloads(), p.Total
 					for _, w := range ws {
 						if w.Status != api.StatusPlaced || w.Node == "" {
 							errs <- fmt.Errorf("placed list has %+v", w)
@@ -259,8 +264,8 @@ func TestViewConcurrentReads(t *testing.T) {
 					}
 				case 2:
 					nl := h.f.NodePage(NodeFilter{State: "up"})
-					if len(nl.Nodes) != nl.Total {
-						errs <- fmt.Errorf("nodes: %d listed, total %d", len(nl.Nodes), nl.Total)
+					if len(nl.Nodes()) != nl.Total {
+						errs <- fmt.Errorf("nodes: %d listed, total %d", len(nl.Nodes()), nl.Total)
 						return
 					}
 					_ = h.f.Counts()
@@ -274,5 +279,52 @@ func TestViewConcurrentReads(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestPageJSON: the pages write exactly what encoding/json writes for
+// api.WorkloadList and api.NodeList, the first time and from the records'
+// cached encodings.
+func TestPageJSON(t *testing.T) {
+	h := setup(t)
+	for i := 0; i < 30; i++ {
+		w := spec(fmt.Sprintf("w%02d", i), 10)
+		w.Class = "<etl & \u2028 \"ml\">"
+		w.Deadline = t0.Add(time.Duration(i) * time.Hour)
+		w.LatencyBoundMs = 0.1 * float64(i)
+		h.submit(w)
+	}
+	h.place("w03", "n1")
+	for _, flt := range []ListFilter{{Limit: 7}, {Limit: 100}, {Status: "rejected"}, {Node: "n1"}} {
+		for pass := 0; pass < 2; pass++ {
+			p := h.f.List(flt)
+			var got, want bytes.Buffer
+			if err := p.WriteJSON(&got); err != nil {
+				t.Fatal(err)
+			}
+			l := api.WorkloadList{Index: p.Index, Next: p.Next, Total: p.Total, Workloads: []api.Workload{}}
+			for _, w := range p.Workloads() {
+				l.Workloads = append(l.Workloads, *w)
+			}
+			_ = json.NewEncoder(&want).Encode(l)
+			if got.String() != want.String() {
+				t.Fatalf("%+v pass %d:\n got  %s\n want %s", flt, pass, got.String(), want.String())
+			}
+		}
+	}
+	for _, flt := range []NodeFilter{{}, {Limit: 2}, {State: "down"}} {
+		p := h.f.NodePage(flt)
+		var got, want bytes.Buffer
+		if err := p.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		l := api.NodeList{Index: p.Index, Sites: p.Sites, Next: p.Next, Total: p.Total, Nodes: []api.Node{}}
+		for _, n := range p.Nodes() {
+			l.Nodes = append(l.Nodes, *n)
+		}
+		_ = json.NewEncoder(&want).Encode(l)
+		if got.String() != want.String() {
+			t.Fatalf("%+v:\n got  %s\n want %s", flt, got.String(), want.String())
+		}
 	}
 }
