@@ -34,7 +34,7 @@ func TestBodyFieldErrors(t *testing.T) {
 		{"/v1/plan", `{"workload":` + ok + `,"deadline":"2026-03-01"}}`, "workload.deadline", "date alone"},
 		{"/v1/plan", `{"workload":` + ok + `},"top_k":"3"}`, "top_k", "got a JSON string, want an integer"},
 		{"/v1/agent/register", `{"agent_id":"a1","sites":[{"id":"x","city":"JN","role":"edge","pue":"1.3"}]}`, "sites[0].pue", "got a JSON string, want a number"},
-		{"/v1/agent/register", `{"agent_id":"a1","nodes":[{"id":"n0","site":"x"},{"id":"n1","site":"x","capacity":{"cpu_milli":"16 cores"}}]}`, "nodes[1].capacity.cpu_milli", "want an integer (thousandths"},
+		{"/v1/agent/register", `{"agent_id":"a1","nodes":[{"id":"n0","site":"x"},{"id":"n1","site":"x","capacity":{"cpu_milli":"16 cores"}}]}`, "nodes[1].capacity.cpu_milli", "want an integer (millicores: 1000 = one core)"},
 		{"/v1/agent/a1/events", `{"events":[{"workload_id":"w","node_id":"n","kind":"started","at":"2026-03-01T08:00:00Z"},{"workload_id":"w","node_id":"n","kind":"completed","at":"2026-03-01 08:00:00Z"}]}`, "events[1].at", "put a T between the date and the time"},
 		{"/v1/agent/a1/events", `{"events":[{"workload_id":"w","node_id":"n","kind":"started","at":0}]}`, "events[0].at", "want an RFC 3339 time string"},
 		{"/v1/cluster/join", `{"id":"s9","raft_addr":7001,"http_addr":"127.0.0.1:2"}`, "raft_addr", "got a JSON number, want a string"},

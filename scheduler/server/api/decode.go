@@ -321,7 +321,7 @@ func tokKind(tok json.Token) string {
 
 // jsonKind names what JSON a Go type decodes from ("an object", not
 // "struct { … }"), with the unit the field's name gives (cpu_milli:
-// thousandths, duration_ms: milliseconds).
+// millicores, duration_ms: milliseconds).
 func jsonKind(t reflect.Type, name string) string {
 	if t == nil {
 		return "another type"
@@ -333,8 +333,12 @@ func jsonKind(t reflect.Type, name string) string {
 	switch {
 	case strings.HasSuffix(name, "_ms"):
 		unit = " (milliseconds)"
+	case name == "cpu_milli":
+		unit = " (millicores: 1000 = one core)"
+	case name == "gpu_milli":
+		unit = " (thousandths of a GPU: 1000 = one GPU)"
 	case strings.HasSuffix(name, "_milli"):
-		unit = " (thousandths: 1000 = one whole)"
+		unit = " (thousandths)"
 	case strings.HasSuffix(name, "_mib"):
 		unit = " (MiB)"
 	case strings.HasSuffix(name, "_mb"):

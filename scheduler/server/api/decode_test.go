@@ -140,7 +140,7 @@ func TestDecodeStrict(t *testing.T) {
 		{"deadline number", `{"deadline":1767225600,"origin":"JN"}`, &WorkloadSpec{}, "deadline",
 			`deadline: got a JSON number, want an RFC 3339 time string such as "2026-03-01T18:00:00+08:00" or "2026-03-01T10:00:00Z"`},
 		{"bulk index", `[{"origin":"JN","request":{"cpu_milli":1}},{"origin":"JN","request":{"cpu_milli":"2 cores"}}]`, &[]WorkloadSpec{}, "[1].request.cpu_milli",
-			`[1].request.cpu_milli: got a JSON string, want an integer (thousandths: 1000 = one whole)`},
+			`[1].request.cpu_milli: got a JSON string, want an integer (millicores: 1000 = one core)`},
 		{"event at", `{"events":[{"workload_id":"w","node_id":"n","kind":"started","at":"2026-03-01T08:00:00Z"},{"workload_id":"w","node_id":"n","kind":"started","at":"2026-03-01 08:00:00Z"}]}`,
 			&EventsRequest{}, "events[1].at", `put a T between the date and the time`},
 		{"duration string", `{"origin":"JN","request":{"cpu_milli":1},"duration_ms":"90s"}`, &WorkloadSpec{}, "duration_ms",
