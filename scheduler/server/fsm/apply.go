@@ -264,7 +264,8 @@ func (f *FSM) submitOne(index uint64, at time.Time, w *api.WorkloadSpec, p strin
 		return api.SubmitResult{ID: w.ID, Result: "exists"}
 	}
 	f.seq++
-	r := &wrec{node: -1, pos: len(f.order), w: api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index}}
+	r := &wrec{node: -1, pos: len(f.order), w: &api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index}}
+	f.newWork(r)
 	f.work[r.w.ID] = r
 	f.order = append(f.order, r)
 	f.setStatus(r, api.StatusPending, index)
@@ -282,6 +283,7 @@ func (f *FSM) applyPlan(index uint64, c *Plan) any {
 			res.Stale++
 			continue
 		}
+		f.touchWork(r)
 		switch it.Outcome {
 		case OutcomePlace:
 			ni, ok := f.nodeIdx[it.Node]
@@ -386,6 +388,7 @@ func (f *FSM) applyEvents(index uint64, c *Events) any {
 			out.Result, out.Reason = "ignored", fmt.Sprintf("node %s belongs to agent %s", e.NodeID, r.w.Agent)
 			continue
 		}
+		f.touchWork(r)
 		switch e.Kind {
 		case api.EventStarted:
 			if r.w.Status == api.StatusRunning {
@@ -423,6 +426,7 @@ func (f *FSM) applyCancel(index uint64, c *Cancel) any {
 	if api.Terminal(r.w.Status) {
 		return &api.Error{Code: api.CodeConflict, Message: fmt.Sprintf("workload %q is already %s", c.ID, r.w.Status)}
 	}
+	f.touchWork(r)
 	live := api.Live(r.w.Status)
 	if live {
 		f.release(r, index)
@@ -435,7 +439,7 @@ func (f *FSM) applyCancel(index uint64, c *Cancel) any {
 	}
 	f.compactReady()
 	f.gc()
-	return &CancelResult{Workload: r.w}
+	return &CancelResult{Workload: *r.w}
 }
 
 func (f *FSM) applyServer(c *ServerCmd) any {

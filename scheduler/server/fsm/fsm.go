@@ -47,7 +47,10 @@ const (
 )
 
 type wrec struct {
-	w        api.Workload
+	// w is the workload's current version. Once published (!dirty) the
+	// view shares it and it must not change: touchWork gives the record
+	// a private copy before an Apply writes to it.
+	w        *api.Workload
 	q        queue
 	readySeq uint64 // incarnation of the pending state the leader must name
 	parkSeq  uint64
@@ -100,6 +103,11 @@ type FSM struct {
 	workStale    bool // positions in f.order moved: rebuild the workload array
 	nodesStale   bool // the node array is rebuilt from scratch
 	sitesChanged bool
+	// With freeze (tests), frozen holds a copy of every published
+	// workload version, and checkView fails if an Apply wrote to one.
+	freeze    bool
+	frozen    map[*api.Workload]api.Workload
+	freezeErr error
 
 	sites   []api.Site
 	siteIdx map[string]int
@@ -366,6 +374,7 @@ func (f *FSM) release(r *wrec, index uint64) {
 // repend sends a live workload back to the ready queue (its node went down
 // or shrank).
 func (f *FSM) repend(r *wrec, reason string, index uint64) {
+	f.touchWork(r)
 	f.release(r, index)
 	r.w.Node, r.w.Site, r.w.Agent = "", "", ""
 	r.w.PlacedAt, r.w.StartedAt = time.Time{}, time.Time{}
@@ -386,7 +395,7 @@ func (f *FSM) gc() {
 			continue
 		}
 		r.deleted = true
-		f.touchWork(r)
+		f.touchDeleted(r)
 		delete(f.work, r.w.ID)
 		f.status[r.w.Status]--
 	}
@@ -486,6 +495,7 @@ func (f *FSM) rebuild(index uint64, strict bool) error {
 	f.touchAllNodes()
 	for _, r := range misfits {
 		// Not allocated in the new state: detach without releasing.
+		f.touchWork(r)
 		nr := f.nodes[r.node]
 		delete(nr.live, r)
 		nr.n.Workloads = len(nr.live)

@@ -21,7 +21,16 @@ type harness struct {
 	idx uint64
 }
 
-func newHarness(t testing.TB) *harness { return &harness{t: t, f: New(Config{})} }
+// newHarness returns a harness on a new FSM. In tests (not benchmarks) the
+// FSM keeps a copy of each workload version it publishes, and
+// CheckInvariants fails if one changed afterwards (a write without
+// touchWork).
+func newHarness(t testing.TB) *harness {
+	f := New(Config{})
+	_, bench := t.(*testing.B)
+	f.freeze = !bench
+	return &harness{t: t, f: f}
+}
 
 func (h *harness) apply(typ CmdType, body any) any {
 	h.t.Helper()

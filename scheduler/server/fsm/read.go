@@ -56,7 +56,7 @@ func (f *FSM) Get(id string) (api.Workload, bool) {
 	if r == nil {
 		return api.Workload{}, false
 	}
-	return r.w, true
+	return *r.w, true
 }
 
 // HasSite reports whether a site is registered.

@@ -3,6 +3,7 @@ package fsm
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -193,4 +194,39 @@ func BenchmarkFSMReadJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkFSMHeap reports the live heap of an FSM holding the read
+// benchmarks' state (8,192 nodes, 50,000 workloads, 40,000 placed), per
+// workload, after a GC. One op builds one FSM.
+func BenchmarkFSMHeap(b *testing.B) {
+	var ms runtime.MemStats
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapAlloc
+		h := benchCluster(b, readBenchNodes)
+		const batch = 1000
+		k := 0
+		for n := 0; n < readBenchPlaced+readBenchPending; n += batch {
+			specs := make([]api.WorkloadSpec, batch)
+			for i := range specs {
+				specs[i] = spec(fmt.Sprintf("r%06d", n+i), 100)
+			}
+			applyBench(b, h, mustEncode(CmdSubmit, &Submit{At: t0, Workloads: specs}))
+			if n >= readBenchPlaced {
+				continue
+			}
+			p := &Plan{At: t0}
+			for _, r := range h.f.ReadyAfter(0, batch, nil) {
+				p.Items = append(p.Items, PlanItem{ID: r.Spec.ID, ReadySeq: r.Seq, Outcome: OutcomePlace, Node: fmt.Sprintf("n%05d", k%readBenchNodes)})
+				k++
+			}
+			applyBench(b, h, mustEncode(CmdPlan, p))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapAlloc-before)/float64(readBenchPlaced+readBenchPending), "heap-B/workload")
+		runtime.KeepAlive(h)
+	}
 }

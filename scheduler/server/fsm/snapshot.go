@@ -80,7 +80,7 @@ func (f *FSM) Snapshot() *State {
 		if r.deleted {
 			continue
 		}
-		d.Workloads = append(d.Workloads, snapWork{Workload: r.w, Queue: r.q, ReadySeq: r.readySeq, ParkSeq: r.parkSeq})
+		d.Workloads = append(d.Workloads, snapWork{Workload: *r.w, Queue: r.q, ReadySeq: r.readySeq, ParkSeq: r.parkSeq})
 	}
 	for _, r := range f.terminal[f.termHead:] {
 		if r != nil && !r.deleted {
@@ -198,7 +198,8 @@ func (f *FSM) load(d *snapData) error {
 			return fmt.Errorf("workload %q: seq %d out of order", sw.ID, sw.Seq)
 		}
 		prev = sw.Seq
-		r := &wrec{w: sw.Workload, node: -1}
+		w := sw.Workload // a record of its own, not a pointer into d
+		r := &wrec{w: &w, node: -1}
 		st := r.w.Status
 		r.w.Status = ""
 		valid := false

@@ -39,12 +39,14 @@ type view struct {
 	sites []api.Site
 }
 
-// pub is a record as the view holds it: an immutable copy, and its JSON,
-// encoded by the first reader that writes it out (so a page of records
-// that did not change since the last read costs a copy of bytes, not an
-// encoding; the bytes live as long as this version of the record).
+// pub is a record as the view holds it: an immutable version, and its
+// JSON, encoded by the first reader that writes it out (so a page of
+// records that did not change since the last read costs a copy of bytes,
+// not an encoding; the bytes live as long as this version of the record).
+// A workload's version is the FSM's own record until an Apply changes it
+// (copy-on-write, touchWork); a node's is a copy with its use.
 type pub[T any] struct {
-	v  T
+	v  *T
 	js atomic.Pointer[[]byte]
 }
 
@@ -53,7 +55,7 @@ func (p *pub[T]) json() []byte {
 	if b := p.js.Load(); b != nil {
 		return *b
 	}
-	b, err := json.Marshal(&p.v)
+	b, err := json.Marshal(p.v)
 	if err != nil {
 		panic(fmt.Sprintf("fsm: encode %T: %v", p.v, err)) // API types always encode
 	}
@@ -61,8 +63,26 @@ func (p *pub[T]) json() []byte {
 	return b
 }
 
-// touchWork marks r as changed in this Apply: publish copies it.
+// touchWork is called before an Apply changes r.w. The first time in an
+// Apply, r gets a private copy of the version the view shares
+// (copy-on-write) and is marked for publish.
 func (f *FSM) touchWork(r *wrec) {
+	if !r.dirty {
+		c := *r.w
+		r.w, r.dirty = &c, true
+		f.dirtyWork = append(f.dirtyWork, r)
+	}
+}
+
+// newWork marks a record created in this Apply (its version is its own).
+func (f *FSM) newWork(r *wrec) {
+	r.dirty = true
+	f.dirtyWork = append(f.dirtyWork, r)
+}
+
+// touchDeleted marks a record gc forgot (its version does not change: it
+// leaves the view).
+func (f *FSM) touchDeleted(r *wrec) {
 	if !r.dirty {
 		r.dirty = true
 		f.dirtyWork = append(f.dirtyWork, r)
@@ -105,7 +125,21 @@ func (f *FSM) publishAll() {
 // held for writing.
 func (f *FSM) publish() {
 	for _, r := range f.dirtyWork {
-		r.pub, r.dirty = &pub[api.Workload]{v: r.w}, false
+		if f.frozen != nil && r.pub != nil {
+			// The version this record replaces may be read by older
+			// views still: it must not have changed either.
+			if fz, ok := f.frozen[r.pub.v]; ok && !reflect.DeepEqual(*r.pub.v, fz) && f.freezeErr == nil {
+				f.freezeErr = fmt.Errorf("view: workload %q changed after it was published (an Apply wrote to it without touchWork):\n now       %+v\n published %+v", fz.ID, *r.pub.v, fz)
+			}
+			delete(f.frozen, r.pub.v)
+		}
+		r.pub, r.dirty = &pub[api.Workload]{v: r.w}, false // r.w is shared from now on
+		if f.freeze {
+			if f.frozen == nil {
+				f.frozen = map[*api.Workload]api.Workload{}
+			}
+			f.frozen[r.w] = *r.w
+		}
 	}
 	if f.workStale {
 		// Positions moved (the order was compacted) or the state was
@@ -130,10 +164,11 @@ func (f *FSM) publish() {
 	}
 	for _, i := range f.dirtyNodes {
 		nr := f.nodes[i]
-		nr.pub, nr.dirty = &pub[api.Node]{v: nr.n}, false
+		c := nr.n
 		if i < f.st.NumNodes() {
-			nr.pub.v.Used = f.st.NodeUsed(i)
+			c.Used = f.st.NodeUsed(i)
 		}
+		nr.pub, nr.dirty = &pub[api.Node]{v: &c}, false
 		f.nodeB.set(i, nr.pub, true)
 	}
 	f.dirtyNodes = f.dirtyNodes[:0]
@@ -151,6 +186,9 @@ func (f *FSM) publish() {
 // checkView verifies that the published view matches the records (with
 // f.mu held): a change an Apply forgot to mark would show here.
 func (f *FSM) checkView() error {
+	if f.freezeErr != nil {
+		return f.freezeErr
+	}
 	v := f.view.Load()
 	if v.index != f.index {
 		return fmt.Errorf("view at index %d, fsm at %d", v.index, f.index)
@@ -163,8 +201,11 @@ func (f *FSM) checkView() error {
 		if live == r.deleted {
 			return fmt.Errorf("view: workload %q at %d live=%v, deleted=%v", r.w.ID, i, live, r.deleted)
 		}
-		if !r.deleted && !reflect.DeepEqual(w.v, r.w) {
-			return fmt.Errorf("view: workload %q differs from its record:\n view %+v\n fsm  %+v", r.w.ID, w.v, r.w)
+		if !r.deleted && w.v != r.w {
+			return fmt.Errorf("view: workload %q: the view holds another version than the record", r.w.ID)
+		}
+		if fz, ok := f.frozen[w.v]; f.freeze && (!ok || !reflect.DeepEqual(*w.v, fz)) {
+			return fmt.Errorf("view: workload %q changed after it was published (an Apply wrote to it without touchWork):\n now       %+v\n published %+v", r.w.ID, *w.v, fz)
 		}
 	}
 	if v.nodes.Len() != len(f.nodes) {
@@ -173,8 +214,8 @@ func (f *FSM) checkView() error {
 	for i, nr := range f.nodes {
 		want := nr.n
 		want.Used = f.st.NodeUsed(i)
-		if n, _ := v.nodes.At(i); n.v != want {
-			return fmt.Errorf("view: node %s differs from its record:\n view %+v\n fsm  %+v", nr.n.ID, n.v, want)
+		if n, _ := v.nodes.At(i); *n.v != want {
+			return fmt.Errorf("view: node %s differs from its record:\n view %+v\n fsm  %+v", nr.n.ID, *n.v, want)
 		}
 	}
 	if !slices.Equal(v.sites, f.sites) {
@@ -214,7 +255,7 @@ func (k workKey) match() func(*pub[api.Workload]) bool {
 		return nil
 	}
 	return func(p *pub[api.Workload]) bool {
-		w := &p.v
+		w := p.v
 		return (k.status == "" || w.Status == k.status) && (k.class == "" || w.Class == k.class) &&
 			(k.site == "" || w.Site == k.site) && (k.node == "" || w.Node == k.node) && (k.agent == "" || w.Agent == k.agent)
 	}
@@ -234,7 +275,7 @@ type WorkloadPage struct {
 func (p WorkloadPage) Workloads() []*api.Workload {
 	out := make([]*api.Workload, len(p.items))
 	for i, it := range p.items {
-		out[i] = &it.v
+		out[i] = it.v
 	}
 	return out
 }
@@ -297,7 +338,7 @@ func (k nodeKey) match() func(*pub[api.Node]) bool {
 		return nil
 	}
 	return func(p *pub[api.Node]) bool {
-		n := &p.v
+		n := p.v
 		return (k.state == "" || n.State == k.state) && (k.site == "" || n.Site == k.site) && (k.agent == "" || n.Agent == k.agent)
 	}
 }
@@ -316,7 +357,7 @@ type NodesPage struct {
 func (p NodesPage) Nodes() []*api.Node {
 	out := make([]*api.Node, len(p.items))
 	for i, it := range p.items {
-		out[i] = &it.v
+		out[i] = it.v
 	}
 	return out
 }
@@ -364,7 +405,7 @@ func (f *FSM) Nodes(state, site, agent string) api.NodeList {
 	match := key.match()
 	out := api.NodeList{Index: v.index, Sites: append([]api.Site{}, v.sites...), Nodes: []api.Node{}}
 	v.nodes.scan(0, key, match, func(_ int, n *pub[api.Node]) bool {
-		out.Nodes = append(out.Nodes, n.v)
+		out.Nodes = append(out.Nodes, *n.v)
 		return true
 	})
 	out.Total = len(out.Nodes)
