@@ -264,8 +264,8 @@ func (f *FSM) submitOne(index uint64, at time.Time, w *api.WorkloadSpec, p strin
 		return api.SubmitResult{ID: w.ID, Result: "exists"}
 	}
 	f.seq++
-	r := &wrec{node: -1, pos: len(f.order), w: &api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index}}
-	f.newWork(r)
+	r := &wrec{node: -1, pos: len(f.order)}
+	f.newWork(r, api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index})
 	f.work[r.w.ID] = r
 	f.order = append(f.order, r)
 	f.setStatus(r, api.StatusPending, index)

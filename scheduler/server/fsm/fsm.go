@@ -57,7 +57,8 @@ type wrec struct {
 	node     int32 // index of the node it is live on, or -1
 	deleted  bool
 	// pos is its position in f.order (and the view's array); pub its
-	// copy in the published view; dirty that an Apply changed it since.
+	// entry in the published view (sharing w once published); dirty that
+	// an Apply touched it since the last publish.
 	pos   int
 	pub   *pub[api.Workload]
 	dirty bool

@@ -136,28 +136,26 @@ func (v *pvec[T, K]) scan(from int, key K, match func(*T) bool, fn func(p int, i
 // pbuilder makes the next version of a pvec. Only its owner (the FSM,
 // under its write lock) calls it.
 type pbuilder[T any, K comparable] struct {
-	cur  *pvec[T, K] // last published
-	next *pvec[T, K] // being built; nil when nothing changed since publish
-	gen  uint64
+	cur      pvec[T, K] // last published
+	next     pvec[T, K] // being built, when building
+	building bool
+	gen      uint64
 }
 
 func (b *pbuilder[T, K]) begin() *pvec[T, K] {
-	if b.next == nil {
+	if !b.building {
 		b.gen++
-		b.next = &pvec[T, K]{n: 0}
-		if b.cur != nil {
-			b.next.br = append(make([]*pbranch[T, K], 0, len(b.cur.br)+1), b.cur.br...)
-			b.next.n = b.cur.n
-		}
+		b.next = pvec[T, K]{br: append(make([]*pbranch[T, K], 0, len(b.cur.br)+1), b.cur.br...), n: b.cur.n}
+		b.building = true
 	}
-	return b.next
+	return &b.next
 }
 
 // reset starts the next version empty (positions are about to be set
 // from 0 again).
 func (b *pbuilder[T, K]) reset() {
 	b.gen++
-	b.next = &pvec[T, K]{}
+	b.next, b.building = pvec[T, K]{}, true
 }
 
 // set puts it at position p (p <= the next version's length) as live or
@@ -198,12 +196,9 @@ func (b *pbuilder[T, K]) set(p int, it *T, live bool) {
 }
 
 // publish returns the new version (the last one if nothing changed).
-func (b *pbuilder[T, K]) publish() *pvec[T, K] {
-	if b.next != nil {
-		b.cur, b.next = b.next, nil
-	}
-	if b.cur == nil {
-		b.cur = &pvec[T, K]{}
+func (b *pbuilder[T, K]) publish() pvec[T, K] {
+	if b.building {
+		b.cur, b.next, b.building = b.next, pvec[T, K]{}, false
 	}
 	return b.cur
 }

@@ -198,8 +198,8 @@ func (f *FSM) load(d *snapData) error {
 			return fmt.Errorf("workload %q: seq %d out of order", sw.ID, sw.Seq)
 		}
 		prev = sw.Seq
-		w := sw.Workload // a record of its own, not a pointer into d
-		r := &wrec{w: &w, node: -1}
+		r := &wrec{node: -1}
+		f.newWork(r, sw.Workload)
 		st := r.w.Status
 		r.w.Status = ""
 		valid := false

@@ -34,19 +34,20 @@ import (
 // view is one published state for readers. Never modified once stored.
 type view struct {
 	index uint64
-	work  *pvec[pub[api.Workload], workKey]
-	nodes *pvec[pub[api.Node], nodeKey]
+	work  pvec[pub[api.Workload], workKey]
+	nodes pvec[pub[api.Node], nodeKey]
 	sites []api.Site
 }
 
-// pub is a record as the view holds it: an immutable version, and its
-// JSON, encoded by the first reader that writes it out (so a page of
-// records that did not change since the last read costs a copy of bytes,
-// not an encoding; the bytes live as long as this version of the record).
-// A workload's version is the FSM's own record until an Apply changes it
-// (copy-on-write, touchWork); a node's is a copy with its use.
+// pub is one version of a record, as the view holds it: immutable once
+// published, and its JSON, encoded by the first reader that writes it out
+// (so a page of records that did not change since the last read costs a
+// copy of bytes, not an encoding; the bytes live as long as this version).
+// A workload's current version is also the FSM's record (wrec.w points
+// into it) until an Apply changes it: touchWork makes a new one first
+// (copy-on-write). A node's is a copy of its record with its use.
 type pub[T any] struct {
-	v  *T
+	v  T
 	js atomic.Pointer[[]byte]
 }
 
@@ -55,7 +56,7 @@ func (p *pub[T]) json() []byte {
 	if b := p.js.Load(); b != nil {
 		return *b
 	}
-	b, err := json.Marshal(p.v)
+	b, err := json.Marshal(&p.v)
 	if err != nil {
 		panic(fmt.Sprintf("fsm: encode %T: %v", p.v, err)) // API types always encode
 	}
@@ -68,16 +69,29 @@ func (p *pub[T]) json() []byte {
 // (copy-on-write) and is marked for publish.
 func (f *FSM) touchWork(r *wrec) {
 	if !r.dirty {
-		c := *r.w
-		r.w, r.dirty = &c, true
+		if f.freeze {
+			f.checkFrozen(r.pub)
+		}
+		np := &pub[api.Workload]{v: *r.w}
+		r.pub, r.w, r.dirty = np, &np.v, true
 		f.dirtyWork = append(f.dirtyWork, r)
 	}
 }
 
-// newWork marks a record created in this Apply (its version is its own).
-func (f *FSM) newWork(r *wrec) {
-	r.dirty = true
+// newWork gives a record created in this Apply its first version.
+func (f *FSM) newWork(r *wrec, w api.Workload) {
+	r.pub = &pub[api.Workload]{v: w}
+	r.w, r.dirty = &r.pub.v, true
 	f.dirtyWork = append(f.dirtyWork, r)
+}
+
+// checkFrozen records an error if published version p changed since it
+// was published (tests: freeze).
+func (f *FSM) checkFrozen(p *pub[api.Workload]) {
+	if fz, ok := f.frozen[&p.v]; ok && !reflect.DeepEqual(p.v, fz) && f.freezeErr == nil {
+		f.freezeErr = fmt.Errorf("view: workload %q changed after it was published (an Apply wrote to it without touchWork):\n now       %+v\n published %+v", fz.ID, p.v, fz)
+	}
+	delete(f.frozen, &p.v)
 }
 
 // touchDeleted marks a record gc forgot (its version does not change: it
@@ -109,6 +123,10 @@ func (f *FSM) publishAll() {
 	clear(f.dirtyWork)
 	f.dirtyWork = f.dirtyWork[:0]
 	for _, r := range f.order {
+		if r.pub == nil || r.w != &r.pub.v { // restored: give it its version
+			f.newWork(r, *r.w)
+			continue
+		}
 		r.dirty = true
 		f.dirtyWork = append(f.dirtyWork, r)
 	}
@@ -125,15 +143,7 @@ func (f *FSM) publishAll() {
 // held for writing.
 func (f *FSM) publish() {
 	for _, r := range f.dirtyWork {
-		if f.frozen != nil && r.pub != nil {
-			// The version this record replaces may be read by older
-			// views still: it must not have changed either.
-			if fz, ok := f.frozen[r.pub.v]; ok && !reflect.DeepEqual(*r.pub.v, fz) && f.freezeErr == nil {
-				f.freezeErr = fmt.Errorf("view: workload %q changed after it was published (an Apply wrote to it without touchWork):\n now       %+v\n published %+v", fz.ID, *r.pub.v, fz)
-			}
-			delete(f.frozen, r.pub.v)
-		}
-		r.pub, r.dirty = &pub[api.Workload]{v: r.w}, false // r.w is shared from now on
+		r.dirty = false // r.pub is shared with the view from now on
 		if f.freeze {
 			if f.frozen == nil {
 				f.frozen = map[*api.Workload]api.Workload{}
@@ -164,11 +174,10 @@ func (f *FSM) publish() {
 	}
 	for _, i := range f.dirtyNodes {
 		nr := f.nodes[i]
-		c := nr.n
+		nr.pub, nr.dirty = &pub[api.Node]{v: nr.n}, false
 		if i < f.st.NumNodes() {
-			c.Used = f.st.NodeUsed(i)
+			nr.pub.v.Used = f.st.NodeUsed(i)
 		}
-		nr.pub, nr.dirty = &pub[api.Node]{v: &c}, false
 		f.nodeB.set(i, nr.pub, true)
 	}
 	f.dirtyNodes = f.dirtyNodes[:0]
@@ -201,11 +210,11 @@ func (f *FSM) checkView() error {
 		if live == r.deleted {
 			return fmt.Errorf("view: workload %q at %d live=%v, deleted=%v", r.w.ID, i, live, r.deleted)
 		}
-		if !r.deleted && w.v != r.w {
+		if !r.deleted && (w != r.pub || r.w != &w.v) {
 			return fmt.Errorf("view: workload %q: the view holds another version than the record", r.w.ID)
 		}
-		if fz, ok := f.frozen[w.v]; f.freeze && (!ok || !reflect.DeepEqual(*w.v, fz)) {
-			return fmt.Errorf("view: workload %q changed after it was published (an Apply wrote to it without touchWork):\n now       %+v\n published %+v", r.w.ID, *w.v, fz)
+		if fz, ok := f.frozen[&w.v]; f.freeze && (!ok || !reflect.DeepEqual(w.v, fz)) {
+			return fmt.Errorf("view: workload %q changed after it was published (an Apply wrote to it without touchWork):\n now       %+v\n published %+v", r.w.ID, w.v, fz)
 		}
 	}
 	if v.nodes.Len() != len(f.nodes) {
@@ -214,8 +223,8 @@ func (f *FSM) checkView() error {
 	for i, nr := range f.nodes {
 		want := nr.n
 		want.Used = f.st.NodeUsed(i)
-		if n, _ := v.nodes.At(i); *n.v != want {
-			return fmt.Errorf("view: node %s differs from its record:\n view %+v\n fsm  %+v", nr.n.ID, *n.v, want)
+		if n, _ := v.nodes.At(i); n.v != want {
+			return fmt.Errorf("view: node %s differs from its record:\n view %+v\n fsm  %+v", nr.n.ID, n.v, want)
 		}
 	}
 	if !slices.Equal(v.sites, f.sites) {
@@ -255,7 +264,7 @@ func (k workKey) match() func(*pub[api.Workload]) bool {
 		return nil
 	}
 	return func(p *pub[api.Workload]) bool {
-		w := p.v
+		w := &p.v
 		return (k.status == "" || w.Status == k.status) && (k.class == "" || w.Class == k.class) &&
 			(k.site == "" || w.Site == k.site) && (k.node == "" || w.Node == k.node) && (k.agent == "" || w.Agent == k.agent)
 	}
@@ -275,7 +284,7 @@ type WorkloadPage struct {
 func (p WorkloadPage) Workloads() []*api.Workload {
 	out := make([]*api.Workload, len(p.items))
 	for i, it := range p.items {
-		out[i] = it.v
+		out[i] = &it.v
 	}
 	return out
 }
@@ -338,7 +347,7 @@ func (k nodeKey) match() func(*pub[api.Node]) bool {
 		return nil
 	}
 	return func(p *pub[api.Node]) bool {
-		n := p.v
+		n := &p.v
 		return (k.state == "" || n.State == k.state) && (k.site == "" || n.Site == k.site) && (k.agent == "" || n.Agent == k.agent)
 	}
 }
@@ -357,7 +366,7 @@ type NodesPage struct {
 func (p NodesPage) Nodes() []*api.Node {
 	out := make([]*api.Node, len(p.items))
 	for i, it := range p.items {
-		out[i] = it.v
+		out[i] = &it.v
 	}
 	return out
 }
@@ -405,7 +414,7 @@ func (f *FSM) Nodes(state, site, agent string) api.NodeList {
 	match := key.match()
 	out := api.NodeList{Index: v.index, Sites: append([]api.Site{}, v.sites...), Nodes: []api.Node{}}
 	v.nodes.scan(0, key, match, func(_ int, n *pub[api.Node]) bool {
-		out.Nodes = append(out.Nodes, *n.v)
+		out.Nodes = append(out.Nodes, n.v)
 		return true
 	})
 	out.Total = len(out.Nodes)

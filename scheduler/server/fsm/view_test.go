@@ -66,7 +66,7 @@ func TestListTotalsAndFilters(t *testing.T) {
 		var want []string
 		for i := 0; i < 200; i++ {
 			w, _ := h.f.Get(fmt.Sprintf("w%03d", i))
-			if m := flt.key().match(); m == nil || m(&pub[api.Workload]{v: &w}) {
+			if m := flt.key().match(); m == nil || m(&pub[api.Workload]{v: w}) {
 				want = append(want, w.ID)
 			}
 		}
