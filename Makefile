@@ -24,11 +24,12 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) -benchtime $(BENCHTIME) ./... | tee bench.txt
 
-## bench-compare: the benchmarks matching $(BENCH) at revision $(BASE) against the working tree,
-## run alternately $(COUNT) times each, compared with benchstat (benchmarks/compare.sh).
+## bench-compare: the benchmarks matching $(BENCH) in $(BENCHPKG) at revision $(BASE) against the
+## working tree, run alternately $(COUNT) times each, compared with benchstat (benchmarks/compare.sh).
 BASE ?= HEAD
+BENCHPKG ?= ./benchmarks/
 bench-compare:
-	benchmarks/compare.sh '$(BASE)' '$(BENCH)' $(COUNT) $(BENCHTIME)
+	PKG='$(BENCHPKG)' benchmarks/compare.sh '$(BASE)' '$(BENCH)' $(COUNT) $(BENCHTIME)
 
 ## verify: formatting, vet and a tidy go.mod.
 verify:

@@ -46,10 +46,21 @@ func getCluster(b *testing.B) *benchCluster {
 }
 
 func newBenchCluster() (*benchCluster, error) {
+	bc, err := startBenchServers()
+	if err != nil {
+		return bc, err
+	}
+	return bc, bc.register(2000)
+}
+
+// startBenchServers starts the 3 servers and waits until all are voters.
+// The returned cluster is non-nil even on error, so TestMain can close
+// what started.
+func startBenchServers() (*benchCluster, error) {
 	bc := &benchCluster{}
 	root, err := mkTemp()
 	if err != nil {
-		return nil, err
+		return bc, err
 	}
 	for i := 0; i < 3; i++ {
 		cfg := server.Config{
@@ -65,16 +76,16 @@ func newBenchCluster() (*benchCluster, error) {
 			cfg.Join = []string{bc.servers[0].Addrs().HTTPAddr}
 		}
 		if err := mkdir(cfg.DataDir); err != nil {
-			return nil, err
+			return bc, err
 		}
 		s, err := server.New(cfg)
 		if err != nil {
-			return nil, err
+			return bc, err
 		}
 		bc.servers = append(bc.servers, s)
 		if i == 0 {
 			if err := waitUntil(10*time.Second, s.IsLeader); err != nil {
-				return nil, err
+				return bc, err
 			}
 		}
 	}
@@ -83,10 +94,16 @@ func newBenchCluster() (*benchCluster, error) {
 		cf := bc.leader.Raft().GetConfiguration()
 		return cf.Error() == nil && len(cf.Configuration().Servers) == 3
 	}); err != nil {
-		return nil, err
+		return bc, err
 	}
 	bc.client = api.NewClient(bc.leader.Addrs().HTTPAddr, benchToken)
-	topo := nodes.Synthetic(2000)
+	return bc, nil
+}
+
+// register registers one agent ("bench") with n 64-core nodes at the 28
+// synthetic sites.
+func (bc *benchCluster) register(n int) error {
+	topo := nodes.Synthetic(n)
 	req := api.RegisterRequest{AgentID: "bench"}
 	for _, s := range topo.Sites {
 		req.Sites = append(req.Sites, api.Site{ID: s.ID, City: s.City, Role: s.Role.String(), PUE: s.PUE})
@@ -94,10 +111,8 @@ func newBenchCluster() (*benchCluster, error) {
 	for _, n := range topo.Nodes {
 		req.Nodes = append(req.Nodes, api.NodeSpec{ID: n.ID, Site: topo.Sites[n.Site].ID, Capacity: nodes.Resources{CPUMilli: 64000, MemoryMiB: 256 * 1024}})
 	}
-	if _, err := bc.client.Register(context.Background(), req); err != nil {
-		return nil, err
-	}
-	return bc, nil
+	_, err := bc.client.Register(context.Background(), req)
+	return err
 }
 
 func waitUntil(d time.Duration, cond func() bool) error {

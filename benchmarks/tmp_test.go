@@ -20,9 +20,11 @@ func mkdir(p string) error { return os.MkdirAll(p, 0o700) }
 // TestMain stops the shared benchmark cluster and removes its data.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cluster != nil {
-		for _, s := range cluster.servers {
-			_ = s.Close()
+	for _, bc := range []*benchCluster{cluster, readClusterV} {
+		if bc != nil {
+			for _, s := range bc.servers {
+				_ = s.Close()
+			}
 		}
 	}
 	for _, d := range tempRoots {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,18 +123,17 @@ func (s *specFlags) specs(in io.Reader) (specs []api.WorkloadSpec, bulk bool, er
 			return nil, false, badInput(fmt.Errorf("read %s: %w", s.file, err))
 		}
 		b = bytes.TrimSpace(b)
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
+		var e *api.Error
 		if len(b) > 0 && b[0] == '[' {
-			err = dec.Decode(&specs)
+			e = api.DecodeStrict(b, &specs)
 			bulk = true
 		} else {
 			var one api.WorkloadSpec
-			err = dec.Decode(&one)
+			e = api.DecodeStrict(b, &one)
 			specs = []api.WorkloadSpec{one}
 		}
-		if err != nil {
-			return nil, false, badInput(fmt.Errorf("%s: %w", s.file, err))
+		if e != nil {
+			return nil, false, badInput(fmt.Errorf("%s: %s: %s", s.file, e.Field, e.Message))
 		}
 	} else {
 		w := api.WorkloadSpec{ID: s.id, Class: s.class, Origin: s.origin, DurationMs: s.durMs, LatencyBoundMs: s.latency,
@@ -270,32 +268,39 @@ func newWorkloadCmd() *cobra.Command {
 	var all bool
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List workloads (filters: --status --class --site --node --agent; pages of --limit)",
-		Args:  cobra.NoArgs,
+		Short: "List workloads (filters: --status --class --site --node --agent; one page of --limit, or --all)",
+		Long: `List workloads in submission order, one page of --limit (default 100) at a time.
+When more match than the page holds, a note on stderr says how many match in
+all and gives the --after cursor of the next page; --all follows every page.
+With --json the page is printed as the server answered it (next, total).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := timeout()
 			defer cancel()
-			var ws []api.Workload
-			total := 0
+			var out api.WorkloadList
 			for {
 				l, err := cf.client().List(ctx, lo)
 				if err != nil {
 					return apiErr(err)
 				}
-				ws = append(ws, l.Workloads...)
-				total = l.Total
+				out.Index, out.Total, out.Next = l.Index, l.Total, l.Next
+				out.Workloads = append(out.Workloads, l.Workloads...)
 				if !all || l.Next == "" {
-					if !all && l.Next != "" {
-						defer fmt.Fprintf(cmd.ErrOrStderr(), "(%d of %d shown; next page: --after %s, or --all)\n", len(ws), total, l.Next)
-					}
 					break
 				}
 				lo.After = l.Next
 			}
-			if cf.json {
-				return api.WriteJSON(cmd.OutOrStdout(), api.WorkloadList{Workloads: ws, Total: total})
+			if out.Workloads == nil {
+				out.Workloads = []api.Workload{}
 			}
-			return api.FormatWorkloads(cmd.OutOrStdout(), ws)
+			if cf.json {
+				return api.WriteJSON(cmd.OutOrStdout(), out)
+			}
+			if err := api.FormatWorkloads(cmd.OutOrStdout(), out.Workloads); err != nil {
+				return err
+			}
+			pageNote(cmd.ErrOrStderr(), "workloads", len(out.Workloads), out.Total, out.Next)
+			return nil
 		},
 	}
 	lf := list.Flags()
@@ -335,27 +340,53 @@ func newNodeCmd() *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{Use: "node", Short: "Inspect and control nodes"}
 	cf.register(cmd)
-	var state, site, agent string
+	var no api.NodeListOptions
+	var all bool
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List nodes with their state and use",
-		Args:  cobra.NoArgs,
+		Short: "List nodes with their state and use (filters: --state --site --agent; one page of --limit, or --all)",
+		Long: `List nodes in registration order, one page of --limit (default 1000) at a time.
+When more match than the page holds, a note on stderr says how many match in
+all and gives the --after cursor of the next page; --all follows every page.
+With --json the page is printed as the server answered it (sites, next, total).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := timeout()
 			defer cancel()
-			nl, err := cf.client().Nodes(ctx, state, site, agent)
-			if err != nil {
-				return apiErr(err)
+			var out api.NodeList
+			for {
+				nl, err := cf.client().NodeList(ctx, no)
+				if err != nil {
+					return apiErr(err)
+				}
+				out.Index, out.Sites, out.Total, out.Next = nl.Index, nl.Sites, nl.Total, nl.Next
+				out.Nodes = append(out.Nodes, nl.Nodes...)
+				if !all || nl.Next == "" {
+					break
+				}
+				no.After = nl.Next
+			}
+			if out.Nodes == nil {
+				out.Nodes = []api.Node{}
 			}
 			if cf.json {
-				return api.WriteJSON(cmd.OutOrStdout(), nl)
+				return api.WriteJSON(cmd.OutOrStdout(), out)
 			}
-			return api.FormatNodes(cmd.OutOrStdout(), nl)
+			if err := api.FormatNodes(cmd.OutOrStdout(), out); err != nil {
+				return err
+			}
+			pageNote(cmd.ErrOrStderr(), "nodes", len(out.Nodes), out.Total, out.Next)
+			return nil
 		},
 	}
-	list.Flags().StringVar(&state, "state", "", "only nodes in this state (up, draining, down)")
-	list.Flags().StringVar(&site, "site", "", "only nodes of this site")
-	list.Flags().StringVar(&agent, "agent", "", "only nodes of this agent")
+	nf := list.Flags()
+	nf.StringVar(&no.State, "state", "", "only nodes in this state (up, draining, down)")
+	nf.StringVar(&no.Site, "site", "", "only nodes of this site")
+	nf.StringVar(&no.Agent, "agent", "", "only nodes of this agent")
+	nf.StringVar(&no.After, "after", "", "page cursor (the 'next' of the previous page)")
+	nf.IntVar(&no.Limit, "limit", 1000, "page size (1-1000)")
+	nf.BoolVar(&all, "all", false, "follow pages to the end")
+	nf.BoolVar(&no.Consistent, "consistent", false, "linearizable read through the leader")
 	set := &cobra.Command{
 		Use:   "set-state NODE up|draining|down",
 		Short: "Set a node's state (down re-places its work; draining keeps it but accepts nothing new; kept when its agent re-registers)",
@@ -376,6 +407,16 @@ func newNodeCmd() *cobra.Command {
 	}
 	cmd.AddCommand(list, set)
 	return cmd
+}
+
+// pageNote tells, on stderr, that a listing stopped before the end of
+// what matches: how many were shown, how many match in all, and how to go
+// on. Nothing when the last page was shown.
+func pageNote(w io.Writer, what string, shown, total int, next string) {
+	if next == "" {
+		return
+	}
+	fmt.Fprintf(w, "(%d %s shown, %d match in all; more after this page: --after %s, or --all for every page)\n", shown, what, total, next)
 }
 
 func newClusterCmd() *cobra.Command {

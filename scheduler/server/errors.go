@@ -21,6 +21,8 @@ func httpStatus(code string) int {
 		return http.StatusConflict
 	case api.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case api.CodeTooManyRequests:
+		return http.StatusTooManyRequests
 	case api.CodeNoLeader, api.CodeNotLeader, api.CodeUnknownOutcome, api.CodeTimeout:
 		return http.StatusServiceUnavailable
 	}

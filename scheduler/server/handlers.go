@@ -307,58 +307,6 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, body []byte)
 	return nil
 }
 
-func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
-	if e := s.consistent(r); e != nil {
-		return e
-	}
-	id := r.PathValue("id")
-	wl, ok := s.fsm.Get(id)
-	if !ok {
-		return &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("no workload %q", id)}
-	}
-	setIndex(w, wl.ModifyIndex)
-	writeJSON(w, http.StatusOK, wl)
-	return nil
-}
-
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
-	if e := s.consistent(r); e != nil {
-		return e
-	}
-	q := r.URL.Query() // parameters checked against the route's list (checkQuery)
-	flt := fsm.ListFilter{Status: q.Get("status"), Class: q.Get("class"), Site: q.Get("site"), Node: q.Get("node"), Agent: q.Get("agent")}
-	if flt.Status != "" {
-		ok := false
-		for _, st := range api.Statuses() {
-			ok = ok || st == flt.Status
-		}
-		if !ok {
-			return api.Invalid("status", "unknown status %q (allowed: %s)", flt.Status, strings.Join(api.Statuses(), ", "))
-		}
-	}
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return api.Invalid("after", "after %q must be a cursor returned as next", v)
-		}
-		flt.After = n
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return api.Invalid("limit", "limit %q must be an integer in [1, 1000]", v)
-		}
-		flt.Limit = n
-	}
-	page, total, next, idx := s.fsm.List(flt)
-	if page == nil {
-		page = []api.Workload{}
-	}
-	setIndex(w, idx)
-	writeJSON(w, http.StatusOK, api.WorkloadList{Index: idx, Workloads: page, Next: next, Total: total})
-	return nil
-}
-
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
 	id := r.PathValue("id")
 	if !api.ValidID(id) {
@@ -374,22 +322,6 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, body []byt
 	s.cancelled(id)
 	setIndex(w, idx)
 	writeJSON(w, http.StatusOK, api.CancelResponse{Index: idx, Workload: res.(*fsm.CancelResult).Workload})
-	return nil
-}
-
-func (s *Server) handleNodes(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
-	if e := s.consistent(r); e != nil {
-		return e
-	}
-	q := r.URL.Query()
-	if st := q.Get("state"); st != "" {
-		if _, err := nodes.ParseNodeState(st); err != nil {
-			return api.Invalid("state", "%v", err)
-		}
-	}
-	nl := s.fsm.Nodes(q.Get("state"), q.Get("site"), q.Get("agent"))
-	setIndex(w, nl.Index)
-	writeJSON(w, http.StatusOK, nl)
 	return nil
 }
 
@@ -413,15 +345,13 @@ func (s *Server) handleNodeState(w http.ResponseWriter, r *http.Request, body []
 		}
 		return e
 	}
-	nl := s.fsm.Nodes("", "", "")
-	for _, n := range nl.Nodes {
-		if n.ID == r.PathValue("id") {
-			setIndex(w, idx)
-			writeJSON(w, http.StatusOK, n)
-			return nil
-		}
+	n, ok := s.fsm.Node(r.PathValue("id"))
+	if !ok {
+		return &api.Error{Code: api.CodeNotFound, Message: "node vanished"}
 	}
-	return &api.Error{Code: api.CodeNotFound, Message: "node vanished"}
+	setIndex(w, idx)
+	writeJSON(w, http.StatusOK, n)
+	return nil
 }
 
 // handlePlan is the dry run: decide on a copy of the current state,

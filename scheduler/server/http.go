@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -67,7 +66,10 @@ type route struct {
 	// query lists the query parameters the route takes; any other is
 	// refused with 400 naming it and these.
 	query []string
-	h     func(s *Server, w http.ResponseWriter, r *http.Request, body []byte) *api.Error
+	// list: a list read; without the token, at most
+	// MaxPublicListsPerClient in progress per client address (429).
+	list bool
+	h    func(s *Server, w http.ResponseWriter, r *http.Request, body []byte) *api.Error
 }
 
 // routes is the API's route table; docs/api.md documents every entry.
@@ -80,11 +82,11 @@ var routes = []route{
 	{method: "POST", path: "/v1/cluster/remove", access: accessToken, write: true, h: (*Server).handleRemove},
 	{method: "POST", path: "/v1/workloads", access: accessToken, write: true, h: (*Server).handleSubmit},
 	{method: "POST", path: "/v1/workloads/bulk", access: accessToken, write: true, bulk: true, h: (*Server).handleBulk},
-	{method: "GET", path: "/v1/workloads", access: accessPublic, query: []string{"status", "class", "site", "node", "agent", "limit", "after", "consistent"}, h: (*Server).handleList},
+	{method: "GET", path: "/v1/workloads", access: accessPublic, list: true, query: []string{"status", "class", "site", "node", "agent", "limit", "after", "consistent"}, h: (*Server).handleList},
 	{method: "GET", path: "/v1/workloads/{id}", access: accessPublic, query: []string{"consistent"}, h: (*Server).handleGet},
 	{method: "POST", path: "/v1/workloads/{id}/cancel", access: accessToken, write: true, h: (*Server).handleCancel},
 	{method: "POST", path: "/v1/plan", access: accessToken, h: (*Server).handlePlan},
-	{method: "GET", path: "/v1/nodes", access: accessPublic, query: []string{"state", "site", "agent", "consistent"}, h: (*Server).handleNodes},
+	{method: "GET", path: "/v1/nodes", access: accessPublic, list: true, query: []string{"state", "site", "agent", "limit", "after", "consistent"}, h: (*Server).handleNodes},
 	{method: "POST", path: "/v1/nodes/{id}/state", access: accessToken, write: true, h: (*Server).handleNodeState},
 	{method: "POST", path: "/v1/agent/register", access: accessToken, write: true, bulk: true, h: (*Server).handleRegister},
 	{method: "GET", path: "/v1/agent/{id}/assignments", access: accessToken, query: []string{"index", "wait"}, h: (*Server).handleAssignments},
@@ -103,6 +105,11 @@ func (s *Server) Handler() http.Handler {
 // patterns it registered (TestAuthOnEveryRoute compares them with the
 // route table). Register only through handle.
 func (s *Server) newMux() (*http.ServeMux, []string) {
+	return s.newMuxLimited(newClientLimiter(MaxPublicListsPerClient))
+}
+
+// newMuxLimited is newMux counting public list reads in lists.
+func (s *Server) newMuxLimited(lists *clientLimiter) (*http.ServeMux, []string) {
 	mux := http.NewServeMux()
 	var patterns []string
 	handle := func(pattern string, h http.HandlerFunc) {
@@ -122,7 +129,7 @@ func (s *Server) newMux() (*http.ServeMux, []string) {
 		handle(p, func(w http.ResponseWriter, r *http.Request) {
 			for _, rt := range rts {
 				if rt.method == r.Method {
-					s.serve(rt, w, r)
+					s.serve(rt, lists, w, r)
 					return
 				}
 			}
@@ -167,8 +174,9 @@ func (s *Server) startHTTP() error {
 }
 
 // serve runs one route: body limit (413 before auth or decode), token,
-// query parameters, body read, forwarding to the leader for writes, then the handler.
-func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
+// query parameters, the per-client limit of public list reads (429), body
+// read, forwarding to the leader for writes, then the handler.
+func (s *Server) serve(rt route, lists *clientLimiter, w http.ResponseWriter, r *http.Request) {
 	limit := s.cfg.MaxBodyBytes
 	if rt.bulk {
 		limit = s.cfg.MaxBulkBodyBytes
@@ -184,6 +192,17 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 	if e := checkQuery(rt, r.URL.RawQuery); e != nil {
 		writeError(w, e)
 		return
+	}
+	if rt.list && !s.validToken(r) {
+		client := clientAddr(r)
+		if !lists.acquire(client) {
+			s.metrics.listsShed.Inc()
+			w.Header().Set("Retry-After", "1")
+			writeError(w, &api.Error{Code: api.CodeTooManyRequests, Message: fmt.Sprintf(
+				"%d list requests without the API token from %s are in progress; retry after 1 s, page with ?limit and ?after, or send the token", MaxPublicListsPerClient, client)})
+			return
+		}
+		defer lists.release(client)
 	}
 	var body []byte
 	if r.Method == http.MethodPost {
@@ -247,9 +266,12 @@ func checkQuery(rt route, raw string) *api.Error {
 // authorized compares the request's token with the configured one in
 // constant time. With --dev, every request is allowed.
 func (s *Server) authorized(r *http.Request) bool {
-	if s.cfg.Dev {
-		return true
-	}
+	return s.cfg.Dev || s.validToken(r)
+}
+
+// validToken reports whether the request carries the configured token
+// (never, on a server without one).
+func (s *Server) validToken(r *http.Request) bool {
 	got := sha256.Sum256([]byte(requestToken(r)))
 	want := sha256.Sum256([]byte(s.cfg.Token))
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1 && s.cfg.Token != ""
@@ -379,23 +401,10 @@ func writeError(w http.ResponseWriter, e *api.Error) {
 }
 
 // decodeStrict decodes a JSON body, rejecting unknown fields and trailing
-// data, and names the offending field.
+// data, and names the offending field by its path (api.DecodeStrict).
 // A problem with the body as a whole (empty, malformed, trailing data, a
 // JSON type other than the endpoint's) names the field "body".
-func decodeStrict(body []byte, v any) *api.Error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return api.Invalid("body", "empty body: a JSON document is required")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if dec.More() {
-		return api.Invalid("body", "trailing data after the JSON document")
-	}
-	return nil
-}
+func decodeStrict(body []byte, v any) *api.Error { return api.DecodeStrict(body, v) }
 
 // decodeNoFields accepts what an endpoint without body parameters takes
 // (workload cancel): no body, or an empty JSON object. Anything else is
@@ -410,59 +419,6 @@ func decodeNoFields(body []byte) *api.Error {
 		return e
 	}
 	return nil
-}
-
-// jsonError turns a decoding error into a field-level API error.
-func jsonError(err error) *api.Error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		field := nonEmpty(te.Field, "body")
-		return api.Invalid(field, "%s: got a JSON %s, want %s", field, te.Value, jsonKind(te.Type))
-	case errors.As(err, &se):
-		return api.Invalid("body", "malformed JSON at byte %d: %v", se.Offset, err)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return api.Invalid(f, "unknown field %q", f)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return api.Invalid("body", "truncated JSON body")
-	}
-	return api.Invalid("body", "bad JSON body: %v", err)
-}
-
-// jsonKind names what JSON a Go type decodes from ("an object", not
-// "struct { … }").
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "another type"
-	}
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "an integer"
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a non-negative integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Pointer:
-		return jsonKind(t.Elem())
-	}
-	return t.String()
-}
-
-func nonEmpty(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // setIndex sets the X-Suanli-Index header.

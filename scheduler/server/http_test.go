@@ -276,7 +276,7 @@ func TestBadBodies(t *testing.T) {
 		field            string
 	}{
 		{"unknown field", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":1},"cpux":3}`, "cpux"},
-		{"unknown nested field", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":1,"tpu":3}}`, "tpu"},
+		{"unknown nested field", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":1,"tpu":3}}`, "request.tpu"},
 		{"wrong type", "/v1/workloads", `{"origin":"JN","request":{"cpu_milli":"lots"}}`, "request.cpu_milli"},
 		{"no cpu", "/v1/workloads", `{"origin":"JN","request":{}}`, "request.cpu_milli"},
 		{"bad origin", "/v1/workloads", `{"origin":"Atlantis","request":{"cpu_milli":1}}`, "origin"},
@@ -390,7 +390,10 @@ func TestQueryParameters(t *testing.T) {
 		{"/v1/nodes?state=sideways", "state"},
 		{"/v1/nodes?sites=jn-core", "sites"},
 		{"/v1/nodes?site=a&site=b", "site"},
-		{"/v1/nodes?limit=10", "limit"},
+		{"/v1/nodes?limit=0", "limit"},
+		{"/v1/nodes?limit=1001", "limit"},
+		{"/v1/nodes?after=-1", "after"},
+		{"/v1/nodes?after=n1", "after"},
 		{"/v1/cluster?verbose", "verbose"},
 		{"/v1/health?consistent", "consistent"},
 		{"/metrics?format=json", "format"},
@@ -405,7 +408,7 @@ func TestQueryParameters(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/v1/workloads?status=pending&class=&limit=5&after=0", "/v1/workloads?consistent", "/v1/workloads?consistent=true",
-		"/v1/workloads/nope?consistent", "/v1/nodes?state=up&site=jn-core&agent=a1&consistent", "/v1/cluster?consistent", "/v1/health", "/metrics",
+		"/v1/workloads/nope?consistent", "/v1/nodes?state=up&site=jn-core&agent=a1&consistent", "/v1/nodes?limit=10&after=5", "/v1/cluster?consistent", "/v1/health", "/metrics",
 		"/v1/agent/a1/assignments?index=0&wait=1s"} {
 		if resp, eb := do(t, h, "GET", path, "", auth); resp.StatusCode == http.StatusBadRequest {
 			t.Errorf("GET %s: got 400 %+v", path, eb.Error)

@@ -19,6 +19,7 @@ type metrics struct {
 	// eventsUnidentified the applied ones without a placement.
 	eventsIgnored      *prometheus.CounterVec
 	eventsUnidentified prometheus.Counter
+	listsShed          prometheus.Counter
 }
 
 func newMetrics(s *Server) *metrics {
@@ -35,13 +36,15 @@ func newMetrics(s *Server) *metrics {
 	m.commitLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "suanli_commit_latency_seconds",
 		Help:    "Time from raft Apply to the entry being committed and applied on the leader, by command.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"command"})
+	m.listsShed = prometheus.NewCounter(prometheus.CounterOpts{Name: "suanli_public_lists_shed_total",
+		Help: "List reads without the API token answered 429: their client had MaxPublicListsPerClient in progress."})
 	m.eventsIgnored = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "suanli_agent_events_ignored_total",
 		Help: "Agent events this server committed that the FSM ignored, by reason: placement (about a run placed again since), " +
 			"stale (the workload is not live on that node), agent, unknown, duplicate, invalid."}, []string{"reason"})
 	m.eventsUnidentified = prometheus.NewCounter(prometheus.CounterOpts{Name: "suanli_agent_events_unidentified_total",
 		Help: "Agent events this server committed and the FSM applied that carried no placement (agents that predate placements)."})
 	m.reg.MustRegister(m.placements, m.conflicts, m.preemptions, m.leaderChanges, m.isLeader, m.commitLatency,
-		m.eventsIgnored, m.eventsUnidentified,
+		m.eventsIgnored, m.eventsUnidentified, m.listsShed,
 		stateCollector{s}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -69,6 +69,10 @@ func ClientTLS(caFile string) (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
+// maxRetries429 is how many times a GET answered 429 (too many list
+// reads in progress from this client) is sent again.
+const maxRetries429 = 3
+
 // do sends a request with a JSON body (if in != nil) and decodes a JSON
 // answer into out. Non-2xx answers come back as *Error.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (http.Header, error) {
@@ -91,6 +95,28 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (http
 		req.Header.Set("X-Suanli-Token", c.Token)
 	}
 	resp, err := c.HTTP.Do(req)
+	for try := 0; err == nil && resp.StatusCode == http.StatusTooManyRequests && method == "GET" && try < maxRetries429; try++ {
+		// Too many list reads in progress from this address: wait as told
+		// (at most 5 s) and ask again.
+		wait := time.Second
+		if n, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && n >= 0 {
+			wait = min(time.Duration(n)*time.Second, 5*time.Second)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		if req, err = http.NewRequestWithContext(ctx, method, c.Base+path, nil); err != nil {
+			return nil, err
+		}
+		if c.Token != "" {
+			req.Header.Set("X-Suanli-Token", c.Token)
+		}
+		resp, err = c.HTTP.Do(req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -191,13 +217,28 @@ func (c *Client) Plan(ctx context.Context, req PlanRequest) (PlanResponse, error
 	return out, err
 }
 
-// Nodes lists sites and nodes (state, site, agent filter; "" = any).
-func (c *Client) Nodes(ctx context.Context, state, site, agent string) (NodeList, error) {
+// NodeListOptions filter and page GET /v1/nodes.
+type NodeListOptions struct {
+	State, Site, Agent string
+	After              string
+	// Limit is the page size (the server's default, 1000, when 0).
+	Limit      int
+	Consistent bool
+}
+
+// NodeList returns every site and one page of nodes.
+func (c *Client) NodeList(ctx context.Context, o NodeListOptions) (NodeList, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"state": state, "site": site, "agent": agent} {
+	for k, v := range map[string]string{"state": o.State, "site": o.Site, "agent": o.Agent, "after": o.After} {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.Consistent {
+		q.Set("consistent", "")
 	}
 	path := "/v1/nodes"
 	if len(q) > 0 {
@@ -206,6 +247,26 @@ func (c *Client) Nodes(ctx context.Context, state, site, agent string) (NodeList
 	var out NodeList
 	_, err := c.do(ctx, "GET", path, nil, &out)
 	return out, err
+}
+
+// Nodes lists the sites and every node of the given state, site and agent
+// ("" = any), following the pages (Next is empty; Index is the last
+// page's).
+func (c *Client) Nodes(ctx context.Context, state, site, agent string) (NodeList, error) {
+	o := NodeListOptions{State: state, Site: site, Agent: agent}
+	var all NodeList
+	for {
+		nl, err := c.NodeList(ctx, o)
+		if err != nil {
+			return all, err
+		}
+		all.Index, all.Sites, all.Total = nl.Index, nl.Sites, nl.Total
+		all.Nodes = append(all.Nodes, nl.Nodes...)
+		if nl.Next == "" {
+			return all, nil
+		}
+		o.After = nl.Next
+	}
 }
 
 // SetNodeState sets a node up, draining or down (operator).

@@ -4,17 +4,18 @@ import "fmt"
 
 // Stable error codes of the API. Clients switch on Code, never on Message.
 const (
-	CodeInvalid        = "invalid"      // 400: bad body, field or query parameter (Field names it)
-	CodeUnauthorized   = "unauthorized" // 401: missing or wrong token
-	CodeNotFound       = "not_found"    // 404
-	CodeMethod         = "method_not_allowed"
-	CodeConflict       = "conflict"        // 409: e.g. same workload ID with a different spec
-	CodeTooLarge       = "body_too_large"  // 413
-	CodeNoLeader       = "no_leader"       // 503: no leader known, or the leader is unreachable; not applied, safe to retry
-	CodeNotLeader      = "not_leader"      // 503: this server lost leadership before the write was enqueued; not applied
-	CodeUnknownOutcome = "unknown_outcome" // 503: leadership lost mid-apply; the write may or may not be applied
-	CodeTimeout        = "timeout"         // 503: the write was not enqueued in time; not applied
-	CodeInternal       = "internal"        // 500
+	CodeInvalid         = "invalid"      // 400: bad body, field or query parameter (Field names it)
+	CodeUnauthorized    = "unauthorized" // 401: missing or wrong token
+	CodeNotFound        = "not_found"    // 404
+	CodeMethod          = "method_not_allowed"
+	CodeConflict        = "conflict"          // 409: e.g. same workload ID with a different spec
+	CodeTooLarge        = "body_too_large"    // 413
+	CodeTooManyRequests = "too_many_requests" // 429: too many list reads in progress from this client; retry after Retry-After
+	CodeNoLeader        = "no_leader"         // 503: no leader known, or the leader is unreachable; not applied, safe to retry
+	CodeNotLeader       = "not_leader"        // 503: this server lost leadership before the write was enqueued; not applied
+	CodeUnknownOutcome  = "unknown_outcome"   // 503: leadership lost mid-apply; the write may or may not be applied
+	CodeTimeout         = "timeout"           // 503: the write was not enqueued in time; not applied
+	CodeInternal        = "internal"          // 500
 )
 
 // Error is the body of every error response:

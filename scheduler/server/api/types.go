@@ -163,21 +163,30 @@ type BulkSubmitResponse struct {
 	Results []SubmitResult `json:"results"`
 }
 
-// WorkloadList answers GET /v1/workloads.
+// WorkloadList answers GET /v1/workloads: one page.
 type WorkloadList struct {
 	Index     uint64     `json:"index"`
 	Workloads []Workload `json:"workloads"`
-	// Next, when set, is the cursor to pass as ?after= for the next page.
+	// Next, when set, is the cursor to pass as ?after= for the next page;
+	// empty on the last page. Cursors are opaque strings.
 	Next string `json:"next,omitempty"`
-	// Total is how many workloads matched the filters.
+	// Total is how many workloads match the filters in the whole state at
+	// Index, whatever the page and cursor.
 	Total int `json:"total"`
 }
 
-// NodeList answers GET /v1/nodes.
+// NodeList answers GET /v1/nodes: every registered site and one page of
+// nodes.
 type NodeList struct {
 	Index uint64 `json:"index"`
 	Sites []Site `json:"sites"`
 	Nodes []Node `json:"nodes"`
+	// Next, when set, is the cursor to pass as ?after= for the next page;
+	// empty on the last page. Cursors are opaque strings.
+	Next string `json:"next,omitempty"`
+	// Total is how many nodes match the filters in the whole state at
+	// Index, whatever the page and cursor.
+	Total int `json:"total"`
 }
 
 // PlanRequest asks for a dry run (POST /v1/plan).

@@ -81,10 +81,12 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 				rebuild = true
 			}
 			f.sites[i] = s
+			f.sitesChanged = true
 			continue
 		}
 		f.siteIdx[s.ID] = len(f.sites)
 		f.sites = append(f.sites, s)
+		f.sitesChanged = true
 		rebuild = true
 	}
 	a := f.agents[c.AgentID]
@@ -108,6 +110,7 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 					old.Index = index
 				}
 			}
+			f.touchNode(i)
 			nr.n.NodeSpec = ns
 			nr.site = si
 			nr.n.Agent = c.AgentID
@@ -121,6 +124,7 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 			site: si,
 			live: map[*wrec]struct{}{},
 		})
+		f.touchNode(len(f.nodes) - 1)
 		rebuild = true
 	}
 	// Nodes the agent had and no longer lists go down.
@@ -142,6 +146,7 @@ func (f *FSM) applyRegister(index uint64, c *Register) any {
 	if rebuild {
 		for _, i := range ups {
 			st, reason := f.returning(i)
+			f.touchNode(i)
 			f.nodes[i].n.State, f.nodes[i].n.DownReason = st.String(), reason
 		}
 		if err := f.rebuild(index, false); err != nil {
@@ -191,6 +196,7 @@ func (f *FSM) applyNodeState(index uint64, c *NodeState) any {
 			target, reason = f.returning(i)
 		}
 		if c.Reason == ReasonOperator {
+			f.touchNode(i)
 			f.nodes[i].n.OperatorState = ""
 			if s != nodes.NodeUp {
 				f.nodes[i].n.OperatorState = s.String()
@@ -276,7 +282,8 @@ func (f *FSM) submitOne(index uint64, at time.Time, w *api.WorkloadSpec, p strin
 		return api.SubmitResult{ID: w.ID, Result: "exists"}
 	}
 	f.seq++
-	r := &wrec{node: -1, w: api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index}}
+	r := &wrec{node: -1, pos: len(f.order)}
+	f.newWork(r, api.Workload{WorkloadSpec: *w, SubmittedAt: at, Seq: f.seq, CreateIndex: index})
 	f.work[r.w.ID] = r
 	f.order = append(f.order, r)
 	f.setStatus(r, api.StatusPending, index)
@@ -294,6 +301,7 @@ func (f *FSM) applyPlan(index uint64, c *Plan) any {
 			res.Stale++
 			continue
 		}
+		f.touchWork(r)
 		switch it.Outcome {
 		case OutcomePlace:
 			ni, ok := f.nodeIdx[it.Node]
@@ -423,6 +431,7 @@ func (f *FSM) applyEvents(index uint64, c *Events) any {
 			ignore(k, IgnoredAgent, fmt.Sprintf("node %s belongs to agent %s", e.NodeID, r.w.Agent))
 			continue
 		}
+		f.touchWork(r)
 		switch e.Kind {
 		case api.EventStarted:
 			if r.w.Status == api.StatusRunning {
@@ -463,6 +472,7 @@ func (f *FSM) applyCancel(index uint64, c *Cancel) any {
 	if api.Terminal(r.w.Status) {
 		return &api.Error{Code: api.CodeConflict, Message: fmt.Sprintf("workload %q is already %s", c.ID, r.w.Status)}
 	}
+	f.touchWork(r)
 	live := api.Live(r.w.Status)
 	if live {
 		f.release(r, index)
@@ -475,7 +485,7 @@ func (f *FSM) applyCancel(index uint64, c *Cancel) any {
 	}
 	f.compactReady()
 	f.gc()
-	return &CancelResult{Workload: r.w}
+	return &CancelResult{Workload: *r.w}
 }
 
 func (f *FSM) applyServer(c *ServerCmd) any {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/suanli/suanli/nodes"
@@ -46,12 +47,21 @@ const (
 )
 
 type wrec struct {
-	w        api.Workload
+	// w is the workload's current version. Once published (!dirty) the
+	// view shares it and it must not change: touchWork gives the record
+	// a private copy before an Apply writes to it.
+	w        *api.Workload
 	q        queue
 	readySeq uint64 // incarnation of the pending state the leader must name
 	parkSeq  uint64
 	node     int32 // index of the node it is live on, or -1
 	deleted  bool
+	// pos is its position in f.order (and the view's array); pub its
+	// entry in the published view (sharing w once published); dirty that
+	// an Apply touched it since the last publish.
+	pos   int
+	pub   *pub[api.Workload]
+	dirty bool
 }
 
 type seqEnt struct {
@@ -63,6 +73,10 @@ type nodeRec struct {
 	n    api.Node
 	site int
 	live map[*wrec]struct{}
+	// pub is its copy in the published view; dirty that an Apply changed
+	// it (or its use) since.
+	pub   *pub[api.Node]
+	dirty bool
 }
 
 type agentRec struct {
@@ -74,10 +88,27 @@ type agentRec struct {
 }
 
 // FSM is the replicated state. It is safe for concurrent use: Apply takes
-// a write lock, readers a read lock.
+// a write lock, readers a read lock, except the list reads, which read the
+// view Apply publishes and take no lock (view.go).
 type FSM struct {
 	mu  sync.RWMutex
 	cfg Config
+
+	// view is what the list reads read; publish replaces it at the end
+	// of every Apply. The rest is the builders' state, under mu.
+	view         atomic.Pointer[view]
+	workB        pbuilder[pub[api.Workload], workKey]
+	nodeB        pbuilder[pub[api.Node], nodeKey]
+	dirtyWork    []*wrec
+	dirtyNodes   []int
+	workStale    bool // positions in f.order moved: rebuild the workload array
+	nodesStale   bool // the node array is rebuilt from scratch
+	sitesChanged bool
+	// With freeze (tests), frozen holds a copy of every published
+	// workload version, and checkView fails if an Apply wrote to one.
+	freeze    bool
+	frozen    map[*api.Workload]api.Workload
+	freezeErr error
 
 	sites   []api.Site
 	siteIdx map[string]int
@@ -125,6 +156,7 @@ type FSM struct {
 func New(cfg Config) *FSM {
 	f := &FSM{cfg: cfg.withDefaults()}
 	f.reset()
+	f.publishAll()
 	return f
 }
 
@@ -162,6 +194,7 @@ func (f *FSM) Apply(index uint64, data []byte) any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	res := f.applyLocked(index, data)
+	f.publish()
 	f.changed()
 	return res
 }
@@ -174,6 +207,7 @@ func (f *FSM) ApplyBatch(indexes []uint64, data [][]byte) []any {
 	for i := range data {
 		out[i] = f.applyLocked(indexes[i], data[i])
 	}
+	f.publish()
 	f.changed()
 	return out
 }
@@ -247,6 +281,7 @@ func (f *FSM) setStatus(r *wrec, s string, index uint64) {
 	if r.w.Status != "" {
 		f.status[r.w.Status]--
 	}
+	f.touchWork(r)
 	r.w.Status = s
 	f.status[s]++
 	r.w.ModifyIndex = index
@@ -262,6 +297,7 @@ func (f *FSM) leaveQueue(r *wrec) {
 	case qDeferred:
 		delete(f.deferred, r)
 	}
+	f.touchWork(r)
 	r.q = qNone
 	r.readySeq, r.parkSeq = 0, 0
 	r.w.Waiting = false
@@ -344,6 +380,7 @@ func (f *FSM) place(r *wrec, ni int, at time.Time, late bool, index uint64) {
 	nr.live[r] = struct{}{}
 	nr.n.Workloads = len(nr.live)
 	nr.n.ModifyIndex = index
+	f.touchNode(ni)
 	f.setStatus(r, api.StatusPlaced, index)
 	f.bumpAgent(nr.n.Agent, index)
 	f.placements++
@@ -359,6 +396,7 @@ func (f *FSM) release(r *wrec, index uint64) {
 	// cannot fail; keep going if it ever does, the invariant check in
 	// tests catches it.
 	_ = f.st.Release(int(r.node), r.w.Request)
+	f.touchNode(int(r.node))
 	delete(nr.live, r)
 	nr.n.Workloads = len(nr.live)
 	nr.n.ModifyIndex = index
@@ -369,6 +407,7 @@ func (f *FSM) release(r *wrec, index uint64) {
 // repend sends a live workload back to the ready queue (its node went down
 // or shrank).
 func (f *FSM) repend(r *wrec, reason string, index uint64) {
+	f.touchWork(r)
 	f.release(r, index)
 	r.w.Node, r.w.Site, r.w.Agent, r.w.Placement = "", "", "", 0
 	r.w.PlacedAt, r.w.StartedAt = time.Time{}, time.Time{}
@@ -389,6 +428,7 @@ func (f *FSM) gc() {
 			continue
 		}
 		r.deleted = true
+		f.touchDeleted(r)
 		delete(f.work, r.w.ID)
 		f.status[r.w.Status]--
 	}
@@ -405,6 +445,7 @@ func (f *FSM) gc() {
 		}
 		clear(f.order[j:])
 		f.order = f.order[:j]
+		f.workStale = true
 	}
 }
 
@@ -484,8 +525,10 @@ func (f *FSM) rebuild(index uint64, strict bool) error {
 	}
 	f.st = st
 	f.topoGen++
+	f.touchAllNodes()
 	for _, r := range misfits {
 		// Not allocated in the new state: detach without releasing.
+		f.touchWork(r)
 		nr := f.nodes[r.node]
 		delete(nr.live, r)
 		nr.n.Workloads = len(nr.live)
@@ -506,6 +549,7 @@ func (f *FSM) rebuild(index uint64, strict bool) error {
 // its return must not bring such a node up).
 func (f *FSM) setNodeState(i int, s nodes.NodeState, reason string, index uint64) (changed bool, repended int) {
 	nr := f.nodes[i]
+	f.touchNode(i)
 	if nr.n.State == s.String() {
 		if s == nodes.NodeDown && nr.n.DownReason != reason && reason != "" && reason != ReasonGossip {
 			nr.n.DownReason = reason

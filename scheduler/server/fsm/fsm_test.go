@@ -21,7 +21,16 @@ type harness struct {
 	idx uint64
 }
 
-func newHarness(t testing.TB) *harness { return &harness{t: t, f: New(Config{})} }
+// newHarness returns a harness on a new FSM. In tests (not benchmarks) the
+// FSM keeps a copy of each workload version it publishes, and
+// CheckInvariants fails if one changed afterwards (a write without
+// touchWork).
+func newHarness(t testing.TB) *harness {
+	f := New(Config{})
+	_, bench := t.(*testing.B)
+	f.freeze = !bench
+	return &harness{t: t, f: f}
+}
 
 func (h *harness) apply(typ CmdType, body any) any {
 	h.t.Helper()
@@ -480,6 +489,12 @@ func TestGCForgetsOldestTerminal(t *testing.T) {
 // randomHistory drives an FSM through a seeded random mix of commands.
 func randomHistory(t testing.TB, seed uint64, steps int) *harness {
 	h := setup(t)
+	randomSteps(h, seed, steps)
+	return h
+}
+
+// randomSteps applies a seeded random mix of commands to h.
+func randomSteps(h *harness, seed uint64, steps int) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	nodesIDs := []string{"n1", "n2", "n3"}
 	at := t0
@@ -522,7 +537,6 @@ func randomHistory(t testing.TB, seed uint64, steps int) *harness {
 			}
 		}
 	}
-	return h
 }
 
 func TestSnapshotRestoreRoundTrip(t *testing.T) {
@@ -584,9 +598,10 @@ func TestListPagination(t *testing.T) {
 	var got []string
 	after := uint64(0)
 	for pages := 0; pages < 10; pages++ {
-		page, total, next, _ := h.f.List(ListFilter{Status: api.StatusPending, After: after, Limit: 10})
-		if total != 24-len(got) {
-			t.Errorf("total: got %d, want %d", total, 24-len(got))
+		p := h.f.List(ListFilter{Status: api.StatusPending, After: after, Limit: 10})
+		page, total, next := p.Workloads(), p.Total, p.Next
+		if total != 24 {
+			t.Errorf("page %d: total %d, want 24 (every pending workload, whatever the cursor)", pages, total)
 		}
 		for _, w := range page {
 			got = append(got, w.ID)
@@ -599,7 +614,7 @@ func TestListPagination(t *testing.T) {
 	if len(got) != 24 || got[0] != "w00" || got[3] != "w04" {
 		t.Errorf("got %v, want 24 pending in order without w03", got)
 	}
-	page, _, _, _ := h.f.List(ListFilter{Node: "n1"})
+	page := h.f.List(ListFilter{Node: "n1"}).Workloads()
 	if len(page) != 1 || page[0].ID != "w03" {
 		t.Errorf("by node: got %v, want w03", page)
 	}

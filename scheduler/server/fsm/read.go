@@ -3,7 +3,6 @@ package fsm
 import (
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,12 +11,8 @@ import (
 	"github.com/suanli/suanli/scheduler/server/api"
 )
 
-// Index is the last applied log index.
-func (f *FSM) Index() uint64 {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.index
-}
+// Index is the last applied log index (of the published view: no lock).
+func (f *FSM) Index() uint64 { return f.view.Load().index }
 
 // Watch returns a channel closed at the next change.
 func (f *FSM) Watch() <-chan struct{} {
@@ -61,66 +56,7 @@ func (f *FSM) Get(id string) (api.Workload, bool) {
 	if r == nil {
 		return api.Workload{}, false
 	}
-	return r.w, true
-}
-
-// ListFilter selects workloads; empty fields match everything.
-type ListFilter struct {
-	Status, Class, Site, Node, Agent string
-	// After is the Seq to start after (pagination cursor).
-	After uint64
-	// Limit caps the page (default 100, at most 1000).
-	Limit int
-}
-
-// List returns a page of workloads in submission order, the number that
-// matched in total, and the cursor of the next page ("" at the end).
-func (f *FSM) List(flt ListFilter) (page []api.Workload, total int, next string, index uint64) {
-	if flt.Limit <= 0 {
-		flt.Limit = 100
-	}
-	if flt.Limit > 1000 {
-		flt.Limit = 1000
-	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	start := sort.Search(len(f.order), func(i int) bool { return f.order[i].w.Seq > flt.After })
-	for _, r := range f.order[start:] {
-		if r.deleted {
-			continue
-		}
-		w := &r.w
-		if flt.Status != "" && w.Status != flt.Status || flt.Class != "" && w.Class != flt.Class ||
-			flt.Site != "" && w.Site != flt.Site || flt.Node != "" && w.Node != flt.Node || flt.Agent != "" && w.Agent != flt.Agent {
-			continue
-		}
-		total++
-		if len(page) < flt.Limit {
-			page = append(page, *w)
-		} else if next == "" {
-			next = strconv.FormatUint(page[len(page)-1].Seq, 10)
-		}
-	}
-	return page, total, next, f.index
-}
-
-// Nodes returns the registered sites and nodes, in registration order,
-// optionally only those of one state, site or agent.
-func (f *FSM) Nodes(state, site, agent string) api.NodeList {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := api.NodeList{Index: f.index, Sites: append([]api.Site{}, f.sites...), Nodes: []api.Node{}}
-	for i, nr := range f.nodes {
-		n := nr.n
-		if state != "" && n.State != state || site != "" && n.Site != site || agent != "" && n.Agent != agent {
-			continue
-		}
-		if i < f.st.NumNodes() {
-			n.Used = f.st.NodeUsed(i)
-		}
-		out.Nodes = append(out.Nodes, n)
-	}
-	return out
+	return *r.w, true
 }
 
 // HasSite reports whether a site is registered.
@@ -155,15 +91,9 @@ func (f *FSM) Server(id string) (api.Server, bool) {
 func (f *FSM) Counts() api.Counts {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	c := api.Counts{Workloads: map[string]int{}, Nodes: map[string]int{}, Agents: len(f.agents), Sites: len(f.sites)}
+	c := api.Counts{Workloads: map[string]int{}, Nodes: f.view.Load().nodeCounts(), Agents: len(f.agents), Sites: len(f.sites)}
 	for _, s := range api.Statuses() {
 		c.Workloads[s] = f.status[s]
-	}
-	for _, s := range []nodes.NodeState{nodes.NodeUp, nodes.NodeDraining, nodes.NodeDown} {
-		c.Nodes[s.String()] = 0
-	}
-	for _, nr := range f.nodes {
-		c.Nodes[nr.n.State]++
 	}
 	return c
 }

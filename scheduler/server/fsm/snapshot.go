@@ -84,7 +84,7 @@ func (f *FSM) Snapshot() *State {
 		if r.deleted {
 			continue
 		}
-		d.Workloads = append(d.Workloads, snapWork{Workload: r.w, Queue: r.q, ReadySeq: r.readySeq, ParkSeq: r.parkSeq})
+		d.Workloads = append(d.Workloads, snapWork{Workload: *r.w, Queue: r.q, ReadySeq: r.readySeq, ParkSeq: r.parkSeq})
 	}
 	for _, r := range f.terminal[f.termHead:] {
 		if r != nil && !r.deleted {
@@ -130,6 +130,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	f.st, f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = nf.st, nf.index, nf.seq, nf.readySeq, nf.parkSeq, nf.capEpoch
 	f.clusterID = nf.clusterID
 	f.topoGen++
+	f.publishAll()
 	f.changed()
 	return nil
 }
@@ -203,7 +204,8 @@ func (f *FSM) load(d *snapData) error {
 			return fmt.Errorf("workload %q: seq %d out of order", sw.ID, sw.Seq)
 		}
 		prev = sw.Seq
-		r := &wrec{w: sw.Workload, node: -1}
+		r := &wrec{node: -1}
+		f.newWork(r, sw.Workload)
 		st := r.w.Status
 		r.w.Status = ""
 		valid := false
@@ -263,6 +265,9 @@ func (f *FSM) checkLocked() error {
 	}
 	if f.st.NumNodes() != len(f.nodes) {
 		return fmt.Errorf("state has %d nodes, fsm %d", f.st.NumNodes(), len(f.nodes))
+	}
+	if err := f.checkView(); err != nil {
+		return err
 	}
 	var used = make([]nodes.Resources, len(f.nodes))
 	count := map[string]int{}
