@@ -2,8 +2,12 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,36 +56,40 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, _ []byte) *a
 	if flt.Status != "" && !validStatus(flt.Status) {
 		return api.Invalid("status", "unknown status %q (allowed: %s)", flt.Status, strings.Join(api.Statuses(), ", "))
 	}
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return api.Invalid("after", "after %q is not a cursor: pass the next of the previous page", v)
-		}
-		flt.After = n
-	}
 	var e *api.Error
-	if flt.Limit, e = pageLimit(q.Get("limit"), fsm.DefaultListLimit); e != nil {
+	if flt.After, flt.Limit, e = pageParams(q, fsm.DefaultListLimit); e != nil {
 		return e
 	}
 	if e := s.consistent(r); e != nil {
 		return e
 	}
 	p := s.fsm.List(flt)
-	setIndex(w, p.Index)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_ = p.WriteJSON(w)
+	writePage(w, p.Index, p.WriteJSON)
 	return nil
 }
 
-func validStatus(st string) bool {
-	for _, s := range api.Statuses() {
-		if s == st {
-			return true
+// pageParams reads a list's after cursor and limit (default def).
+func pageParams(q url.Values, def int) (after uint64, limit int, e *api.Error) {
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n > math.MaxInt {
+			return 0, 0, api.Invalid("after", "after %q is not a cursor: pass the next of the previous page", v)
 		}
+		after = n
 	}
-	return false
+	limit, e = pageLimit(q.Get("limit"), def)
+	return after, limit, e
 }
+
+// writePage answers 200 with a page written by write, at Raft index idx.
+func writePage(w http.ResponseWriter, idx uint64, write func(io.Writer) error) {
+	setIndex(w, idx)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = write(w)
+}
+
+func validStatus(st string) bool { return slices.Contains(api.Statuses(), st) }
 
 func (s *Server) handleNodes(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {
 	q := r.URL.Query()
@@ -91,25 +99,16 @@ func (s *Server) handleNodes(w http.ResponseWriter, r *http.Request, _ []byte) *
 			return api.Invalid("state", "%v", err)
 		}
 	}
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return api.Invalid("after", "after %q is not a cursor: pass the next of the previous page", v)
-		}
-		flt.After = n
-	}
-	var e *api.Error
-	if flt.Limit, e = pageLimit(q.Get("limit"), fsm.DefaultNodesLimit); e != nil {
+	after, limit, e := pageParams(q, fsm.DefaultNodesLimit)
+	if e != nil {
 		return e
 	}
+	flt.After, flt.Limit = int(after), limit
 	if e := s.consistent(r); e != nil {
 		return e
 	}
 	p := s.fsm.NodePage(flt)
-	setIndex(w, p.Index)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_ = p.WriteJSON(w)
+	writePage(w, p.Index, p.WriteJSON)
 	return nil
 }
 
