@@ -379,6 +379,8 @@ func TestSchemaRejectsBroken(t *testing.T) {
 		{"shape-factor.yaml", `$.shapes.huge.weekend: 1001 violates maximum 1000`},
 		{"shape-factor.yaml", `$.shapes.list.hourly: matches 0 of the oneOf alternatives`},
 		{"shape-factor.yaml", `$.events[0].factor: 5000 violates maximum 1000`},
+		{"embodied.yaml", `$.node_types.cpu-64.embodied_kg: -1300 violates minimum 0`},
+		{"embodied.yaml", `$.sites[0].battery.embodied_kg_per_kwh: 2500 violates maximum 1000`},
 	} {
 		raw, err := os.ReadFile(filepath.Join("testdata/broken", tc.file))
 		if err != nil {

@@ -334,6 +334,46 @@ type NodeType struct {
 	MemoryGiB float64 `yaml:"memory_gib"`
 	GPUs      float64 `yaml:"gpus"`
 	Power     Power   `yaml:"power"`
+	// EmbodiedKg is the manufacturing footprint of one server without
+	// its GPUs, in kg CO2e (default DefaultServerEmbodiedKg);
+	// EmbodiedKgPerGPU that of each GPU (default DefaultGPUEmbodiedKg).
+	// Both are amortised over LifetimeYears (default
+	// DefaultServerLifetimeYears): a server accrues
+	// (EmbodiedKg + GPUs·EmbodiedKgPerGPU)/LifetimeYears per year of the
+	// run, on, off, idle or down (docs/energy-model.md, embodied carbon).
+	EmbodiedKg       float64 `yaml:"embodied_kg"`
+	EmbodiedKgPerGPU float64 `yaml:"embodied_kg_per_gpu"`
+	LifetimeYears    float64 `yaml:"lifetime_years"`
+}
+
+// Embodied-carbon defaults: published figures, marked as assumptions in
+// docs/energy-model.md (embodied carbon), where their sources are given.
+const (
+	// DefaultServerEmbodiedKg is a 2-socket rack server's manufacturing
+	// footprint, kg CO2e.
+	DefaultServerEmbodiedKg = 1300
+	// DefaultGPUEmbodiedKg is one data-centre GPU's, kg CO2e.
+	DefaultGPUEmbodiedKg = 300
+	// DefaultServerLifetimeYears is the service life servers (and their
+	// GPUs) are amortised over.
+	DefaultServerLifetimeYears = 4
+	// DefaultBatteryEmbodiedKgPerKWh is a stationary Li-ion battery's
+	// manufacturing footprint per kWh of capacity, kg CO2e.
+	DefaultBatteryEmbodiedKgPerKWh = 100
+	// DefaultBatteryLifetimeYears is the service life batteries are
+	// amortised over.
+	DefaultBatteryLifetimeYears = 10
+	// HoursPerYear is the year of the lifetimes (365 days).
+	HoursPerYear = 8760
+)
+
+// EmbodiedKgPerHour is the embodied carbon one server of the type accrues
+// per hour, kg CO2e: its footprint (GPUs included) over its lifetime.
+func (t *NodeType) EmbodiedKgPerHour() float64 {
+	if t.LifetimeYears <= 0 {
+		return 0
+	}
+	return (t.EmbodiedKg + t.GPUs*t.EmbodiedKgPerGPU) / (t.LifetimeYears * HoursPerYear)
 }
 
 // Resources is the node type's capacity.
@@ -392,7 +432,8 @@ func (ts *NodeTypes) decodeYAML(d *decoder, n *yaml.Node, path string) {
 			d.c.at(p.k, kp, fmt.Sprintf("invalid node type name %q: %s", p.key, idRule))
 			continue
 		}
-		t := NodeType{Name: p.key, Power: Power{GPUPowerShare: 0.9}}
+		t := NodeType{Name: p.key, Power: Power{GPUPowerShare: 0.9},
+			EmbodiedKg: DefaultServerEmbodiedKg, EmbodiedKgPerGPU: DefaultGPUEmbodiedKg, LifetimeYears: DefaultServerLifetimeYears}
 		d.decode(p.v, reflect.ValueOf(&t).Elem(), kp, nil)
 		out = append(out, t)
 	}
@@ -770,11 +811,26 @@ type Battery struct {
 	// GridCharge lists tariff periods in which the battery may also
 	// charge from the grid (default none).
 	GridCharge []string `yaml:"grid_charge,omitempty"`
+	// EmbodiedKgPerKWh is the manufacturing footprint per kWh of
+	// capacity, kg CO2e, amortised over LifetimeYears (defaults
+	// DefaultBatteryEmbodiedKgPerKWh, DefaultBatteryLifetimeYears).
+	EmbodiedKgPerKWh float64 `yaml:"embodied_kg_per_kwh"`
+	LifetimeYears    float64 `yaml:"lifetime_years"`
+}
+
+// EmbodiedKgPerHour is the embodied carbon the battery accrues per hour,
+// kg CO2e: its capacity's footprint over its lifetime.
+func (b *Battery) EmbodiedKgPerHour() float64 {
+	if b == nil || b.LifetimeYears <= 0 {
+		return 0
+	}
+	return b.MWh * 1000 * b.EmbodiedKgPerKWh / (b.LifetimeYears * HoursPerYear)
 }
 
 // TariffPeriods are the names of time-of-use periods.
 var TariffPeriods = []string{"critical", "peak", "flat", "valley", "deep_valley"}
 
 func (b *Battery) setDefaults() {
-	*b = Battery{Efficiency: 0.88, SoCMin: 0.1, SoCMax: 0.9, SoCInitial: 0.5}
+	*b = Battery{Efficiency: 0.88, SoCMin: 0.1, SoCMax: 0.9, SoCInitial: 0.5,
+		EmbodiedKgPerKWh: DefaultBatteryEmbodiedKgPerKWh, LifetimeYears: DefaultBatteryLifetimeYears}
 }

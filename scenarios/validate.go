@@ -407,7 +407,25 @@ func (v *validator) nodeTypes() {
 		v.rangeCheck(p+".memory_gib", t.MemoryGiB, 0, 1<<20)
 		v.rangeCheck(p+".gpus", t.GPUs, 0, 64)
 		v.power(p+".power", &t.Power)
+		v.rangeCheck(p+".embodied_kg", t.EmbodiedKg, 0, maxEmbodiedKg)
+		v.rangeCheck(p+".embodied_kg_per_gpu", t.EmbodiedKgPerGPU, 0, maxEmbodiedKgPerGPU)
+		v.lifetime(p+".lifetime_years", t.LifetimeYears)
 	}
+}
+
+// Ranges of the embodied-carbon fields: a footprint of 0 leaves the
+// hardware out of embodied carbon; the upper bounds are an order of
+// magnitude above any published figure.
+const (
+	maxEmbodiedKg       = 100_000 // kg CO2e per server without GPUs
+	maxEmbodiedKgPerGPU = 10_000  // kg CO2e per GPU
+	maxEmbodiedKgPerKWh = 1_000   // kg CO2e per kWh of battery capacity
+	maxLifetimeYears    = 50
+)
+
+// lifetime checks a service life in years: (0, 50].
+func (v *validator) lifetime(p string, years float64) bool {
+	return v.check(years > 0 && years <= maxLifetimeYears, p, "%s must be in (0, %d] years", formatFloat(years), maxLifetimeYears)
 }
 
 func (v *validator) power(p string, pw *Power) {
@@ -831,6 +849,8 @@ func (v *validator) siteSpec(p string, sp *SiteSpec) {
 				v.c.allowed(fmt.Sprintf("%s.grid_charge[%d]", bl, i), TariffPeriods, "unknown tariff period %q", g)
 			}
 		}
+		v.rangeCheck(bl+".embodied_kg_per_kwh", b.EmbodiedKgPerKWh, 0, maxEmbodiedKgPerKWh)
+		v.lifetime(bl+".lifetime_years", b.LifetimeYears)
 	}
 	if !v.has(p + ".bandwidth_gbps") {
 		sp.BandwidthGbps = v.s.Network.BandwidthGbps.Of(sp.Tier)
