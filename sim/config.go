@@ -71,10 +71,22 @@ type Config struct {
 	// places work without a deadline as balanced); SchedulerFor gives the
 	// config a policy runs with. Its Preempt is ORed with Preempt.
 	Scheduler scheduler.Config
+	// Embodied is the embodied carbon the hardware of each site (by site
+	// index) accrues: its servers' and battery's manufacturing footprint
+	// over their lifetimes, whether they are busy, idle, off or down.
+	// Empty (or shorter than the sites) means none for the sites left
+	// out. The runner adds it per interval and site, never per event.
+	Embodied []EmbodiedRate
 	// RetryQuantum is the least virtual time between two retries of
 	// waiting work triggered by freed capacity (default 30 s); waiting work
 	// is also retried at every interval.
 	RetryQuantum time.Duration
+}
+
+// EmbodiedRate is the embodied carbon a site's hardware accrues per hour
+// of the run, in kg CO2e: servers (with their GPUs) and battery apart.
+type EmbodiedRate struct {
+	ServersKgPerHour, BatteryKgPerHour float64
 }
 
 // Balance is one site's energy account of one interval, as the energy

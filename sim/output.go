@@ -73,21 +73,32 @@ type Summary struct {
 
 // PolicySummary is one policy's part of summary.json.
 type PolicySummary struct {
-	Policy         string              `json:"policy"`
-	Workloads      WorkloadCounts      `json:"workloads"`
-	EnergyMWh      EnergyMWh           `json:"energy_mwh"`
-	RenewableShare float64             `json:"renewable_share"`
-	PUE            float64             `json:"pue"`
-	CostCNY        float64             `json:"cost_cny"`
-	CostSplitCNY   CostSplit           `json:"cost_split_cny"`
-	CarbonT        float64             `json:"carbon_t"`
-	LatencyMs      Percentiles         `json:"latency_ms"`
-	Utilization    map[string]TierUtil `json:"utilization"`
-	Targets        Targets             `json:"targets"`
-	Events         []EventRecord       `json:"events"`
-	Classes        []ClassSummary      `json:"classes"`
-	RejectReasons  map[string]int64    `json:"reject_reasons"`
-	MeanWaitHours  float64             `json:"mean_wait_hours"`
+	Policy         string         `json:"policy"`
+	Workloads      WorkloadCounts `json:"workloads"`
+	EnergyMWh      EnergyMWh      `json:"energy_mwh"`
+	RenewableShare float64        `json:"renewable_share"`
+	PUE            float64        `json:"pue"`
+	CostCNY        float64        `json:"cost_cny"`
+	CostSplitCNY   CostSplit      `json:"cost_split_cny"`
+	CarbonT        float64        `json:"carbon_t"`
+	// EmbodiedCarbonT is the embodied carbon of the scenario's hardware
+	// over the horizon (docs/energy-model.md, embodied carbon);
+	// TotalCarbonT is CarbonT (operational) plus it.
+	EmbodiedCarbonT      float64       `json:"embodied_carbon_t"`
+	EmbodiedCarbonSplitT EmbodiedSplit `json:"embodied_carbon_split_t"`
+	TotalCarbonT         float64       `json:"total_carbon_t"`
+	// CompletedCoreHours is the completed work (cores × run time);
+	// TotalCarbonKgPerCoreHour is total carbon over it (0 when nothing
+	// completed).
+	CompletedCoreHours       float64             `json:"completed_core_hours"`
+	TotalCarbonKgPerCoreHour float64             `json:"total_carbon_kg_per_core_hour"`
+	LatencyMs                Percentiles         `json:"latency_ms"`
+	Utilization              map[string]TierUtil `json:"utilization"`
+	Targets                  Targets             `json:"targets"`
+	Events                   []EventRecord       `json:"events"`
+	Classes                  []ClassSummary      `json:"classes"`
+	RejectReasons            map[string]int64    `json:"reject_reasons"`
+	MeanWaitHours            float64             `json:"mean_wait_hours"`
 	// PowerManagement is present when the scenario switches idle nodes off.
 	PowerManagement *PowerStats `json:"power_management,omitempty"`
 	EngineEvents    uint64      `json:"engine_events"`
@@ -141,6 +152,13 @@ type EnergyMWh struct {
 type CostSplit struct {
 	Grid     float64 `json:"grid"`
 	Contract float64 `json:"contract"`
+}
+
+// EmbodiedSplit divides embodied carbon between servers (GPUs included)
+// and batteries, in t CO2e.
+type EmbodiedSplit struct {
+	Servers   float64 `json:"servers"`
+	Batteries float64 `json:"batteries"`
 }
 
 // Percentiles of a distribution.
@@ -217,18 +235,25 @@ func NewSummary(m Meta, runs []Run) *Summary {
 				RenewableToFacility: e.RenewableToFacilityKWh / 1000, BatteryGridCharge: e.BatteryGridChargeKWh / 1000,
 				BatteryLoss: e.BatteryLossKWh / 1000,
 			},
-			RenewableShare: r.RenewableShare(),
-			PUE:            r.PUE(),
-			CostCNY:        e.CostCNY,
-			CostSplitCNY:   CostSplit{Grid: e.GridCostCNY, Contract: e.ContractCostCNY},
-			CarbonT:        e.CarbonKg / 1000,
-			LatencyMs:      percentiles(r.latency),
-			Utilization:    map[string]TierUtil{},
-			Events:         r.Events,
-			RejectReasons:  r.RejectReasons,
-			MeanWaitHours:  r.MeanWaitHours,
-			EngineEvents:   r.EventsProcessed,
-			Timing:         Timing{WallSeconds: r.WallSeconds, DecisionNs: percentiles(r.decisionNs)},
+			RenewableShare:       r.RenewableShare(),
+			PUE:                  r.PUE(),
+			CostCNY:              e.CostCNY,
+			CostSplitCNY:         CostSplit{Grid: e.GridCostCNY, Contract: e.ContractCostCNY},
+			CarbonT:              e.CarbonKg / 1000,
+			EmbodiedCarbonT:      r.EmbodiedKg / 1000,
+			EmbodiedCarbonSplitT: EmbodiedSplit{Servers: r.EmbodiedServersKg / 1000, Batteries: r.EmbodiedBatteriesKg / 1000},
+			TotalCarbonT:         r.TotalCarbonKg() / 1000,
+			CompletedCoreHours:   r.CompletedCoreHours,
+			LatencyMs:            percentiles(r.latency),
+			Utilization:          map[string]TierUtil{},
+			Events:               r.Events,
+			RejectReasons:        r.RejectReasons,
+			MeanWaitHours:        r.MeanWaitHours,
+			EngineEvents:         r.EventsProcessed,
+			Timing:               Timing{WallSeconds: r.WallSeconds, DecisionNs: percentiles(r.decisionNs)},
+		}
+		if r.CompletedCoreHours > 0 {
+			p.TotalCarbonKgPerCoreHour = r.TotalCarbonKg() / r.CompletedCoreHours
 		}
 		if p.Events == nil {
 			p.Events = []EventRecord{}
@@ -266,7 +291,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 }
 
 // TimeseriesHeader is the header line of timeseries.csv.
-const TimeseriesHeader = "policy,time,hour,site,tier,it_kw,facility_kw,pue,solar_kw,wind_kw,contract_kw,renewable_used_kw,renewable_to_facility_kw,curtailed_kw,battery_charge_kw,battery_grid_charge_kw,battery_discharge_kw,battery_soc_kwh,grid_kw,price_cny_per_kwh,carbon_kg_per_kwh,cost_cny,carbon_kg,cpu_util,gpu_util,queue_length\n"
+const TimeseriesHeader = "policy,time,hour,site,tier,it_kw,facility_kw,pue,solar_kw,wind_kw,contract_kw,renewable_used_kw,renewable_to_facility_kw,curtailed_kw,battery_charge_kw,battery_grid_charge_kw,battery_discharge_kw,battery_soc_kwh,grid_kw,price_cny_per_kwh,carbon_kg_per_kwh,cost_cny,carbon_kg,cpu_util,gpu_util,queue_length,embodied_carbon_kg\n"
 
 // timeseriesColumns are the columns of timeseries.csv, in order.
 var timeseriesColumns = strings.Split(strings.TrimSuffix(TimeseriesHeader, "\n"), ",")
@@ -292,11 +317,12 @@ func WriteTimeseries(w io.Writer, start time.Time, runs []Run, tiers []nodes.Tie
 			hrs := (iv.End - iv.Start).Hours()
 			ts := start.Add(iv.Start).Format(time.RFC3339)
 			var tot Balance
-			var cpu, gpu float64
+			var cpu, gpu, embodied float64
 			for s := range iv.Sites {
 				row := &iv.Sites[s]
 				addBalance(&tot, &row.Balance)
-				if b, bad = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), r.siteNames[s], tiers[s].String(), &row.Balance, hrs, row.CPUUtil, row.GPUUtil, row.Waiting); bad >= 0 {
+				embodied += row.EmbodiedKg
+				if b, bad = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), r.siteNames[s], tiers[s].String(), &row.Balance, hrs, row.CPUUtil, row.GPUUtil, row.Waiting, row.EmbodiedKg); bad >= 0 {
 					return fail(r.Policy, r.siteNames[s], iv, ts)
 				}
 				bw.Write(b)
@@ -311,7 +337,7 @@ func WriteTimeseries(w io.Writer, start time.Time, runs []Run, tiers []nodes.Tie
 				tot.SoCKWh += iv.Sites[s].SoCKWh
 			}
 			n := float64(len(iv.Sites))
-			if b, bad = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), "province", "all", &tot, hrs, cpu/n, gpu/n, iv.Waiting); bad >= 0 {
+			if b, bad = appendRow(b[:0], r.Policy, ts, iv.Start.Hours(), "province", "all", &tot, hrs, cpu/n, gpu/n, iv.Waiting, embodied); bad >= 0 {
 				return fail(r.Policy, "province", iv, ts)
 			}
 			bw.Write(b)
@@ -328,7 +354,7 @@ func badValue(b []byte) string {
 
 // appendRow appends one timeseries.csv row to b. It stops at the first
 // figure that is NaN or infinite and returns its column index (else -1).
-func appendRow(b []byte, policy, ts string, hour float64, site, tier string, x *Balance, hrs, cpu, gpu float64, queue int) ([]byte, int) {
+func appendRow(b []byte, policy, ts string, hour float64, site, tier string, x *Balance, hrs, cpu, gpu float64, queue int, embodiedKg float64) ([]byte, int) {
 	col, bad := 2, -1 // policy and time come first
 	f := func(v float64) {
 		if bad >= 0 {
@@ -387,6 +413,10 @@ func appendRow(b []byte, policy, ts string, hour float64, site, tier string, x *
 	}
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(queue), 10)
+	col++ // queue_length
+	if f(embodiedKg); bad >= 0 {
+		return b, bad
+	}
 	return append(b, '\n'), -1
 }
 
@@ -401,7 +431,41 @@ func WriteTable(w io.Writer, s *Summary) error {
 			p.Workloads.Rejected, p.Workloads.InFlight,
 			100*p.Utilization["core"].CPU, 100*p.Utilization["cluster"].CPU, 100*p.Utilization["edge"].CPU)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeEmbodiedNote(w, s)
+}
+
+// writeEmbodiedNote prints, under the table, the embodied carbon that the
+// carbon column (operational) leaves out. It is a line rather than a
+// column: the table is already 15 columns wide, and embodied carbon
+// depends on the hardware, not the policy, so one figure serves every row
+// (a run whose policies differ in it lists each).
+func writeEmbodiedNote(w io.Writer, s *Summary) error {
+	if len(s.Policies) == 0 {
+		return nil
+	}
+	first := s.Policies[0]
+	same := true
+	for _, p := range s.Policies[1:] {
+		same = same && p.EmbodiedCarbonT == first.EmbodiedCarbonT
+	}
+	if same && first.EmbodiedCarbonT == 0 {
+		return nil
+	}
+	var err error
+	if same {
+		_, err = fmt.Fprintf(w, "embodied carbon %.1f t (servers %.1f t, batteries %.1f t) for every policy; total carbon = carbon t + %.1f t\n",
+			first.EmbodiedCarbonT, first.EmbodiedCarbonSplitT.Servers, first.EmbodiedCarbonSplitT.Batteries, first.EmbodiedCarbonT)
+		return err
+	}
+	for _, p := range s.Policies {
+		if _, err = fmt.Fprintf(w, "%s: embodied carbon %.1f t, total carbon %.1f t\n", p.Policy, p.EmbodiedCarbonT, p.TotalCarbonT); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func yesNo(b bool) string {

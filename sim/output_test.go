@@ -525,6 +525,9 @@ func TestTimeseriesRefusesNaN(t *testing.T) {
 		// but the site's row comes first
 		{"soc", spoil(func(r *Result) { r.Intervals[7].Sites[0].SoCKWh = math.Inf(-1) }),
 			"site " + cfg.Topology.Sites[0].ID + ", interval 2024-04-01T01:45:00+08:00 (hour 1.75): column battery_soc_kwh is -Inf"},
+		// the last column, after queue_length
+		{"embodied", spoil(func(r *Result) { r.Intervals[1].Sites[2].EmbodiedKg = math.NaN() }),
+			"site " + cfg.Topology.Sites[2].ID + ", interval 2024-04-01T00:15:00+08:00 (hour 0.25): column embodied_carbon_kg is NaN"},
 	} {
 		var buf bytes.Buffer
 		tiers := make([]nodes.Tier, len(cfg.Topology.Sites))

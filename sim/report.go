@@ -91,7 +91,7 @@ svg text{font-size:11px;fill:#333}.note{color:#666;font-size:.85em}
 	row("events", strings.Join(evs, "; "))
 	p("</table></section>\n")
 
-	p("<section id=\"comparison\"><h2>Policy comparison</h2>\n<table>\n<tr><th>policy</th><th>renewable share</th><th>PUE</th><th>cost CNY</th><th>carbon t</th><th>latency p50/p95/p99 ms</th><th>latency violations</th><th>deadline misses</th><th>submitted</th><th>rejected</th><th>in flight</th><th>util core/cluster/edge</th></tr>\n")
+	p("<section id=\"comparison\"><h2>Policy comparison</h2>\n<table>\n<tr><th>policy</th><th>renewable share</th><th>PUE</th><th>cost CNY</th><th>carbon t</th><th>embodied t</th><th>total carbon t</th><th>latency p50/p95/p99 ms</th><th>latency violations</th><th>deadline misses</th><th>submitted</th><th>rejected</th><th>in flight</th><th>util core/cluster/edge</th></tr>\n")
 	for _, ps := range s.Policies {
 		cls := func(ok bool) string {
 			if ok {
@@ -99,13 +99,13 @@ svg text{font-size:11px;fill:#333}.note{color:#666;font-size:.85em}
 			}
 			return "bad"
 		}
-		p("<tr><td>%s</td><td class=\"%s\">%.1f%%</td><td class=\"%s\">%.3f</td><td>%s</td><td>%.2f</td><td>%.2f / %.2f / %.2f</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f%% / %.0f%% / %.0f%%</td></tr>\n",
+		p("<tr><td>%s</td><td class=\"%s\">%.1f%%</td><td class=\"%s\">%.3f</td><td>%s</td><td>%.2f</td><td>%.2f</td><td>%.2f</td><td>%.2f / %.2f / %.2f</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.0f%% / %.0f%% / %.0f%%</td></tr>\n",
 			esc(ps.Policy), cls(ps.Targets.RenewableShareMin25pct), 100*ps.RenewableShare, cls(ps.Targets.PUEMax125), ps.PUE,
-			groupThousands(ps.CostCNY), ps.CarbonT, ps.LatencyMs.P50, ps.LatencyMs.P95, ps.LatencyMs.P99,
+			groupThousands(ps.CostCNY), ps.CarbonT, ps.EmbodiedCarbonT, ps.TotalCarbonT, ps.LatencyMs.P50, ps.LatencyMs.P95, ps.LatencyMs.P99,
 			ps.Workloads.LatencyViolations, ps.Workloads.DeadlineMisses, ps.Workloads.Submitted, ps.Workloads.Rejected, ps.Workloads.InFlight,
 			100*ps.Utilization["core"].CPU, 100*ps.Utilization["cluster"].CPU, 100*ps.Utilization["edge"].CPU)
 	}
-	p("</table>\n<p class=\"note\">Targets: renewable share ≥ %.0f %% of facility energy, PUE ≤ %.2f (Shandong 2023). Latency is the network RTT from the origin city to the chosen site plus sampled jitter; see docs/outputs.md.</p>\n", 100*TargetRenewableShare, TargetPUE)
+	p("</table>\n<p class=\"note\">Targets: renewable share ≥ %.0f %% of facility energy, PUE ≤ %.2f (Shandong 2023). Carbon is operational (grid energy × grid intensity); embodied is the servers' and batteries' manufacturing footprint over their lifetime, which no policy changes; total is both. Latency is the network RTT from the origin city to the chosen site plus sampled jitter; see docs/outputs.md.</p>\n", 100*TargetRenewableShare, TargetPUE)
 	if len(s.Policies) > 0 && s.Policies[0].PowerManagement != nil {
 		p("<table>\n<tr><th>policy</th><th>servers switched off</th><th>wake-ups</th><th>server-hours off</th><th>mean wait h</th></tr>\n")
 		for _, ps := range s.Policies {
@@ -129,7 +129,7 @@ svg text{font-size:11px;fill:#333}.note{color:#666;font-size:.85em}
 	section("pue", "PUE vs 1.25", "Province facility energy over IT energy per time bucket; dashed line: target.", pueChart(runs, m))
 	section("latency", "Latency distribution per class", "Per class and policy: bar from p50 to p99, tick at p95 (ms, log scale).", latencyChart(runs))
 	section("utilization", "Utilisation per tier", "Time-weighted allocated share of up CPU capacity (solid) and GPU capacity (light), per tier and policy.", utilChart(runs))
-	section("cost-carbon", "Cost and carbon per policy", "Energy cost (grid and green-power contracts, CNY) and grid carbon (t CO2) over the run.", costCarbonChart(runs))
+	section("cost-carbon", "Cost and carbon per policy", "Energy cost (grid and green-power contracts, CNY) and carbon over the run, stacked: operational (grid) carbon solid, embodied carbon of the servers and batteries (their manufacturing footprint over their lifetime; the same for every policy on one scenario) light on top (t CO2e).", costCarbonChart(runs))
 	p("</body>\n</html>\n")
 	return b.Flush()
 }
@@ -493,13 +493,16 @@ func utilChart(runs []Run) string {
 }
 
 func costCarbonChart(runs []Run) string {
-	// Two groups on one relative axis: each value over the largest of its group, labelled with the absolute value.
+	// Two groups on one relative axis: each value over the largest of its
+	// group, labelled with the absolute value. Carbon is stacked:
+	// operational (grid) carbon solid, embodied carbon light on top of it.
 	groups := []string{"cost (relative to max)", "carbon (relative to max)"}
 	vals := [][]float64{make([]float64, len(runs)), make([]float64, len(runs))}
+	emb := make([]float64, len(runs))
 	var maxC, maxK float64
 	for _, r := range runs {
 		maxC = math.Max(maxC, r.Energy.CostCNY)
-		maxK = math.Max(maxK, r.Energy.CarbonKg)
+		maxK = math.Max(maxK, r.TotalCarbonKg())
 	}
 	for i, r := range runs {
 		if maxC > 0 {
@@ -507,22 +510,38 @@ func costCarbonChart(runs []Run) string {
 		}
 		if maxK > 0 {
 			vals[1][i] = r.Energy.CarbonKg / maxK
+			emb[i] = r.EmbodiedKg / maxK
 		}
 	}
 	svg := barChart(groups, policiesOf(runs), vals, nil, "share of the largest", 1)
-	// absolute labels
-	var labels strings.Builder
+	var extra strings.Builder
 	gw := float64(plotW) / 2
 	bw := gw * 0.8 / float64(max(1, len(runs)))
+	for i := range runs {
+		// The embodied segment, above the operational bar.
+		if emb[i] > 0 {
+			x := float64(padL) + gw + gw*0.1 + bw*float64(i)
+			top := float64(padT+plotH) - (vals[1][i]+emb[i])*float64(plotH)
+			fmt.Fprintf(&extra, "<rect x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\"/>\n",
+				num(x), num(top), num(bw*0.9), num(emb[i]*float64(plotH)), color(i), color(i))
+		}
+	}
 	for i, r := range runs {
-		for g, v := range []string{groupThousands(r.Energy.CostCNY) + " CNY", strconv.FormatFloat(r.Energy.CarbonKg/1000, 'f', 1, 64) + " t"} {
+		carbon := strconv.FormatFloat(r.Energy.CarbonKg/1000, 'f', 1, 64) + " t"
+		if r.EmbodiedKg > 0 {
+			carbon += " + " + strconv.FormatFloat(r.EmbodiedKg/1000, 'f', 1, 64) + " t embodied"
+		}
+		for g, v := range []string{groupThousands(r.Energy.CostCNY) + " CNY", carbon} {
 			// Written vertically inside the bar, from its top down.
 			x := float64(padL) + gw*float64(g) + gw*0.1 + bw*float64(i) + bw*0.45 + 3
 			y := float64(padT+plotH) - vals[g][i]*float64(plotH) + 6
-			fmt.Fprintf(&labels, "<text x=\"%s\" y=\"%s\" transform=\"rotate(90 %s %s)\" font-size=\"10\" fill=\"#fff\">%s</text>\n", num(x), num(y), num(x), num(y), esc(v))
+			if g == 1 {
+				y -= emb[i] * float64(plotH)
+			}
+			fmt.Fprintf(&extra, "<text x=\"%s\" y=\"%s\" transform=\"rotate(90 %s %s)\" font-size=\"10\" fill=\"#fff\">%s</text>\n", num(x), num(y), num(x), num(y), esc(v))
 		}
 	}
-	return strings.Replace(svg, "</svg>", labels.String()+"</svg>", 1)
+	return strings.Replace(svg, "</svg>", extra.String()+"</svg>", 1)
 }
 
 // sortedKeys returns the keys of m in order (for deterministic output).

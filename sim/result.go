@@ -25,6 +25,9 @@ type SiteRow struct {
 	CPUUtil, GPUUtil float64
 	// Waiting is the deferred work whose expected site is this one.
 	Waiting int
+	// EmbodiedKg is the embodied carbon the site's hardware accrued over
+	// the interval (Config.Embodied).
+	EmbodiedKg float64
 }
 
 // EventRecord is a scenario event as it happened in a run.
@@ -83,6 +86,13 @@ type Result struct {
 
 	// Energy totals over the run, in kWh, summed over sites.
 	Energy Balance
+	// EmbodiedServersKg and EmbodiedBatteriesKg are the embodied carbon
+	// the servers (GPUs included) and the batteries accrued over the run,
+	// summed over sites; EmbodiedKg is their sum.
+	EmbodiedKg, EmbodiedServersKg, EmbodiedBatteriesKg float64
+	// CompletedCoreHours is the work completed before the horizon, in
+	// core-hours: each completed workload's cores times its run time.
+	CompletedCoreHours float64
 	// SiteEnergy holds the same totals per site.
 	SiteEnergy []Balance
 	// Intervals holds the per-interval, per-site records.
@@ -106,6 +116,7 @@ type Result struct {
 	rejectReasons map[string]int64
 	waitHours     float64
 	offNs         float64
+	coreMilliNs   float64 // completed work: millicores × ns
 	siteNames     []string
 }
 
@@ -179,6 +190,8 @@ func (r *Result) addBalance(site int, b *Balance) {
 func (r *Result) finalize(events uint64) {
 	r.EventsProcessed = events
 	r.OffNodeHours = r.offNs / float64(hourNs)
+	r.CompletedCoreHours = r.coreMilliNs / 1000 / float64(hourNs)
+	r.EmbodiedKg = r.EmbodiedServersKg + r.EmbodiedBatteriesKg
 	for t := range r.tiers {
 		a := &r.tiers[t]
 		if a.cpuCapNs > 0 {
@@ -208,6 +221,9 @@ func (r *Result) RenewableShare() float64 {
 	}
 	return r.Energy.RenewableToFacilityKWh / r.Energy.FacilityKWh
 }
+
+// TotalCarbonKg is operational (grid) plus embodied carbon, kg CO2e.
+func (r *Result) TotalCarbonKg() float64 { return r.Energy.CarbonKg + r.EmbodiedKg }
 
 // PUE is facility energy over IT energy over the whole run.
 func (r *Result) PUE() float64 {

@@ -791,6 +791,7 @@ func (r *Runner) complete(slot int32) {
 	r.unlinkNode(slot)
 	r.nodeChanged(n, -float64(rec.req.CPUMilli)/1000, -float64(rec.req.GPUMilli)/1000)
 	r.res.Completed++
+	r.res.coreMilliNs += float64(rec.req.CPUMilli) * float64(rec.total)
 	cr := &r.res.classes[rec.class]
 	cr.Completed++
 	if rec.deadline > 0 && rec.end > rec.deadline {
@@ -1236,6 +1237,15 @@ func (r *Runner) interval() {
 			sr.GPUUtil = a.gpuNs / a.gpuCapNs
 		}
 		sr.Waiting = a.waiting
+		if s < len(r.cfg.Embodied) {
+			// Hardware accrues its embodied carbon for as long as it
+			// exists, whatever it does.
+			e := &r.cfg.Embodied[s]
+			srv, bat := e.ServersKgPerHour*dur.Hours(), e.BatteryKgPerHour*dur.Hours()
+			sr.EmbodiedKg = srv + bat
+			r.res.EmbodiedServersKg += srv
+			r.res.EmbodiedBatteriesKg += bat
+		}
 		t := &r.res.tiers[a.tier]
 		t.cpuNs += a.cpuNs
 		t.cpuCapNs += a.cpuCapNs

@@ -83,6 +83,7 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 			ratedKW += float64(nc.Count) * t.Power.PeakW / 1000
 		}
 		c.BandwidthGbps = append(c.BandwidthGbps, site.BandwidthGbps)
+		c.Embodied = append(c.Embodied, embodiedRate(s, site))
 		spec, err := siteEnergySpec(s, site, ratedKW)
 		if err != nil {
 			return nil, fmt.Errorf("sites[%s]: %w", site.ID, err)
@@ -116,6 +117,20 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 		c.Events = append(c.Events, scenarioEvent(&s.Events[i]))
 	}
 	return c, nil
+}
+
+// embodiedRate is the embodied carbon a site's servers and battery accrue
+// per hour (docs/energy-model.md, embodied carbon): every server the site
+// has, on or off, and its battery's capacity.
+func embodiedRate(s *scenarios.Scenario, site *scenarios.Site) EmbodiedRate {
+	var e EmbodiedRate
+	for _, nc := range site.Nodes {
+		if t, ok := s.NodeTypes.Lookup(nc.Type); ok {
+			e.ServersKgPerHour += float64(nc.Count) * t.EmbodiedKgPerHour()
+		}
+	}
+	e.BatteryKgPerHour = site.Battery.EmbodiedKgPerHour()
+	return e
 }
 
 // SchedulerConfig maps a scenario's scheduler block to the core's config.

@@ -31,6 +31,7 @@ var Metrics = []Metric{
 	{"pue", "", false, func(p *sim.PolicySummary) float64 { return p.PUE }},
 	{"cost", "kCNY", false, func(p *sim.PolicySummary) float64 { return p.CostCNY / 1000 }},
 	{"carbon", "t", false, func(p *sim.PolicySummary) float64 { return p.CarbonT }},
+	{"total_carbon", "t", false, func(p *sim.PolicySummary) float64 { return p.TotalCarbonT }},
 	{"latency_p95", "ms", false, func(p *sim.PolicySummary) float64 { return p.LatencyMs.P95 }},
 	{"latency_violations", "", false, func(p *sim.PolicySummary) float64 { return float64(p.Workloads.LatencyViolations) }},
 	{"deadline_misses", "", false, func(p *sim.PolicySummary) float64 { return float64(p.Workloads.DeadlineMisses) }},
