@@ -261,7 +261,7 @@ func TestComparisonTableEmbodiedNote(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 4 || lines[3] != "embodied carbon 1.2 t (servers 1.0 t, batteries 0.2 t) for every policy; total carbon = carbon t + 1.2 t" {
+	if len(lines) != 4 || lines[3] != "embodied carbon 1.2 t (servers 1.0 t, batteries 0.25 t) for every policy; total carbon = carbon t + 1.2 t" {
 		t.Errorf("table:\n%s", buf.String())
 	}
 	if strings.Contains(lines[0], "embodied") {

@@ -456,16 +456,25 @@ func writeEmbodiedNote(w io.Writer, s *Summary) error {
 	}
 	var err error
 	if same {
-		_, err = fmt.Fprintf(w, "embodied carbon %.1f t (servers %.1f t, batteries %.1f t) for every policy; total carbon = carbon t + %.1f t\n",
-			first.EmbodiedCarbonT, first.EmbodiedCarbonSplitT.Servers, first.EmbodiedCarbonSplitT.Batteries, first.EmbodiedCarbonT)
+		_, err = fmt.Fprintf(w, "embodied carbon %s t (servers %s t, batteries %s t) for every policy; total carbon = carbon t + %s t\n",
+			tonnes(first.EmbodiedCarbonT), tonnes(first.EmbodiedCarbonSplitT.Servers), tonnes(first.EmbodiedCarbonSplitT.Batteries), tonnes(first.EmbodiedCarbonT))
 		return err
 	}
 	for _, p := range s.Policies {
-		if _, err = fmt.Fprintf(w, "%s: embodied carbon %.1f t, total carbon %.1f t\n", p.Policy, p.EmbodiedCarbonT, p.TotalCarbonT); err != nil {
+		if _, err = fmt.Fprintf(w, "%s: embodied carbon %s t, total carbon %s t\n", p.Policy, tonnes(p.EmbodiedCarbonT), tonnes(p.TotalCarbonT)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tonnes formats t CO2e as the table does (one decimal), with two
+// significant digits below 1 t, so a small province's figures are not 0.0.
+func tonnes(t float64) string {
+	if math.Abs(t) < 1 && t != 0 {
+		return strconv.FormatFloat(t, 'g', 2, 64)
+	}
+	return strconv.FormatFloat(t, 'f', 1, 64)
 }
 
 func yesNo(b bool) string {

@@ -529,15 +529,17 @@ func costCarbonChart(runs []Run) string {
 	for i, r := range runs {
 		carbon := strconv.FormatFloat(r.Energy.CarbonKg/1000, 'f', 1, 64) + " t"
 		if r.EmbodiedKg > 0 {
-			carbon += " + " + strconv.FormatFloat(r.EmbodiedKg/1000, 'f', 1, 64) + " t embodied"
+			e := strconv.FormatFloat(r.EmbodiedKg/1000, 'f', 1, 64)
+			if r.EmbodiedKg < 1000 { // small provinces: two significant digits
+				e = strconv.FormatFloat(r.EmbodiedKg/1000, 'g', 2, 64)
+			}
+			carbon += " + " + e + " t embodied"
 		}
 		for g, v := range []string{groupThousands(r.Energy.CostCNY) + " CNY", carbon} {
 			// Written vertically inside the bar, from its top down.
 			x := float64(padL) + gw*float64(g) + gw*0.1 + bw*float64(i) + bw*0.45 + 3
+			// (in the solid part: the operational bar for carbon)
 			y := float64(padT+plotH) - vals[g][i]*float64(plotH) + 6
-			if g == 1 {
-				y -= emb[i] * float64(plotH)
-			}
 			fmt.Fprintf(&extra, "<text x=\"%s\" y=\"%s\" transform=\"rotate(90 %s %s)\" font-size=\"10\" fill=\"#fff\">%s</text>\n", num(x), num(y), num(x), num(y), esc(v))
 		}
 	}
