@@ -484,6 +484,8 @@ func TestSchedulerBlock(t *testing.T) {
 	wantS := Scheduler{
 		Weights:        ScorerWeights{Latency: 0.5, Cost: 1, Carbon: 3, BinPack: 0, Spread: 0.2},
 		NodeCandidates: 8, DeferThreshold: 0, DeferSlack: Duration(90 * time.Minute), DeferSlackFraction: 0.5,
+		Optimizer: Optimizer{Tolerance: 0, RecoveryHours: 0, ReplanShare: 2, CarbonWeight: 2, PriceWeight: 0, Utilization: 0.6},
+		Forecast:  Forecast{Step: Duration(30 * time.Minute), Horizon: Duration(24 * time.Hour)},
 	}
 	if s.Scheduler != wantS {
 		t.Errorf("got %+v, want %+v", s.Scheduler, wantS)
@@ -503,6 +505,16 @@ func TestSchedulerBlock(t *testing.T) {
   defer_threshold: 0
   defer_slack: 1h30m
   defer_slack_fraction: 0.5
+  optimizer:
+    tolerance: 0
+    recovery_hours: 0
+    replan_share: 2
+    carbon_weight: 2
+    price_weight: 0
+    utilization: 0.6
+  forecast:
+    step: 30m
+    horizon: 1d
 `
 	if !strings.Contains(string(y), block) {
 		t.Errorf("resolved form lacks\n%s\ngot:\n%s", block, y)
@@ -532,5 +544,95 @@ func TestPowerManagementDefaults(t *testing.T) {
 	}
 	if want.IdleOffAfter = 0; s.PowerManagement != want {
 		t.Errorf("no block: %+v, want %+v", s.PowerManagement, want)
+	}
+}
+
+// TestSchedulerOptimizerAndForecast: each field of scheduler.optimizer
+// and scheduler.forecast loads within its range (through --set, so the
+// overrides work on them too) and is refused outside it, at its path with
+// the range; a field left out keeps its default, and defer_slack left out
+// follows the forecast step.
+func TestSchedulerOptimizerAndForecast(t *testing.T) {
+	def := DefaultScheduler()
+	for _, tc := range []struct {
+		set   string
+		check func(s *Scheduler) bool
+		err   string // "" = loads
+	}{
+		{"scheduler.optimizer.tolerance=0", func(s *Scheduler) bool { return s.Optimizer.Tolerance == 0 && s.Optimizer.ReplanShare == 0.5 }, ""},
+		{"scheduler.optimizer.tolerance=10", func(s *Scheduler) bool { return s.Optimizer.Tolerance == 10 }, ""},
+		{"scheduler.optimizer.tolerance=10.5", nil, "scheduler.optimizer.tolerance: 10.5 must be in [0, 10]"},
+		{"scheduler.optimizer.tolerance=-0.01", nil, "scheduler.optimizer.tolerance: -0.01 must be in [0, 10]"},
+		{"scheduler.optimizer.tolerance=.nan", nil, "scheduler.optimizer.tolerance: expected a finite number"},
+		{"scheduler.optimizer.recovery_hours=0", func(s *Scheduler) bool { return s.Optimizer.RecoveryHours == 0 }, ""},
+		{"scheduler.optimizer.recovery_hours=168", func(s *Scheduler) bool { return s.Optimizer.RecoveryHours == 168 }, ""},
+		{"scheduler.optimizer.recovery_hours=168.5", nil, "scheduler.optimizer.recovery_hours: 168.5 must be in [0, 168]"},
+		{"scheduler.optimizer.recovery_hours=4h", nil, `scheduler.optimizer.recovery_hours: expected a number, got string "4h"`},
+		{"scheduler.optimizer.replan_share=0", func(s *Scheduler) bool { return s.Optimizer.ReplanShare == 0 }, ""},
+		{"scheduler.optimizer.replan_share=10", func(s *Scheduler) bool { return s.Optimizer.ReplanShare == 10 }, ""},
+		{"scheduler.optimizer.replan_share=-1", nil, "scheduler.optimizer.replan_share: -1 must be in [0, 10]"},
+		{"scheduler.optimizer.carbon_weight=0", func(s *Scheduler) bool { return s.Optimizer.CarbonWeight == 0 && s.Optimizer.PriceWeight == 1 }, ""},
+		{"scheduler.optimizer.price_weight=1000", func(s *Scheduler) bool { return s.Optimizer.PriceWeight == 1000 }, ""},
+		{"scheduler.optimizer.price_weight=1001", nil, "scheduler.optimizer.price_weight: 1001 must be in [0, 1000]"},
+		{"scheduler.optimizer={carbon_weight: 0, price_weight: 0}", nil, "scheduler.optimizer.carbon_weight: carbon_weight and price_weight are both 0"},
+		{"scheduler.optimizer.utilization=1", func(s *Scheduler) bool { return s.Optimizer.Utilization == 1 }, ""},
+		{"scheduler.optimizer.utilization=0", nil, "scheduler.optimizer.utilization: 0 must be in (0, 1]"},
+		{"scheduler.optimizer.utilization=1.01", nil, "scheduler.optimizer.utilization: 1.01 must be in (0, 1]"},
+		{"scheduler.optimizer.tolerence=1", nil, `scheduler.optimizer.tolerence: unknown field "tolerence"; did you mean "tolerance"?`},
+		{"scheduler.optimizer={tolerance: 0.2}", func(s *Scheduler) bool {
+			o := def.Optimizer
+			o.Tolerance = 0.2
+			return s.Optimizer == o
+		}, ""},
+		{"scheduler.forecast.step=5m", func(s *Scheduler) bool {
+			return s.Forecast.Step.D() == 5*time.Minute && s.Forecast.Steps() == 576 && s.DeferSlack.D() == 5*time.Minute
+		}, ""},
+		{"scheduler.forecast={step: 6h, horizon: 7d}", func(s *Scheduler) bool {
+			return s.Forecast.Steps() == 28 && s.DeferSlack.D() == 6*time.Hour
+		}, ""},
+		{"scheduler.forecast={step: 15m, horizon: 15m}", func(s *Scheduler) bool { return s.Forecast.Steps() == 1 }, ""},
+		{"scheduler.forecast.horizon=6h", func(s *Scheduler) bool {
+			return s.Forecast.Steps() == 6 && s.Forecast.Step == def.Forecast.Step && s.DeferSlack == def.DeferSlack
+		}, ""},
+		{"scheduler.forecast={step: 5m, horizon: 56h}", func(s *Scheduler) bool { return s.Forecast.Steps() == MaxForecastSteps }, ""},
+		{"scheduler.forecast.step=4m59s", nil, "scheduler.forecast.step: 4m59s must be in [5m, 6h]"},
+		{"scheduler.forecast.step=7h", nil, "scheduler.forecast.step: 7h must be in [5m, 6h]"},
+		{"scheduler.forecast.step=0", nil, "scheduler.forecast.step: 0s must be in [5m, 6h]"},
+		{"scheduler.forecast.step=1", nil, "scheduler.forecast.step: invalid duration"},
+		{"scheduler.forecast.horizon=0", nil, "scheduler.forecast.horizon: 0s must be in [step, 7d]"},
+		{"scheduler.forecast.horizon=7d1h", nil, "scheduler.forecast.horizon: 7d1h must be in [step, 7d]"},
+		{"scheduler.forecast.horizon=30m", nil, "scheduler.forecast.horizon: 30m is shorter than the step 1h"},
+		{"scheduler.forecast.horizon=90m", nil, "scheduler.forecast.horizon: 1h30m is not a whole number of steps of 1h"},
+		{"scheduler.forecast={step: 5m, horizon: 56h5m}", nil, "scheduler.forecast.horizon: 2d8h5m is 673 steps of 5m, more than the limit of 672"},
+		// defer_slack given keeps its value whatever the step.
+		{"scheduler={forecast: {step: 15m}, defer_slack: 2h}", func(s *Scheduler) bool { return s.DeferSlack.D() == 2*time.Hour }, ""},
+		{"scheduler={forecast: {step: 15m}, defer_slack: 0}", func(s *Scheduler) bool { return s.DeferSlack == 0 }, ""},
+	} {
+		s, err := Load("testdata/valid/minimal.yaml", LoadOptions{Sets: []string{tc.set}})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: got %v, want an error with %q", tc.set, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.set, err)
+			continue
+		}
+		if !tc.check(&s.Scheduler) {
+			t.Errorf("%s: got %+v", tc.set, s.Scheduler)
+		}
+		// The resolved form loads to the same block.
+		y, err := s.EncodeYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, err := Parse("resolved.yaml", y, LoadOptions{})
+		if err != nil {
+			t.Fatalf("%s: resolved form: %v", tc.set, err)
+		}
+		if s2.Scheduler != s.Scheduler {
+			t.Errorf("%s: resolved form loads %+v, want %+v", tc.set, s2.Scheduler, s.Scheduler)
+		}
 	}
 }

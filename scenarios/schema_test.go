@@ -381,6 +381,10 @@ func TestSchemaRejectsBroken(t *testing.T) {
 		{"shape-factor.yaml", `$.events[0].factor: 5000 violates maximum 1000`},
 		{"embodied.yaml", `$.node_types.cpu-64.embodied_kg: -1300 violates minimum 0`},
 		{"embodied.yaml", `$.sites[0].battery.embodied_kg_per_kwh: 2500 violates maximum 1000`},
+		{"scheduler-optimizer.yaml", `$.scheduler.optimizer.recovery_hours: 200 violates maximum 168`},
+		{"scheduler-optimizer.yaml", `$.scheduler.optimizer: unknown property "min_share"`},
+		{"scheduler-optimizer-types.yaml", `$.scheduler.optimizer.utilization: 1.5 violates maximum 1`},
+		{"scheduler-forecast.yaml", `$.scheduler.forecast: unknown property "steps"`},
 	} {
 		raw, err := os.ReadFile(filepath.Join("testdata/broken", tc.file))
 		if err != nil {
@@ -459,6 +463,8 @@ func TestSchemaCoversFields(t *testing.T) {
 		{reflect.TypeFor[Network](), def("$defs", "network")},
 		{reflect.TypeFor[Scheduler](), def("properties", "scheduler")},
 		{reflect.TypeFor[ScorerWeights](), def("properties", "scheduler", "properties", "weights")},
+		{reflect.TypeFor[Optimizer](), def("properties", "scheduler", "properties", "optimizer")},
+		{reflect.TypeFor[Forecast](), def("properties", "scheduler", "properties", "forecast")},
 		{reflect.TypeFor[TierBandwidth](), def("$defs", "network", "properties", "bandwidth_gbps")},
 		{reflect.TypeFor[Grid](), def("$defs", "grid")},
 		{reflect.TypeFor[Tariff](), def("$defs", "grid", "properties", "tariff")},

@@ -172,14 +172,80 @@ type Scheduler struct {
 	DeferThreshold float64 `yaml:"defer_threshold"`
 	// DeferSlack is how long before its latest start a deferred start
 	// must lie, for the window policies and the optimizer, [0, 7d]
-	// (default 1h, one forecast step; 0: none).
+	// (default one forecast step, Forecast.Step: 1h; 0: none).
 	DeferSlack Duration `yaml:"defer_slack"`
 	// DeferSlackFraction raises the slack of work to at least this
 	// fraction of the run time one interruption can cost it (what is left
 	// of it, or one checkpoint period), [0, 10] (default 1; 0: DeferSlack
 	// alone; see docs/scenario-format.md).
 	DeferSlackFraction float64 `yaml:"defer_slack_fraction"`
+	// Optimizer tunes the optimizer policy's plan and binder
+	// (optimize.Options); the other policies do not read it.
+	Optimizer Optimizer `yaml:"optimizer"`
+	// Forecast is the forecast of price, carbon and renewable headroom
+	// the window policies and the optimizer see: its step and how far it
+	// reaches (default hourly over 48 hours).
+	Forecast Forecast `yaml:"forecast"`
 }
+
+// Optimizer tunes the optimizer policy (package scheduler/optimize,
+// Options). The defaults are the optimizer's own; a 0 means none, as in
+// the rest of the scheduler block (the simulator writes it as the
+// optimizer's negative value).
+type Optimizer struct {
+	// Tolerance: the optimizer runs deadline work now when that costs at
+	// most (1 + Tolerance) times its cheapest later start with budget in
+	// the plan, [0, 10] (default 0.05; 0: it defers for any gain).
+	Tolerance float64 `yaml:"tolerance"`
+	// RecoveryHours is over how many hours the plan counts on the cores
+	// busy now becoming free again for deferrable work, [0, 168] (default
+	// 4; 0: never, the plan uses the cores free now only).
+	RecoveryHours float64 `yaml:"recovery_hours"`
+	// ReplanShare is how much deferrable demand, as a share of the demand
+	// the current plan was made for, new work may add (each new workload
+	// filled into what the plan left) before the next new workload brings
+	// a full plan within the hour, [0, 10] (default 0.5; 0: every new
+	// workload brings a full plan). A new forecast step always does.
+	ReplanShare float64 `yaml:"replan_share"`
+	// CarbonWeight and PriceWeight weigh normalised grid carbon intensity
+	// and price in the plan's cost of a core-hour, each [0, 1000], at
+	// least one > 0 (defaults 1 and 1).
+	CarbonWeight float64 `yaml:"carbon_weight"`
+	PriceWeight  float64 `yaml:"price_weight"`
+	// Utilization is the share of a site's cores the plan may give
+	// deferrable work, leaving the rest for services, (0, 1] (default
+	// 0.8).
+	Utilization float64 `yaml:"utilization"`
+}
+
+// Forecast shapes the forecast the simulator gives the scheduling core
+// at every accounting interval: Horizon/Step slots of Step each.
+type Forecast struct {
+	// Step is the length of one forecast slot, [5m, 6h] (default 1h);
+	// window policies and the optimizer defer to slot starts.
+	Step Duration `yaml:"step"`
+	// Horizon is how far the forecast reaches, [step, 7d], a whole number
+	// of steps and at most MaxForecastSteps of them (default 48h); no
+	// policy defers work beyond it.
+	Horizon Duration `yaml:"horizon"`
+}
+
+// Steps is the number of forecast slots (Horizon/Step).
+func (f Forecast) Steps() int {
+	if f.Step <= 0 {
+		return 0
+	}
+	return int(f.Horizon / f.Step)
+}
+
+// Limits of the forecast block. MaxForecastSteps bounds the slots: the
+// optimizer's plan costs O(sites · steps²) and is made at every step.
+const (
+	MinForecastStep  = 5 * time.Minute
+	MaxForecastStep  = 6 * time.Hour
+	MaxForecastReach = 7 * 24 * time.Hour
+	MaxForecastSteps = 672
+)
 
 // ScorerWeights weigh the scheduling core's scoring terms (scheduler.Scorer
 // names).
@@ -199,6 +265,9 @@ func DefaultScheduler() Scheduler {
 		DeferThreshold:     0.1,
 		DeferSlack:         Duration(time.Hour),
 		DeferSlackFraction: DefaultDeferSlackFraction,
+		Optimizer: Optimizer{Tolerance: 0.05, RecoveryHours: 4, ReplanShare: 0.5,
+			CarbonWeight: 1, PriceWeight: 1, Utilization: 0.8},
+		Forecast: Forecast{Step: Duration(time.Hour), Horizon: Duration(48 * time.Hour)},
 	}
 }
 

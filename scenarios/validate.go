@@ -257,6 +257,38 @@ func (v *validator) scheduler() {
 	v.rangeCheck("scheduler.defer_threshold", sc.DeferThreshold, 0, 1)
 	v.check(sc.DeferSlack >= 0 && sc.DeferSlack.D() <= 7*24*time.Hour, "scheduler.defer_slack", "%s must be in [0, 7d] (0: no slack)", sc.DeferSlack)
 	v.rangeCheck("scheduler.defer_slack_fraction", sc.DeferSlackFraction, 0, 10)
+
+	o := &sc.Optimizer
+	v.rangeCheck("scheduler.optimizer.tolerance", o.Tolerance, 0, 10)
+	v.rangeCheck("scheduler.optimizer.recovery_hours", o.RecoveryHours, 0, 168)
+	v.rangeCheck("scheduler.optimizer.replan_share", o.ReplanShare, 0, 10)
+	okC := v.rangeCheck("scheduler.optimizer.carbon_weight", o.CarbonWeight, 0, 1000)
+	okP := v.rangeCheck("scheduler.optimizer.price_weight", o.PriceWeight, 0, 1000)
+	if okC && okP && o.CarbonWeight+o.PriceWeight == 0 {
+		at := "scheduler.optimizer.carbon_weight"
+		if !v.has(at) {
+			at = "scheduler.optimizer.price_weight"
+		}
+		v.errf(at, "carbon_weight and price_weight are both 0; at least one must be > 0 (the plan would have nothing to choose by)")
+	}
+	v.check(o.Utilization > 0 && o.Utilization <= 1, "scheduler.optimizer.utilization", "%s must be in (0, 1]", formatFloat(o.Utilization))
+
+	f := &sc.Forecast
+	step, reach := f.Step.D(), f.Horizon.D()
+	stepOK := v.check(step >= MinForecastStep && step <= MaxForecastStep, "scheduler.forecast.step", "%s must be in [5m, 6h]", f.Step)
+	switch {
+	case !v.check(reach > 0 && reach <= MaxForecastReach, "scheduler.forecast.horizon", "%s must be in [step, 7d]", f.Horizon):
+	case !stepOK:
+	case !v.check(reach >= step, "scheduler.forecast.horizon", "%s is shorter than the step %s; it must be in [step, 7d]", f.Horizon, f.Step):
+	case !v.check(reach%step == 0, "scheduler.forecast.horizon", "%s is not a whole number of steps of %s", f.Horizon, f.Step):
+	default:
+		v.check(f.Steps() <= MaxForecastSteps, "scheduler.forecast.horizon", "%s is %d steps of %s, more than the limit of %d (the optimizer plans over every step, at a cost growing with their square); use a longer step or a shorter horizon",
+			f.Horizon, f.Steps(), f.Step, MaxForecastSteps)
+	}
+	// The slack's default is one forecast step.
+	if !v.has("scheduler.defer_slack") && stepOK {
+		sc.DeferSlack = f.Step
+	}
 }
 
 func (v *validator) network() {

@@ -83,6 +83,13 @@ type Config struct {
 	// priority (Workload.Priority) when the snapshot describes the running
 	// work (Snapshot.Running): see Decision.Preempt.
 	Preempt bool
+	// Options are the own options of a policy implemented outside this
+	// package (RegisterDecider), handed to its factory with the rest of
+	// the Config; the core does not read them. nil means the policy's
+	// defaults; a factory refuses options of a type it does not take (the
+	// optimizer takes optimize.Options). Built-in policies have none and
+	// ignore them.
+	Options any
 }
 
 func (c *Config) withDefaults() Config {
@@ -196,8 +203,10 @@ type deciderEntry struct {
 var deciders = map[string]deciderEntry{}
 
 // RegisterDecider adds a policy implemented by a Decider; New(name, cfg)
-// then returns a Scheduler that delegates to factory(cfg). Call it from
-// an init function; it fails if the name is taken.
+// then returns a Scheduler that delegates to factory(cfg). The factory
+// takes its own options from cfg.Options (nil: its defaults) and returns
+// an error for options it does not take. Call it from an init function;
+// it fails if the name is taken.
 func RegisterDecider(name, description string, factory func(Config) (Decider, error)) error {
 	if _, ok := registry[name]; ok {
 		return fmt.Errorf("scheduler: policy %q already registered", name)

@@ -77,6 +77,10 @@ type Config struct {
 	// Empty (or shorter than the sites) means none for the sites left
 	// out. The runner adds it per interval and site, never per event.
 	Embodied []EmbodiedRate
+	// Optimizer tunes the optimizer policy (the scenario's
+	// scheduler.optimizer); the zero value is its defaults. SchedulerFor
+	// hands it to the optimizer only (scheduler.Config.Options).
+	Optimizer optimize.Options
 	// RetryQuantum is the least virtual time between two retries of
 	// waiting work triggered by freed capacity (default 30 s); waiting work
 	// is also retried at every interval.
@@ -516,7 +520,8 @@ func (c *Config) Validate() error {
 
 // SchedulerFor is the core's config for a run of policy: Scheduler, with
 // its Weights only for balanced and the optimizer (the other scored
-// policies keep their own objective), and Preempt set when either Preempt
+// policies keep their own objective), Optimizer as the optimizer's
+// Options (no other policy gets any), and Preempt set when either Preempt
 // is.
 func (c *Config) SchedulerFor(policy string) scheduler.Config {
 	sc := c.Scheduler
@@ -526,6 +531,10 @@ func (c *Config) SchedulerFor(policy string) scheduler.Config {
 	}
 	if policy != "balanced" && policy != optimize.Name {
 		sc.Weights = nil
+	}
+	sc.Options = nil
+	if policy == optimize.Name {
+		sc.Options = c.Optimizer
 	}
 	sc.Preempt = sc.Preempt || c.Preempt
 	return sc
@@ -541,6 +550,28 @@ type SchedulerSettings struct {
 	DeferSlackHours    float64        `json:"defer_slack_hours"`
 	DeferSlackFraction float64        `json:"defer_slack_fraction"`
 	Preemption         bool           `json:"preemption"`
+	// Optimizer are the optimizer policy's options in force.
+	Optimizer OptimizerSettings `json:"optimizer"`
+	// Forecast is the forecast the window policies and the optimizer see.
+	Forecast ForecastSettings `json:"forecast"`
+}
+
+// OptimizerSettings are the optimizer's options in force, in the
+// scenario's terms (scheduler.optimizer): 0 is none (never, for
+// RecoveryHours).
+type OptimizerSettings struct {
+	Tolerance     float64 `json:"tolerance"`
+	RecoveryHours float64 `json:"recovery_hours"`
+	ReplanShare   float64 `json:"replan_share"`
+	CarbonWeight  float64 `json:"carbon_weight"`
+	PriceWeight   float64 `json:"price_weight"`
+	Utilization   float64 `json:"utilization"`
+}
+
+// ForecastSettings are the forecast's step and reach in hours.
+type ForecastSettings struct {
+	StepHours    float64 `json:"step_hours"`
+	HorizonHours float64 `json:"horizon_hours"`
 }
 
 // WeightSettings are scorer weights by scorer name (scheduler.ScorerNames).
@@ -565,11 +596,18 @@ func (c *Config) SchedulerSettings() SchedulerSettings {
 		}
 		w = &spec.Weights
 	}
-	step := c.ForecastStep
+	step, steps := c.ForecastStep, c.ForecastSteps
 	if step <= 0 {
 		step = time.Hour
 	}
+	if steps <= 0 {
+		steps = 48
+	}
+	o := c.Optimizer.WithDefaults()
 	return SchedulerSettings{
+		Optimizer: OptimizerSettings{Tolerance: o.Tolerance, RecoveryHours: max(o.RecoveryHours, 0), ReplanShare: o.ReplanShare,
+			CarbonWeight: o.CarbonWeight, PriceWeight: o.PriceWeight, Utilization: o.Utilization},
+		Forecast: ForecastSettings{StepHours: step.Hours(), HorizonHours: (time.Duration(steps) * step).Hours()},
 		Weights: WeightSettings{Latency: w[scheduler.ScoreLatency], Cost: w[scheduler.ScoreCost], Carbon: w[scheduler.ScoreCarbon],
 			BinPack: w[scheduler.ScoreBinPack], Spread: w[scheduler.ScoreSpread]},
 		NodeCandidates:     eff.NodeCandidates,

@@ -78,6 +78,14 @@ svg text{font-size:11px;fill:#333}.note{color:#666;font-size:.85em}
 		row("scheduler", fmt.Sprintf("balanced weights latency %s, cost %s, carbon %s, binpack %s, spread %s; node candidates %d; defer threshold %s; defer slack max(%s h, %s × run time); preemption %s",
 			fmtNum(w.Latency), fmtNum(w.Cost), fmtNum(w.Carbon), fmtNum(w.BinPack), fmtNum(w.Spread), sc.NodeCandidates,
 			fmtNum(sc.DeferThreshold), fmtNum(sc.DeferSlackHours), fmtNum(sc.DeferSlackFraction), pre))
+		o := sc.Optimizer
+		recovery := "never"
+		if o.RecoveryHours > 0 {
+			recovery = fmtNum(o.RecoveryHours) + " h"
+		}
+		row("optimizer", fmt.Sprintf("tolerance %s; busy cores recover over %s; replan share %s; weights carbon %s, price %s; utilization %s",
+			fmtNum(o.Tolerance), recovery, fmtNum(o.ReplanShare), fmtNum(o.CarbonWeight), fmtNum(o.PriceWeight), fmtNum(o.Utilization)))
+		row("forecast", fmt.Sprintf("%s h steps over %s h", fmtNum(sc.Forecast.StepHours), fmtNum(sc.Forecast.HorizonHours)))
 	}
 	var evs []string
 	if len(runs) > 0 {

@@ -7,12 +7,12 @@ import (
 	"math"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/optimize"
 )
 
 // FromScenario turns a loaded scenario into the simulator's Config: the
@@ -34,8 +34,8 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 		Start:         s.Start,
 		Horizon:       s.Horizon.D(),
 		Interval:      s.Interval.D(),
-		ForecastStep:  time.Hour,
-		ForecastSteps: 48,
+		ForecastStep:  s.Scheduler.Forecast.Step.D(),
+		ForecastSteps: s.Scheduler.Forecast.Steps(),
 		Cities:        s.Cities,
 		Latency:       s.Network.LatencyModel(),
 		JitterBaseMs:  s.Network.JitterMeanMs,
@@ -50,6 +50,7 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 		},
 	}
 	c.Scheduler = SchedulerConfig(&s.Scheduler)
+	c.Optimizer = OptimizerOptions(&s.Scheduler.Optimizer)
 	for i := range s.NodeTypes {
 		t := &s.NodeTypes[i]
 		spec := energy.ServerPowerSpec{Name: t.Name, IdleW: t.Power.IdleW, PeakW: t.Power.PeakW, GPUPowerShare: t.Power.GPUPowerShare}
@@ -156,6 +157,30 @@ func SchedulerConfig(b *scenarios.Scheduler) scheduler.Config {
 		c.DeferSlackFraction = -1
 	}
 	return c
+}
+
+// OptimizerOptions maps a scenario's scheduler.optimizer block to the
+// optimizer's options. The scenario writes "none" as 0 (tolerance 0:
+// defer for any gain; recovery_hours 0: never; replan_share 0: a full
+// plan for every new workload), which the optimizer writes as a negative
+// value (its 0 means the default). A block of zeros from a hand-built
+// scenario (both weights 0, utilization 0) keeps the optimizer's default
+// weights and utilization.
+func OptimizerOptions(b *scenarios.Optimizer) optimize.Options {
+	o := optimize.Options{
+		Tolerance: b.Tolerance, RecoveryHours: b.RecoveryHours, ReplanShare: b.ReplanShare,
+		CarbonWeight: b.CarbonWeight, PriceWeight: b.PriceWeight, Utilization: b.Utilization,
+	}
+	if o.Tolerance == 0 {
+		o.Tolerance = -1
+	}
+	if o.RecoveryHours == 0 {
+		o.RecoveryHours = -1
+	}
+	if o.ReplanShare == 0 {
+		o.ReplanShare = -1
+	}
+	return o
 }
 
 // MetaOf describes a scenario and its config for the outputs.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -106,7 +107,9 @@ func TestScenarioSchedulerBlockReachesRuns(t *testing.T) {
 	ps := []string{"balanced", "greenest", "carbon-window"}
 	base := runTiny(t, ps)
 	want := SchedulerSettings{Weights: WeightSettings{Latency: 1, Cost: 1, Carbon: 1, BinPack: 0.5, Spread: 0.1},
-		NodeCandidates: 4, DeferThreshold: 0.1, DeferSlackHours: 1, DeferSlackFraction: scenarios.DefaultDeferSlackFraction}
+		NodeCandidates: 4, DeferThreshold: 0.1, DeferSlackHours: 1, DeferSlackFraction: scenarios.DefaultDeferSlackFraction,
+		Optimizer: OptimizerSettings{Tolerance: 0.05, RecoveryHours: 4, ReplanShare: 0.5, CarbonWeight: 1, PriceWeight: 1, Utilization: 0.8},
+		Forecast:  ForecastSettings{StepHours: 1, HorizonHours: 48}}
 	if base.Scheduler == nil || *base.Scheduler != want {
 		t.Errorf("default settings %+v, want %+v", base.Scheduler, want)
 	}
@@ -224,5 +227,156 @@ func TestConfigValidatesSchedulerWeights(t *testing.T) {
 func TestDefaultSlackFractionIsTheCores(t *testing.T) {
 	if scenarios.DefaultDeferSlackFraction != scheduler.DefaultDeferSlackFraction {
 		t.Fatalf("scenario default %g, core default %g", scenarios.DefaultDeferSlackFraction, scheduler.DefaultDeferSlackFraction)
+	}
+}
+
+// TestOptimizerDefaultsAgree: the scenario's default scheduler.optimizer
+// block is the optimizer's own defaults (so a scenario without it runs as
+// before), and its zeros are "none", not "default".
+func TestOptimizerDefaultsAgree(t *testing.T) {
+	def := scenarios.DefaultScheduler()
+	if got, want := OptimizerOptions(&def.Optimizer).WithDefaults(), (optimize.Options{}).WithDefaults(); got != want {
+		t.Errorf("scenario defaults %+v, the optimizer's %+v", got, want)
+	}
+	zero := scenarios.Optimizer{CarbonWeight: 1, Utilization: 0.5}
+	got := OptimizerOptions(&zero).WithDefaults()
+	if got.Tolerance != 0 || got.ReplanShare != 0 || got.RecoveryHours >= 0 || got.PriceWeight != 0 || got.Utilization != 0.5 {
+		t.Errorf("tolerance, replan_share, recovery_hours 0 and price_weight 0: %+v", got)
+	}
+	c := &Config{Optimizer: OptimizerOptions(&zero)}
+	if o := c.SchedulerSettings().Optimizer; o != (OptimizerSettings{CarbonWeight: 1, Utilization: 0.5}) {
+		t.Errorf("summary settings %+v", o)
+	}
+}
+
+// TestSchedulerForGivesOptionsToTheOptimizerOnly: the optimizer runs
+// with Config.Optimizer; no other policy gets options.
+func TestSchedulerForGivesOptionsToTheOptimizerOnly(t *testing.T) {
+	c := &Config{Optimizer: optimize.Options{Tolerance: 0.3}, Scheduler: scheduler.Config{Options: "stale"}}
+	for _, p := range scheduler.PolicyNames() {
+		sc := c.SchedulerFor(p)
+		if p == optimize.Name {
+			if o, ok := sc.Options.(optimize.Options); !ok || o.Tolerance != 0.3 {
+				t.Errorf("optimizer: options %#v", sc.Options)
+			}
+		} else if sc.Options != nil {
+			t.Errorf("%s: options %#v", p, sc.Options)
+		}
+		if _, err := scheduler.New(p, sc); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+// TestScenarioOptimizerBlockReachesRuns: --set scheduler.optimizer
+// changes the optimizer's run and no other policy's (a large tolerance
+// runs deadline work now that the default defers: fewer deferrals), and
+// summary.json records the options in force; the same overrides and seed
+// give the same summary again.
+func TestScenarioOptimizerBlockReachesRuns(t *testing.T) {
+	ps := []string{"optimizer", "price-window"}
+	base := runTiny(t, ps)
+	tol := runTiny(t, ps, "scheduler.optimizer.tolerance=10")
+	if got, was := deferrals(t, tol, "optimizer"), deferrals(t, base, "optimizer"); got >= was {
+		t.Errorf("optimizer with tolerance 10: %d deferrals, want fewer than the default's %d", got, was)
+	}
+	if policyJSON(t, tol, "price-window") != policyJSON(t, base, "price-window") {
+		t.Error("price-window changed with the optimizer's tolerance")
+	}
+	if got := tol.Scheduler.Optimizer.Tolerance; got != 10 {
+		t.Errorf("summary tolerance %g, want 10", got)
+	}
+	again := runTiny(t, ps, "scheduler.optimizer.tolerance=10")
+	if policyJSON(t, again, "optimizer") != policyJSON(t, tol, "optimizer") {
+		t.Error("the same scenario, overrides and seed ran the optimizer differently")
+	}
+	// The carbon-only optimizer plans differently.
+	w := runTiny(t, ps, "scheduler.optimizer={carbon_weight: 1, price_weight: 0, recovery_hours: 0, replan_share: 0}")
+	if policyJSON(t, w, "optimizer") == policyJSON(t, base, "optimizer") {
+		t.Error("the optimizer ran the same planning for carbon alone, without recovery, replanning for every workload")
+	}
+	if o := w.Scheduler.Optimizer; o != (OptimizerSettings{Tolerance: 0.05, CarbonWeight: 1, Utilization: 0.8}) {
+		t.Errorf("summary settings %+v", o)
+	}
+}
+
+func deferrals(t *testing.T, s *Summary, policy string) int64 {
+	t.Helper()
+	for _, p := range s.Policies {
+		if p.Policy == policy {
+			return p.Workloads.Deferrals
+		}
+	}
+	t.Fatalf("no policy %s", policy)
+	return 0
+}
+
+// TestScenarioForecastReachesRuns: scheduler.forecast sets the forecast
+// the policies see: a forecast of one step leaves no later window, so no
+// policy defers; the summary records it; the slack follows the step.
+func TestScenarioForecastReachesRuns(t *testing.T) {
+	ps := []string{"optimizer", "price-window"}
+	base := runTiny(t, ps)
+	one := runTiny(t, ps, "scheduler.forecast.horizon=1h")
+	for _, p := range ps {
+		if d := deferrals(t, base, p); d == 0 {
+			t.Errorf("%s defers nothing with the default forecast; the test needs it to", p)
+		}
+		if d := deferrals(t, one, p); d != 0 {
+			t.Errorf("%s: %d deferrals with a forecast of one step, want 0", p, d)
+		}
+	}
+	if f := one.Scheduler.Forecast; f != (ForecastSettings{StepHours: 1, HorizonHours: 1}) {
+		t.Errorf("summary forecast %+v", f)
+	}
+	q := runTiny(t, ps, "scheduler.forecast={step: 15m, horizon: 12h}")
+	if s := q.Scheduler; s.Forecast != (ForecastSettings{StepHours: 0.25, HorizonHours: 12}) || s.DeferSlackHours != 0.25 {
+		t.Errorf("summary forecast %+v, slack %g h", s.Forecast, s.DeferSlackHours)
+	}
+	s, err := scenarios.Load(filepath.Join("testdata", "tiny.yaml"), scenarios.LoadOptions{Sets: []string{"scheduler.forecast={step: 15m, horizon: 12h}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromScenario(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ForecastStep != 15*time.Minute || c.ForecastSteps != 48 || c.Scheduler.DeferSlack != 15*time.Minute {
+		t.Errorf("config forecast %v × %d, slack %v", c.ForecastStep, c.ForecastSteps, c.Scheduler.DeferSlack)
+	}
+}
+
+// TestForecastHorizonLimitsDeferral: a job arriving at 08:00 (peak price
+// until 22:00) due at midnight is deferred to 22:00 by the price-aware
+// policies only when the forecast reaches past 22:00; a shorter forecast
+// shows them only peak hours, so they run it at once. (16 steps, not 15:
+// the optimizer's plan keeps work due beyond the forecast out of its last
+// slot, dueSlot.)
+func TestForecastHorizonLimitsDeferral(t *testing.T) {
+	slack := ConstDist(16)
+	for _, policy := range []string{"price-window", optimize.Name} {
+		for _, tc := range []struct {
+			steps     int
+			deferrals int64
+			startH    float64
+		}{
+			{1, 0, 8}, {4, 0, 8}, {14, 0, 8}, {16, 1, 22}, {48, 1, 22},
+		} {
+			cfg := oneNodeConfig(Class{Name: "job", Kind: Batch, SlackHours: &slack, Records: []TraceRecord{rec(8*time.Hour, 32, time.Hour)}})
+			cfg.Horizon, cfg.ForecastSteps = 26*time.Hour, tc.steps
+			var buf bytes.Buffer
+			r, err := NewRunner(cfg, policy, Options{Trace: &buf, CheckInvariants: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := r.Run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := strings.Split(strings.TrimSpace(buf.String()), ",")
+			if res.Deferrals != tc.deferrals || f[9] != "completed" || secs(t, f[5]) != tc.startH*3600 {
+				t.Errorf("%s, forecast of %d h: %d deferrals, %s at %s s; want %d, completed at %g h", policy, tc.steps, res.Deferrals, f[9], f[5], tc.deferrals, tc.startH)
+			}
+		}
 	}
 }

@@ -45,4 +45,13 @@
 // the budget reserved across plans until it comes back. When the plan has
 // no room for it before its deadline it runs now at the greenest feasible
 // site. Work without a deadline is placed by the balanced policy.
+//
+// # Options
+//
+// Options (Tolerance, RecoveryHours, ReplanShare, the carbon and price
+// weights, Utilization) tune the plan and the binder; the registered
+// policy takes them from scheduler.Config.Options (nil: the defaults), and
+// a scenario sets them in its scheduler.optimizer block
+// (docs/scenario-format.md). The plan covers the snapshot's forecast,
+// whatever its step and length (a scenario's scheduler.forecast).
 package optimize

@@ -622,3 +622,159 @@ func TestOptimizerExplainsSitesOutsideItsPlan(t *testing.T) {
 		t.Error("Decide left the workload's allowed sites changed")
 	}
 }
+
+// cheaperLater is newProvince without renewable headroom, where qd-core's
+// price in hours 4–7 is price (0.6 elsewhere and now): a later start
+// there is cheaper, but not free, so the binder's tolerance decides.
+func cheaperLater(t *testing.T, price float64) *scheduler.Snapshot {
+	t.Helper()
+	snap := newProvince(t)
+	for s := range snap.Energy {
+		for k := range snap.Energy[s].Forecast {
+			f := &snap.Energy[s].Forecast[k]
+			f.RenewableHeadroomKW = 0
+			if s == 1 && k >= 4 && k < 8 {
+				f.PriceCNYPerKWh = price
+			}
+		}
+	}
+	snap.Refresh()
+	return snap
+}
+
+// decideJobs decides the six green-window jobs at t0 with sched and
+// counts the deferrals (placed work is allocated).
+func decideJobs(t *testing.T, snap *scheduler.Snapshot, sched scheduler.Decider) int {
+	t.Helper()
+	deferred := 0
+	for i := 0; i < 6; i++ {
+		w := greenJob(i)
+		switch d := sched.Decide(snap, &w, t0, nil, nil); d.Outcome {
+		case scheduler.Defer:
+			deferred++
+		case scheduler.Place:
+			if err := snap.State.Allocate(d.Node, w.Request); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatalf("job %d rejected: %v", i, d.Reason)
+		}
+	}
+	return deferred
+}
+
+// TestOptimizerToleranceReachesThePolicy: the options in
+// scheduler.Config.Options reach the registered policy. The plan may use
+// 3 % of each site's cores (7.68), so one 64-core-hour job is planned
+// partly into qd-core's cheaper hours 4–7 and partly now, and the binder
+// (which starts work in an hour where the budget covers a tenth of its
+// need) weighs the two. With the price halved there a run costs 1.5
+// against 2 now (normalised carbon 1 + price 0.5 against 1 + 1): the job
+// is deferred while the tolerance is below a third and runs now from a
+// third up. With the price only 1 % lower (1.99 against 2) the default
+// tolerance runs it now and a tolerance of none (negative) defers it.
+func TestOptimizerToleranceReachesThePolicy(t *testing.T) {
+	for _, c := range []struct {
+		price     float64
+		tolerance float64
+		ptr       bool // pass *Options
+		want      scheduler.Outcome
+	}{
+		{0.3, 0, false, scheduler.Defer},
+		{0.3, 0.3, false, scheduler.Defer},
+		{0.3, 0.34, false, scheduler.Place},
+		{0.3, 10, true, scheduler.Place},
+		{0.594, 0, false, scheduler.Place},
+		{0.594, -1, true, scheduler.Defer},
+	} {
+		t.Run(fmt.Sprintf("price=%g/tolerance=%g", c.price, c.tolerance), func(t *testing.T) {
+			snap := cheaperLater(t, c.price)
+			opt := Options{Tolerance: c.tolerance, Utilization: 0.03, MinShare: 0.1}
+			var o any = opt
+			if c.ptr {
+				o = &opt
+			}
+			sched, err := scheduler.New(Name, scheduler.Config{Options: o})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := greenJob(0)
+			ex := &scheduler.Explanation{}
+			if d := sched.Decide(snap, &w, t0, nil, ex); d.Outcome != c.want {
+				t.Errorf("got %v, want %v\n%s", d.Outcome, c.want, ex)
+			}
+		})
+	}
+	// Without options the registered policy runs with the defaults: the
+	// plan's budget (80 % of the cores) fits the job into the cheap hours
+	// alone, so it is deferred there.
+	sched, err := scheduler.New(Name, scheduler.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := greenJob(0)
+	if d := sched.Decide(cheaperLater(t, 0.594), &w, t0, nil, nil); d.Outcome != scheduler.Defer {
+		t.Errorf("defaults: got %v, want defer", d.Outcome)
+	}
+}
+
+// TestOptimizerRefusesForeignOptions: the registered policy takes
+// optimize.Options only, and no numbers it cannot run with.
+func TestOptimizerRefusesForeignOptions(t *testing.T) {
+	for _, opt := range []any{3, "tolerance=1", scheduler.Weights{}, Options{Tolerance: math.NaN()}, Options{CarbonWeight: -1, PriceWeight: 1}} {
+		if _, err := scheduler.New(Name, scheduler.Config{Options: opt}); err == nil {
+			t.Errorf("options %#v accepted", opt)
+		}
+	}
+	if _, err := scheduler.New(Name, scheduler.Config{Options: (*Options)(nil)}); err != nil {
+		t.Errorf("a nil *Options: %v", err)
+	}
+	// The built-in policies ignore options.
+	if _, err := scheduler.New("balanced", scheduler.Config{Options: Options{Tolerance: 1}}); err != nil {
+		t.Errorf("balanced with options: %v", err)
+	}
+}
+
+// TestOptimizerReplanShare: each new job fills the plan it left while
+// the added demand stays within ReplanShare of the planned; with a
+// share of none every new job brings a full plan.
+func TestOptimizerReplanShare(t *testing.T) {
+	for _, c := range []struct {
+		share     float64
+		wantPlans int
+	}{
+		// Jobs 1–4 are deferred, 5 and 6 run now (and leave the
+		// ledger). Default 0.5: full plans for job 1 (a new group), job 2
+		// (added 64 core-hours > 0.5 × 64 planned) and job 4 (128 > 0.5 ×
+		// 128); jobs 3, 5 and 6 are filled in.
+		{0, 3},
+		// None: every job that adds demand; job 6 does not (job 5 left).
+		{-1, 5},
+		// 10: job 1 only.
+		{10, 1},
+	} {
+		opt, err := New(scheduler.Config{}, Options{ReplanShare: c.share})
+		if err != nil {
+			t.Fatal(err)
+		}
+		decideJobs(t, newProvince(t), opt)
+		if opt.Plans() != c.wantPlans {
+			t.Errorf("replan share %g: %d plans, want %d", c.share, opt.Plans(), c.wantPlans)
+		}
+	}
+}
+
+// TestOptionsDefaults: the zero Options resolve to the documented
+// defaults, and "none" to 0.
+func TestOptionsDefaults(t *testing.T) {
+	got := Options{}.WithDefaults()
+	want := Options{CarbonWeight: 1, PriceWeight: 1, Utilization: DefaultUtilization, MinShare: 0.5,
+		Tolerance: DefaultTolerance, RecoveryHours: DefaultRecoveryHours, ReplanShare: DefaultReplanShare}
+	if got != want {
+		t.Errorf("defaults %+v, want %+v", got, want)
+	}
+	none := Options{Tolerance: -1, ReplanShare: -1, RecoveryHours: -1, PriceWeight: 1}.WithDefaults()
+	if none.Tolerance != 0 || none.ReplanShare != 0 || none.RecoveryHours >= 0 || none.CarbonWeight != 0 {
+		t.Errorf("none: %+v", none)
+	}
+}

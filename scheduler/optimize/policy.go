@@ -17,24 +17,55 @@ const Name = "optimizer"
 func init() {
 	if err := scheduler.RegisterDecider(Name,
 		"rolling-horizon plan of where and when deadline work runs (min-cost over sites × hours of carbon and price, net of renewable headroom, within capacity); balanced for the rest",
-		func(cfg scheduler.Config) (scheduler.Decider, error) { return New(cfg, Options{}) }); err != nil {
+		func(cfg scheduler.Config) (scheduler.Decider, error) {
+			opt, err := OptionsOf(cfg.Options)
+			if err != nil {
+				return nil, err
+			}
+			return New(cfg, opt)
+		}); err != nil {
 		panic(err)
 	}
 }
 
-// Options tune the optimizer.
+// OptionsOf returns the optimizer's options carried in a
+// scheduler.Config's Options, as the registered policy takes them: nil
+// gives the defaults (Options{}); an Options or a non-nil *Options is
+// used as it is; anything else is an error.
+func OptionsOf(v any) (Options, error) {
+	switch o := v.(type) {
+	case nil:
+		return Options{}, nil
+	case Options:
+		return o, nil
+	case *Options:
+		if o != nil {
+			return *o, nil
+		}
+		return Options{}, nil
+	}
+	return Options{}, fmt.Errorf("options of type %T, want optimize.Options", v)
+}
+
+// Options tune the optimizer. The zero value is the defaults; like
+// scheduler.Config, a field writes "none" as a negative value where 0
+// means its default. A scenario sets them in its scheduler.optimizer
+// block (docs/scenario-format.md).
 type Options struct {
 	// CarbonWeight and PriceWeight weigh normalised grid carbon intensity
-	// and price in a core-hour's cost (defaults 1 and 1).
+	// and price in a core-hour's cost (defaults 1 and 1, when both are 0).
 	CarbonWeight, PriceWeight float64
 	// Utilization is the share of a site's free cores the plan may use
-	// for deferrable work, leaving room for services (default 0.8).
+	// for deferrable work, leaving room for services (default 0.8; a
+	// value outside (0, 1] means the default).
 	Utilization float64
 	// MinShare is the share of a workload's need in an hour the plan's
 	// budget must cover before the binder starts it then (default 0.5).
 	MinShare float64
 	// Tolerance is how much cheaper (as a fraction) a later start must be
-	// before the binder defers rather than runs now (default 0.05).
+	// before the binder defers rather than runs now: it runs now when now
+	// costs at most (1 + Tolerance) times the best start. 0 means the
+	// default (0.05); negative means none (it defers for any gain).
 	Tolerance float64
 	// RecoveryHours is over how many hours the plan assumes the cores busy
 	// now become free again for deferrable work (running work finishes):
@@ -45,31 +76,72 @@ type Options struct {
 	// ReplanShare is how much deferrable demand may be added to the
 	// current plan incrementally (each new workload filled into the
 	// capacity the plan left), as a share of the demand the plan was made
-	// for, before a new workload triggers a full plan within the same hour
-	// (default 0.5). A new hour always brings a full plan.
+	// for, before a new workload triggers a full plan within the same hour.
+	// 0 means the default (0.5); negative means none (every new workload
+	// brings a full plan). A new hour always brings a full plan.
 	ReplanShare float64
 }
+
+// Defaults of Options, in force for its zero fields.
+const (
+	DefaultTolerance     = 0.05
+	DefaultRecoveryHours = 4.0
+	DefaultReplanShare   = 0.5
+	DefaultUtilization   = 0.8
+)
+
+// WithDefaults returns o with its defaults filled in, as New uses it: the
+// weights (1 and 1 when both are 0), Utilization and MinShare in (0, 1],
+// Tolerance and ReplanShare in force (the default for 0, 0 for a negative
+// value). RecoveryHours keeps its encoding (negative: never). Like
+// scheduler.Config.WithDefaults it is not idempotent for a Tolerance or
+// ReplanShare of none: pass the result to New only as it came.
+func (o Options) WithDefaults() Options { return o.withDefaults() }
 
 func (o Options) withDefaults() Options {
 	if o.CarbonWeight == 0 && o.PriceWeight == 0 {
 		o.CarbonWeight, o.PriceWeight = 1, 1
 	}
 	if o.Utilization <= 0 || o.Utilization > 1 {
-		o.Utilization = 0.8
+		o.Utilization = DefaultUtilization
 	}
 	if o.MinShare <= 0 || o.MinShare > 1 {
 		o.MinShare = 0.5
 	}
-	if o.ReplanShare <= 0 {
-		o.ReplanShare = 0.5
+	switch {
+	case o.ReplanShare == 0:
+		o.ReplanShare = DefaultReplanShare
+	case o.ReplanShare < 0:
+		o.ReplanShare = 0
 	}
-	if o.Tolerance <= 0 {
-		o.Tolerance = 0.05
+	switch {
+	case o.Tolerance == 0:
+		o.Tolerance = DefaultTolerance
+	case o.Tolerance < 0:
+		o.Tolerance = 0
 	}
 	if o.RecoveryHours == 0 {
-		o.RecoveryHours = 4
+		o.RecoveryHours = DefaultRecoveryHours
 	}
 	return o
+}
+
+// validate reports options no optimizer can run with: numbers that are
+// not finite, negative weights.
+func (o Options) validate() error {
+	for _, f := range []struct {
+		name string
+		x    float64
+	}{{"carbon weight", o.CarbonWeight}, {"price weight", o.PriceWeight}, {"utilization", o.Utilization}, {"min share", o.MinShare},
+		{"tolerance", o.Tolerance}, {"recovery hours", o.RecoveryHours}, {"replan share", o.ReplanShare}} {
+		if math.IsNaN(f.x) || math.IsInf(f.x, 0) {
+			return fmt.Errorf("optimizer %s %g is not a finite number", f.name, f.x)
+		}
+	}
+	if o.CarbonWeight < 0 || o.PriceWeight < 0 {
+		return fmt.Errorf("optimizer weights carbon %g and price %g must be >= 0", o.CarbonWeight, o.PriceWeight)
+	}
+	return nil
 }
 
 // entry is deferrable work the optimizer knows about and has not placed.
@@ -170,6 +242,11 @@ var _ scheduler.Decider = (*Optimizer)(nil)
 // New returns an optimizer; cfg configures the built-in policies it binds
 // work with.
 func New(cfg scheduler.Config, opt Options) (*Optimizer, error) {
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	// The built-in policies it binds with take no options.
+	cfg.Options = nil
 	b, err := scheduler.New("balanced", cfg)
 	if err != nil {
 		return nil, err
