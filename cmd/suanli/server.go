@@ -107,15 +107,22 @@ out and says so in its log. See docs/operations.md.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "suanli server %s: http=%s raft=%s gossip=%s (written to %s/addrs.json)\n", a.ID, a.HTTPAddr, a.RaftAddr, a.GossipAddr, cfg.DataDir)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			<-ctx.Done()
+			var failed error
+			select {
+			case <-ctx.Done():
+			case <-s.Failed():
+				// A refusal to fix in the configuration (data directory,
+				// token, --join): exit code 2, like a bad flag.
+				failed = badInput(s.Err())
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "suanli server %s: shutting down\n", a.ID)
 			done := make(chan error, 1)
 			go func() { done <- s.Close() }()
 			select {
 			case err := <-done:
-				return err
+				return errors.Join(failed, err)
 			case <-time.After(30 * time.Second):
-				return fmt.Errorf("shutdown took longer than 30s")
+				return errors.Join(failed, fmt.Errorf("shutdown took longer than 30s"))
 			}
 		},
 	}

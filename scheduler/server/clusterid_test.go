@@ -37,7 +37,12 @@ func TestJoinRefusesAnotherCluster(t *testing.T) {
 		waitClusterID(t, s)
 	}
 
-	ssB := startCluster(t, 3, func(c *Config) { c.ID = "b" + c.ID[1:] })
+	logsB := map[string]*syncBuffer{}
+	ssB := startCluster(t, 3, func(c *Config) {
+		c.ID = "b" + c.ID[1:]
+		logsB[c.ID] = &syncBuffer{}
+		c.Log = logsB[c.ID]
+	})
 	lb := leaderOf(t, ssB)
 	idB := waitClusterID(t, lb)
 	if idA == idB {
@@ -67,15 +72,52 @@ func TestJoinRefusesAnotherCluster(t *testing.T) {
 
 	// The server itself: s2, restarted from A's data directory with
 	// --join B while A's other server is down (so it knows no leader of
-	// its own and asks B).
+	// its own and asks B). The refusal is permanent: it fails at once
+	// (Failed, Err: ErrJoinRefused naming its data directory, both
+	// clusters and what to do), logs that at error level, and stops
+	// asking.
 	if err := ssA[0].Close(); err != nil {
 		t.Fatal(err)
 	}
 	log := &syncBuffer{}
 	logsA["s2"] = log
 	a := restartServer(t, ssA[1], []string{lb.Addrs().HTTPAddr}, log)
-	logHas(t, log, 15*time.Second, "join failed", "cluster_id", idA, idB)
-	time.Sleep(500 * time.Millisecond)
+	select {
+	case <-a.Failed():
+	case <-time.After(15 * time.Second):
+		t.Fatalf("a server of another cluster still runs 15 s after asking to join; Err() = %v", a.Err())
+	}
+	err = a.Err()
+	t.Logf("Err() = %v", err)
+	if !errors.Is(err, ErrJoinRefused) {
+		t.Fatalf("Err() = %v; want ErrJoinRefused", err)
+	}
+	for _, w := range []string{"s2", a.cfg.DataDir, idA, idB, lb.Addrs().HTTPAddr, "empty --data-dir", "--join a server of that cluster"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Err() = %q lacks %q", err, w)
+		}
+	}
+	logHas(t, log, time.Second, "level=ERROR", "refused to add this server", idA, idB)
+	for _, line := range strings.Split(log.String(), "\n") {
+		if strings.Contains(line, "retrying") && strings.Contains(line, "cluster_id") {
+			t.Errorf("the refused server says it retries: %s", line)
+		}
+	}
+	refusals := func() int {
+		n := 0
+		for _, b := range logsB {
+			n += strings.Count(b.String(), "join refused")
+		}
+		return n
+	}
+	asked := refusals()
+	if asked == 0 {
+		t.Fatalf("cluster B logged no refusal")
+	}
+	time.Sleep(time.Second) // it would have asked again 3 times
+	if n := refusals(); n != asked {
+		t.Fatalf("cluster B refused %d joins after the server failed; it should have stopped asking", n-asked)
+	}
 	if v := voters(leaderOf(t, ssB)); v["s2"] || len(v) != 3 {
 		t.Fatalf("cluster B's voters after the refused join: %v", v)
 	}

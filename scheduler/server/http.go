@@ -126,25 +126,51 @@ func (s *Server) newMuxLimited(lists *clientLimiter) (*http.ServeMux, []string) 
 	}
 	for _, p := range order {
 		rts := byPath[p]
+		allowed := strings.Join(allowedMethods(rts), ", ")
 		handle(p, func(w http.ResponseWriter, r *http.Request) {
-			for _, rt := range rts {
-				if rt.method == r.Method {
-					s.serve(rt, lists, w, r)
-					return
-				}
+			if rt, ok := routeFor(rts, r.Method); ok {
+				s.serve(rt, lists, w, r)
+				return
 			}
-			var allowed []string
-			for _, rt := range rts {
-				allowed = append(allowed, rt.method)
-			}
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			writeError(w, &api.Error{Code: api.CodeMethod, Message: fmt.Sprintf("%s %s: method not allowed (allowed: %s)", r.Method, p, strings.Join(allowed, ", "))})
+			w.Header().Set("Allow", allowed)
+			writeError(w, &api.Error{Code: api.CodeMethod, Message: fmt.Sprintf("%s %s: method not allowed (allowed: %s)", r.Method, p, allowed)})
 		})
 	}
 	handle("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 	})
 	return mux, patterns
+}
+
+// routeFor picks the route of one path that serves method. HEAD is
+// served by the path's GET route, as net/http's own mux does (monitoring
+// tools and load balancers probe with HEAD): the same access rules, query
+// checks, status and headers, and net/http's server drops the body it
+// writes (keeping Content-Length when the whole body fit its buffer).
+func routeFor(rts []route, method string) (route, bool) {
+	for _, rt := range rts {
+		if rt.method == method {
+			return rt, true
+		}
+	}
+	if method == http.MethodHead {
+		return routeFor(rts, http.MethodGet)
+	}
+	return route{}, false
+}
+
+// allowedMethods lists the methods one path's routes serve (HEAD with
+// GET), sorted, for the Allow header of a 405.
+func allowedMethods(rts []route) []string {
+	var out []string
+	for _, rt := range rts {
+		out = append(out, rt.method)
+		if rt.method == http.MethodGet && !slices.ContainsFunc(rts, func(r route) bool { return r.method == http.MethodHead }) {
+			out = append(out, http.MethodHead)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, _ []byte) *api.Error {

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -63,7 +65,10 @@ type joinState struct {
 //     from its old data directory, whose log the leader then brings up to
 //     date (log entries, or a snapshot). It retries until one answers, or
 //     until this server hears from a leader while it is a voter in its
-//     own configuration (it is a member: nothing to ask).
+//     own configuration (it is a member: nothing to ask). A refusal that
+//     asking again cannot change (permanentJoinError: another cluster's
+//     data directory, a wrong token) ends the loop and fails the server
+//     (Server.Failed).
 //   - Gossip: whenever this server sees no other live member of the pool
 //     — at start, and again if every other member vanished later (the
 //     pool restarted elsewhere, a partition made everyone declare this
@@ -88,7 +93,13 @@ func (s *Server) joinLoop() {
 	for {
 		now := time.Now()
 		if j.needRaft && !now.Before(j.raftNext) {
-			s.raftJoinStep(j)
+			if err := s.raftJoinStep(j); err != nil {
+				// Refused for good: asking again would get the same answer.
+				s.log.Error("the cluster refused to add this server, and would refuse it again: stopping. "+
+					"Fix the cause and start the server again", "join", strings.Join(s.cfg.Join, ","), "err", err)
+				s.fail(err)
+				return
+			}
 		}
 		if !time.Now().Before(j.gossipNext) {
 			s.gossipStep(j)
@@ -112,17 +123,26 @@ func (s *Server) joinLoop() {
 }
 
 // raftJoinStep asks the Config.Join servers, in order, to add this server
-// as a voter, until one answers.
-func (s *Server) raftJoinStep(j *joinState) {
+// as a voter, until one answers. When none added it and one refused it for
+// good (permanentJoinError), it returns that refusal (ErrJoinRefused):
+// the caller stops asking. Any other failure is retried with backoff.
+func (s *Server) raftJoinStep(j *joinState) error {
 	if s.memberByLeader() {
 		// A leader replicates to this server and it is a voter: it is in
 		// the cluster (a restart whose --join servers are gone, say).
 		j.needRaft = false
-		return
+		return nil
 	}
+	var refused error
 	for _, a := range s.cfg.Join {
 		st, err := s.askJoin(a)
 		if err != nil {
+			if perm := s.permanentJoinError(a, err); perm != nil {
+				if refused == nil {
+					refused = perm
+				}
+				continue
+			}
 			if j.raftAttempt%20 == 0 {
 				s.log.Warn("join failed, retrying", "via", a, "attempts", j.raftAttempt+1, "err", err)
 			}
@@ -135,11 +155,62 @@ func (s *Server) raftJoinStep(j *joinState) {
 			}
 		}
 		s.log.Info("joined the cluster as a voter", "via", a, "servers", len(st), "had_state", s.hadState)
-		return
+		return nil
+	}
+	if refused != nil {
+		j.needRaft = false
+		return refused
 	}
 	j.raftAttempt++
 	j.raftNext = time.Now().Add(j.raftWait)
 	j.raftWait = min(2*j.raftWait, raftJoinMax)
+	return nil
+}
+
+// ErrJoinRefused marks a join the cluster refused for good: the server
+// at a Config.Join address (or the leader it forwarded to) answered that
+// it will never add this server as configured. The server then stops
+// asking and fails (Server.Failed, Server.Err).
+var ErrJoinRefused = errors.New("join refused")
+
+// permanentJoinError returns the ErrJoinRefused error for a join answer
+// that asking again cannot change, or nil for one worth retrying. The
+// permanent answers are the ones a property of this server decides:
+//
+//   - 409 on cluster_id: the data directory belongs to another cluster;
+//   - 401 or 403: the cluster refuses this server's API token;
+//   - 400: the request itself is invalid (its ID or addresses, or a
+//     server of another version that does not know a field).
+//
+// Everything else is transient: no leader or a leader change (503), a
+// server not answering, and the 409 on raft_addr — a live voter with this
+// server's ID at another Raft address, which clears without any change
+// here once that voter stops (the leader's pool drops it and its Raft port
+// refuses connections) or an operator removes it; a server replacing a
+// moved one is commonly started before the old one is stopped.
+func (s *Server) permanentJoinError(httpAddr string, err error) error {
+	var ae *api.Error
+	if !errors.As(err, &ae) {
+		return nil // network, timeout, or the server's own shutdown
+	}
+	switch {
+	case ae.Status == http.StatusConflict && ae.Field == "cluster_id":
+		theirs := "another cluster"
+		if st, cerr := s.clusterAt(httpAddr, 2*time.Second); cerr == nil && st.ClusterID != "" {
+			theirs = "cluster " + st.ClusterID
+		}
+		return fmt.Errorf("%w: data directory %s belongs to cluster %s (its %s file), the cluster at %s is %s. "+
+			"To add this server to that cluster, start it with an empty --data-dir (delete this one or choose another); "+
+			"to keep it in cluster %s, --join a server of that cluster: %w",
+			ErrJoinRefused, s.cfg.DataDir, s.clusterID(), clusterIDFile, httpAddr, theirs, s.clusterID(), err)
+	case ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden:
+		return fmt.Errorf("%w: the server at %s refuses this server's API token (HTTP %d): "+
+			"start this server with the cluster's token (--token or SUANLI_TOKEN): %w", ErrJoinRefused, httpAddr, ae.Status, err)
+	case ae.Status == http.StatusBadRequest:
+		return fmt.Errorf("%w: the server at %s finds the join request invalid (HTTP 400): "+
+			"check this server's --id and addresses, and that it runs the cluster's version: %w", ErrJoinRefused, httpAddr, err)
+	}
+	return nil
 }
 
 // memberByLeader reports whether a leader is known and this server is a

@@ -78,6 +78,12 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	// failed is closed, once failErr is set, when the server cannot go on
+	// (fail).
+	failOnce sync.Once
+	failed   chan struct{}
+	failErr  error
+
 	// with TLS: the server's certificate, and the configuration that
 	// verifies other servers (forwarding, joining); nil without TLS
 	serverTLS *tls.Config
@@ -104,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 		submitCh: make(chan *submitReq, 4096),
 		memberCh: make(chan gossip.Event, 1024),
 		forgetCh: make(chan string, 1024),
+		failed:   make(chan struct{}),
 		fwd:      &http.Client{Timeout: cfg.MaxWait + 30*time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 	if s.cfg.NewID == nil {
@@ -293,6 +300,32 @@ func (s *Server) Raft() *raft.Raft { return s.raft }
 
 // IsLeader reports whether this server is the Raft leader.
 func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Failed returns a channel that is closed when the server stopped doing
+// its work on its own and will not resume: a cluster refused its --join
+// for good (ErrJoinRefused; the error says why and what to do). Err then
+// returns the reason. The server's listeners stay up until Close, which
+// the caller should call (the CLI does, and exits non-zero).
+func (s *Server) Failed() <-chan struct{} { return s.failed }
+
+// Err returns why the server failed (see Failed), or nil while it has not.
+func (s *Server) Err() error {
+	select {
+	case <-s.failed:
+		return s.failErr
+	default:
+		return nil
+	}
+}
+
+// fail records err as the reason the server cannot go on and closes
+// Failed; only the first call counts.
+func (s *Server) fail(err error) {
+	s.failOnce.Do(func() {
+		s.failErr = fmt.Errorf("server %s: %w", s.cfg.ID, err)
+		close(s.failed)
+	})
+}
 
 // Close stops the server: the HTTP API, the leader loop, gossip (leaving
 // the pool gracefully) and Raft, then closes the log store.

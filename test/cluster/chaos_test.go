@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/suanli/suanli/devcluster"
-	"github.com/suanli/suanli/scheduler/server/api"
 )
 
 // chaosDuration reads SUANLI_CHAOS ("1" = 3 minutes, or a duration like
@@ -225,8 +224,8 @@ func waitNodesUp(t *testing.T, c *devcluster.Cluster, timeout time.Duration) {
 	waitUntil(t, "every node up", timeout, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		var nl api.NodeList
-		if _, err := rawGet(ctx, leaderAddr(t, c), "", "/v1/nodes?state=down", &nl); err != nil {
+		nl, err := listNodes(ctx, leaderAddr(t, c), downQ(), false)
+		if pagingOK(t, err) != nil {
 			return false
 		}
 		return len(nl.Nodes) == 0

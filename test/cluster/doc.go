@@ -10,6 +10,14 @@
 // long chaos runs only with SUANLI_CHAOS set (make chaos, make
 // chaos-preempt; SUANLI_CHAOS_SEED picks the fault sequence).
 //
+// The tests read the workload and node lists (GET /v1/workloads, GET
+// /v1/nodes: pages of at most 1,000) to their last page through
+// listWorkloads and listNodes (pages_test.go), never one page alone, and
+// fail when the pages contradict the paging protocol (a cursor returned
+// twice, an item listed twice, totals that disagree with each other or
+// with the count read at one index). A consistent view needs every page
+// of both lists at one Raft index, and is read again when it moved.
+//
 // # Chaos
 //
 // TestChaos loads 3 servers and 2 agents (16 × 16-core nodes each, mostly

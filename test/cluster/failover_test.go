@@ -167,8 +167,8 @@ func TestClusterFailover(t *testing.T) {
 	moved := waitUntil(t, "a1's work to move to a2", hi+10*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		all, err := listAll(ctx, addr)
-		if err != nil {
+		all, _, err := listWorkloads(ctx, addr, consistentQ(), false)
+		if pagingOK(t, err) != nil {
 			addr = leaderAddr(t, c)
 			return false
 		}
@@ -230,8 +230,8 @@ func TestClusterFailover(t *testing.T) {
 	downNodes := func() int {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		var nl api.NodeList
-		if _, err := rawGet(ctx, leaderAddr(t, c), "", "/v1/nodes?state=down", &nl); err != nil {
+		nl, err := listNodes(ctx, leaderAddr(t, c), downQ(), false)
+		if pagingOK(t, err) != nil {
 			return -1
 		}
 		return len(nl.Nodes)

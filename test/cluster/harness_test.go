@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,27 +149,6 @@ func rawGet(ctx context.Context, addr, token, path string, out any) (int, error)
 	return resp.StatusCode, json.Unmarshal(b, out)
 }
 
-// listAll reads every workload with consistent reads, page by page.
-func listAll(ctx context.Context, addr string) ([]api.Workload, error) {
-	var all []api.Workload
-	after := ""
-	for {
-		q := url.Values{"limit": {"1000"}, "consistent": {""}}
-		if after != "" {
-			q.Set("after", after)
-		}
-		var page api.WorkloadList
-		if _, err := rawGet(ctx, addr, "", "/v1/workloads?"+q.Encode(), &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Workloads...)
-		if page.Next == "" {
-			return all, nil
-		}
-		after = page.Next
-	}
-}
-
 // leaderAddr waits for a leader and returns its HTTP address.
 func leaderAddr(t testing.TB, c *devcluster.Cluster) string {
 	t.Helper()
@@ -194,6 +172,9 @@ func retry[T any](t testing.TB, what string, timeout time.Duration, f func(ctx c
 		cancel()
 		if err == nil {
 			return v
+		}
+		if errors.Is(err, errPaging) {
+			t.Fatalf("%s: %v", what, err)
 		}
 		last = err
 		time.Sleep(50 * time.Millisecond)

@@ -261,14 +261,15 @@ func readView(t *testing.T, c *devcluster.Cluster) placementView {
 	})
 }
 
-// tryView reads the workload list and the node list from addr, and fails
-// unless both reflect the same Raft index (nothing changed in between).
+// tryView reads the workload list and the node list from addr, every page
+// of both, and fails unless all reflect the same Raft index (nothing
+// changed in between); paging that contradicts the protocol is errPaging.
 func tryView(ctx context.Context, addr string) (placementView, error) {
-	var nl api.NodeList
-	if _, err := rawGet(ctx, addr, "", "/v1/nodes?consistent", &nl); err != nil {
+	nl, err := listNodes(ctx, addr, consistentQ(), true)
+	if err != nil {
 		return placementView{}, err
 	}
-	all, idx, err := listAllAt(ctx, addr)
+	all, idx, err := listWorkloads(ctx, addr, consistentQ(), true)
 	if err != nil {
 		return placementView{}, err
 	}
@@ -283,33 +284,6 @@ func tryView(ctx context.Context, addr string) (placementView, error) {
 		v.nodes[n.ID] = n
 	}
 	return v, nil
-}
-
-// listAllAt lists every workload and returns the index all pages were
-// read at (an error if it moved between pages).
-func listAllAt(ctx context.Context, addr string) ([]api.Workload, uint64, error) {
-	var all []api.Workload
-	var idx uint64
-	after := ""
-	for {
-		q := url.Values{"limit": {"1000"}, "consistent": {""}}
-		if after != "" {
-			q.Set("after", after)
-		}
-		var page api.WorkloadList
-		if _, err := rawGet(ctx, addr, "", "/v1/workloads?"+q.Encode(), &page); err != nil {
-			return nil, 0, err
-		}
-		if idx != 0 && page.Index != idx {
-			return nil, 0, fmt.Errorf("state changed between pages (index %d, then %d)", idx, page.Index)
-		}
-		idx = page.Index
-		all = append(all, page.Workloads...)
-		if page.Next == "" {
-			return all, idx, nil
-		}
-		after = page.Next
-	}
 }
 
 // checkPlacements checks, through the API: every acknowledged workload

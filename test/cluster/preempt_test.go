@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -330,9 +331,15 @@ func (w *preemptWatch) checkOnce() {
 	var v placementView
 	var err error
 	for try := 0; try < 3; try++ {
-		if v, err = tryView(ctx, l.HTTPAddr); err == nil {
+		if v, err = tryView(ctx, l.HTTPAddr); err == nil || errors.Is(err, errPaging) {
 			break
 		}
+	}
+	if errors.Is(err, errPaging) {
+		w.mu.Lock()
+		w.problems = append(w.problems, err.Error())
+		w.mu.Unlock()
+		return
 	}
 	if err != nil {
 		return
@@ -459,7 +466,7 @@ func waitQuiescentView(t *testing.T, c *devcluster.Cluster, timeout time.Duratio
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var err error
-		if v, err = tryView(ctx, leaderAddr(t, c)); err != nil {
+		if v, err = tryView(ctx, leaderAddr(t, c)); pagingOK(t, err) != nil {
 			last = err.Error()
 			return false
 		}
