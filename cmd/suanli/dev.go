@@ -44,7 +44,9 @@ taken one is named and nothing starts (exit code 2; 0 picks free ports).
 A child that dies (try kill -9 on a server's PID) is restarted after a
 second, from its data directory; a killed agent comes back before gossip
 declares it dead, so its nodes stay up (--no-restart to watch them go down
-and its work move). Ctrl-C stops every child (SIGTERM, then SIGKILL after
+and its work move). One that exits with status 2 (bad input, or a refusal
+such as a data directory of another cluster) is left down, and so is one
+that exits more than 5 times a minute. Ctrl-C stops every child (SIGTERM, then SIGKILL after
 10 s) and removes the data directory unless --keep or --data-dir was given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
