@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -27,6 +28,30 @@ func (s *Server) raftError(err error) *api.Error {
 	return &api.Error{Code: api.CodeUnknownOutcome, Message: fmt.Sprintf("raft apply: %v: the write may or may not have been applied", err)}
 }
 
+// await waits for a Raft future, or until ctx ends (then it returns
+// raft.ErrRaftShutdown: the server or its leadership is closing). With
+// BatchApplyCh, Raft queues Apply and Barrier futures in a buffered
+// channel, and one still queued when Raft shuts down is never answered,
+// so a bare f.Error() can block forever — it held a test's Close for
+// minutes: a leader's barrier queued as Raft shut down kept runLeader,
+// and so stopLeader and Close, waiting. The goroutine that keeps waiting
+// on such a future is the only thing left behind.
+func await(ctx context.Context, f raft.Future) error {
+	ch := make(chan error, 1)
+	go func() { ch <- f.Error() }()
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-ch: // answered after all: say how
+			return err
+		default:
+			return raft.ErrRaftShutdown
+		}
+	}
+}
+
 // apply commits one command through Raft and waits for it to be applied
 // on this (leader) server. A command the FSM refused deterministically
 // comes back as its *api.Error, with a definite outcome.
@@ -37,7 +62,7 @@ func (s *Server) apply(t fsm.CmdType, body any) (any, uint64, *api.Error) {
 	}
 	start := time.Now()
 	f := s.raft.Apply(data, s.cfg.ApplyTimeout)
-	if err := f.Error(); err != nil {
+	if err := await(s.ctx, f); err != nil {
 		return nil, 0, s.raftError(err)
 	}
 	s.metrics.commitLatency.WithLabelValues(t.String()).Observe(time.Since(start).Seconds())
@@ -100,7 +125,7 @@ func (s *Server) submitBatcher() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := f.Error(); err != nil {
+			if err := await(s.ctx, f); err != nil {
 				e := s.raftError(err)
 				for _, r := range batch {
 					r.done <- submitResp{err: e}

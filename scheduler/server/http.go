@@ -461,7 +461,7 @@ func (s *Server) consistent(r *http.Request) *api.Error {
 	if err := s.raft.VerifyLeader().Error(); err != nil {
 		return &api.Error{Code: api.CodeNotLeader, Message: fmt.Sprintf("consistent read: %v", err)}
 	}
-	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
+	if err := await(r.Context(), s.raft.Barrier(s.cfg.ApplyTimeout)); err != nil {
 		return &api.Error{Code: api.CodeNotLeader, Message: fmt.Sprintf("consistent read: barrier: %v", err)}
 	}
 	return nil

@@ -97,7 +97,7 @@ func (s *Server) runLeader(ctx context.Context) {
 	// Wait until the FSM has applied everything earlier leaders committed;
 	// retry while still leading (a barrier can time out under load).
 	for {
-		err := s.raft.Barrier(s.cfg.ApplyTimeout).Error()
+		err := await(ctx, s.raft.Barrier(s.cfg.ApplyTimeout))
 		if err == nil {
 			break
 		}
@@ -323,7 +323,7 @@ func (s *Server) planLoop(ctx context.Context) {
 		f := s.raft.Apply(data, s.cfg.ApplyTimeout)
 		n := len(p.Items)
 		go func() {
-			if err := f.Error(); err != nil {
+			if err := await(ctx, f); err != nil {
 				results <- planDone{err: s.raftError(err), n: n}
 				return
 			}
