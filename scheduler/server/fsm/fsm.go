@@ -3,6 +3,7 @@ package fsm
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -46,22 +47,37 @@ const (
 	qDeferred              // deferred until NotBefore
 )
 
-type wrec struct {
-	// w is the workload's current version. Once published (!dirty) the
-	// view shares it and it must not change: touchWork gives the record
-	// a private copy before an Apply writes to it.
-	w        *api.Workload
+// qstate is where a pending workload is queued: kept by its record,
+// and by each published version as of its publish (for snapshots).
+type qstate struct {
 	q        queue
 	readySeq uint64 // incarnation of the pending state the leader must name
 	parkSeq  uint64
-	node     int32 // index of the node it is live on, or -1
-	deleted  bool
+}
+
+type wrec struct {
+	// w is the workload's current version. Once published (!dirty) the
+	// view shares it and it must not change: touchWork gives the record
+	// a private copy before an Apply writes to it. Its queue state too
+	// changes only after touchWork (leaveQueue), so publish copies it to
+	// the version.
+	w *api.Workload
+	qstate
+	node    int32 // index of the node it is live on, or -1
+	deleted bool
 	// pos is its position in f.order (and the view's array); pub its
 	// entry in the published view (sharing w once published); dirty that
 	// an Apply touched it since the last publish.
 	pos   int
 	pub   *pub[api.Workload]
 	dirty bool
+}
+
+// termEnt is a terminal workload's entry in the GC order, with its ID
+// (immutable, so a snapshot that shares the list reads no record).
+type termEnt struct {
+	r  *wrec
+	id string
 }
 
 type seqEnt struct {
@@ -128,8 +144,12 @@ type FSM struct {
 	parkedHead int
 	nWaiting   int
 	deferred   map[*wrec]struct{}
-	terminal   []*wrec
+	terminal   []termEnt
 	termHead   int
+	// termShared is set when a snapshot shares f.terminal's array: the
+	// entries from termHead on must not change until the array is
+	// replaced (appending after them is fine).
+	termShared atomic.Bool
 
 	st *scheduler.State
 
@@ -174,6 +194,7 @@ func (f *FSM) reset() {
 	f.parked, f.parkedHead, f.nWaiting = nil, 0, 0
 	f.deferred = map[*wrec]struct{}{}
 	f.terminal, f.termHead = nil, 0
+	f.termShared.Store(false)
 	f.status = map[string]int{}
 	f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = 0, 0, 0, 0, 0
 	st, _ := scheduler.NewState(&nodes.Topology{})
@@ -286,7 +307,7 @@ func (f *FSM) setStatus(r *wrec, s string, index uint64) {
 	f.status[s]++
 	r.w.ModifyIndex = index
 	if api.Terminal(s) {
-		f.terminal = append(f.terminal, r)
+		f.terminal = append(f.terminal, termEnt{r, r.w.ID})
 	}
 }
 
@@ -421,8 +442,10 @@ func (f *FSM) repend(r *wrec, reason string, index uint64) {
 // gc forgets the oldest terminal workloads beyond MaxTerminal.
 func (f *FSM) gc() {
 	for len(f.terminal)-f.termHead > f.cfg.MaxTerminal {
-		r := f.terminal[f.termHead]
-		f.terminal[f.termHead] = nil
+		r := f.terminal[f.termHead].r
+		if !f.termShared.Load() {
+			f.terminal[f.termHead] = termEnt{} // let it be collected
+		}
 		f.termHead++
 		if r.deleted || !api.Terminal(r.w.Status) {
 			continue
@@ -433,7 +456,13 @@ func (f *FSM) gc() {
 		f.status[r.w.Status]--
 	}
 	if f.termHead > 1024 && f.termHead > len(f.terminal)/2 {
-		f.terminal = append(f.terminal[:0], f.terminal[f.termHead:]...)
+		if f.termShared.Load() {
+			// A snapshot may still be reading the old array.
+			f.terminal = slices.Clone(f.terminal[f.termHead:])
+			f.termShared.Store(false)
+		} else {
+			f.terminal = append(f.terminal[:0], f.terminal[f.termHead:]...)
+		}
 		f.termHead = 0
 		// Compact the submission order too.
 		j := 0

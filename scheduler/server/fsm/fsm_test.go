@@ -19,14 +19,20 @@ type harness struct {
 	t   testing.TB
 	f   *FSM
 	idx uint64
+	// log holds the entries apply applied, log[i] at index i+1 (when
+	// nothing else advanced idx).
+	log [][]byte
 }
 
 // newHarness returns a harness on a new FSM. In tests (not benchmarks) the
 // FSM keeps a copy of each workload version it publishes, and
 // CheckInvariants fails if one changed afterwards (a write without
 // touchWork).
-func newHarness(t testing.TB) *harness {
-	f := New(Config{})
+func newHarness(t testing.TB) *harness { return newHarnessWith(t, Config{}) }
+
+// newHarnessWith is newHarness with a configuration.
+func newHarnessWith(t testing.TB, cfg Config) *harness {
+	f := New(cfg)
 	_, bench := t.(*testing.B)
 	f.freeze = !bench
 	return &harness{t: t, f: f}
@@ -39,6 +45,7 @@ func (h *harness) apply(typ CmdType, body any) any {
 		h.t.Fatal(err)
 	}
 	h.idx++
+	h.log = append(h.log, b)
 	res := h.f.Apply(h.idx, b)
 	if err := h.f.CheckInvariants(); err != nil {
 		h.t.Fatalf("after %s: invariants: %v", typ, err)
@@ -67,8 +74,11 @@ func spec(id string, cpu int64) api.WorkloadSpec {
 
 // setup registers agent a1 with two 4-core nodes at jn-core and agent a2
 // with one 8-core node at x-jn.
-func setup(t testing.TB) *harness {
-	h := newHarness(t)
+func setup(t testing.TB) *harness { return setupWith(t, Config{}) }
+
+// setupWith is setup with a configuration.
+func setupWith(t testing.TB, cfg Config) *harness {
+	h := newHarnessWith(t, cfg)
 	h.must(CmdRegister, &Register{At: t0, AgentID: "a1",
 		Sites: []api.Site{site("jn-core", "JN", "core-zone")},
 		Nodes: []api.NodeSpec{node("n1", "jn-core", 4000, 8192, 0), node("n2", "jn-core", 4000, 8192, 0)}})
@@ -494,7 +504,10 @@ func randomHistory(t testing.TB, seed uint64, steps int) *harness {
 }
 
 // randomSteps applies a seeded random mix of commands to h.
-func randomSteps(h *harness, seed uint64, steps int) {
+func randomSteps(h *harness, seed uint64, steps int) { randomStepsNamed(h, seed, steps, "w") }
+
+// randomStepsNamed is randomSteps with workload IDs prefix0, prefix1, ...
+func randomStepsNamed(h *harness, seed uint64, steps int, prefix string) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	nodesIDs := []string{"n1", "n2", "n3"}
 	at := t0
@@ -502,7 +515,7 @@ func randomSteps(h *harness, seed uint64, steps int) {
 		at = at.Add(time.Second)
 		switch rng.IntN(8) {
 		case 0, 1:
-			h.submit(spec(fmt.Sprintf("w%d", i), int64(500+rng.IntN(4000))))
+			h.submit(spec(fmt.Sprintf("%s%d", prefix, i), int64(500+rng.IntN(4000))))
 		case 2, 3:
 			rd := h.f.ReadyAfter(0, 3, nil)
 			_, ep := h.f.Epochs()
@@ -529,7 +542,7 @@ func randomSteps(h *harness, seed uint64, steps int) {
 			h.must(CmdNodeState, &NodeState{At: at, Nodes: []string{nodesIDs[rng.IntN(3)]}, State: st, Reason: "operator"})
 		case 6:
 			if i > 0 {
-				h.apply(CmdCancel, &Cancel{At: at, ID: fmt.Sprintf("w%d", rng.IntN(i))})
+				h.apply(CmdCancel, &Cancel{At: at, ID: fmt.Sprintf("%s%d", prefix, rng.IntN(i))})
 			}
 		case 7:
 			if rng.IntN(4) == 0 {

@@ -2,10 +2,12 @@ package fsm
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/scheduler/server/api"
@@ -20,7 +22,18 @@ const maxSnapshotBytes = 4 << 30
 
 // snapData is the whole replicated state, as written to a snapshot. The
 // format is JSON: {"version":1, ...}; docs/operations.md describes it.
+// Write streams it: snapHead's members, then the workloads and the
+// terminal list (the last members).
 type snapData struct {
+	snapHead
+	Workloads []snapWork `json:"workloads"`
+	// Terminal lists terminal workload IDs in the order they finished
+	// (oldest first), for garbage collection.
+	Terminal []string `json:"terminal"`
+}
+
+// snapHead is the part of snapData that is not per workload.
+type snapHead struct {
 	Version  int    `json:"version"`
 	Index    uint64 `json:"index"`
 	Seq      uint64 `json:"seq"`
@@ -34,12 +47,10 @@ type snapData struct {
 	Nodes     []api.Node   `json:"nodes"`
 	Agents    []agentRec   `json:"agents"`
 	Servers   []api.Server `json:"servers"`
-	Workloads []snapWork   `json:"workloads"`
-	// Terminal lists terminal workload IDs in the order they finished
-	// (oldest first), for garbage collection.
-	Terminal []string `json:"terminal"`
 }
 
+// snapWork is a workload and its queue state. Its JSON is the workload's
+// followed by the queue members (State.Write relies on that order).
 type snapWork struct {
 	api.Workload
 	Queue    queue  `json:"q,omitempty"`
@@ -47,26 +58,39 @@ type snapWork struct {
 	ParkSeq  uint64 `json:"ps,omitempty"`
 }
 
-// State is a point-in-time copy of the FSM, taken by Snapshot; Write
-// serializes it (concurrently with further Applies).
-type State struct{ d snapData }
+// State is a point-in-time state of the FSM, taken by Snapshot; Write
+// serializes it (concurrently with further Applies). It holds the small
+// parts as copies and the rest as the immutable structures the FSM
+// published: the view's workload and node arrays (each workload version
+// with its queue state) and the terminal list's entries, which the FSM
+// leaves alone while a snapshot shares them (termShared).
+type State struct {
+	head  snapHead // without sites and nodes, which Write takes from the view
+	work  pvec[pub[api.Workload], workKey]
+	nodes pvec[pub[api.Node], nodeKey]
+	sites []api.Site
+	term  []termEnt
+}
 
-// Snapshot copies the state. It costs O(workloads + nodes) under the lock.
+// Snapshot captures the state for Write. Under the lock it copies only
+// the agents (with their node lists), the servers and a few counters:
+// O(agents' nodes + servers), however many workloads there are.
 func (f *FSM) Snapshot() *State {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	d := snapData{
-		Version: snapshotVersion, Index: f.index, Seq: f.seq, ReadySeq: f.readySeq, ParkSeq: f.parkSeq, CapEpoch: f.capEpoch,
-		ClusterID: f.clusterID,
-		Sites:     append([]api.Site{}, f.sites...),
-		Nodes:     make([]api.Node, len(f.nodes)),
-		Servers:   make([]api.Server, 0, len(f.servers)),
-		Workloads: make([]snapWork, 0, len(f.work)),
+	// Every Apply and Restore publishes before it releases the write lock,
+	// so the view is the state at f.index.
+	v := f.view.Load()
+	s := &State{
+		head: snapHead{
+			Version: snapshotVersion, Index: f.index, Seq: f.seq, ReadySeq: f.readySeq, ParkSeq: f.parkSeq, CapEpoch: f.capEpoch,
+			ClusterID: f.clusterID,
+			Servers:   make([]api.Server, 0, len(f.servers)),
+		},
+		work: v.work, nodes: v.nodes, sites: v.sites,
+		term: f.terminal[f.termHead:len(f.terminal):len(f.terminal)],
 	}
-	for i, nr := range f.nodes {
-		d.Nodes[i] = nr.n
-		d.Nodes[i].Used = nodes.Resources{}
-	}
+	f.termShared.Store(true)
 	ids := make([]string, 0, len(f.agents))
 	for id := range f.agents {
 		ids = append(ids, id)
@@ -74,36 +98,137 @@ func (f *FSM) Snapshot() *State {
 	sort.Strings(ids)
 	for _, id := range ids {
 		a := f.agents[id]
-		d.Agents = append(d.Agents, agentRec{ID: a.ID, Nodes: append([]string{}, a.Nodes...), Index: a.Index, Instance: a.Instance})
+		s.head.Agents = append(s.head.Agents, agentRec{ID: a.ID, Nodes: append([]string{}, a.Nodes...), Index: a.Index, Instance: a.Instance})
 	}
-	for _, s := range f.servers {
-		d.Servers = append(d.Servers, s)
+	for _, sv := range f.servers {
+		s.head.Servers = append(s.head.Servers, sv)
 	}
-	sort.Slice(d.Servers, func(a, b int) bool { return d.Servers[a].ID < d.Servers[b].ID })
-	for _, r := range f.order {
-		if r.deleted {
-			continue
-		}
-		d.Workloads = append(d.Workloads, snapWork{Workload: *r.w, Queue: r.q, ReadySeq: r.readySeq, ParkSeq: r.parkSeq})
-	}
-	for _, r := range f.terminal[f.termHead:] {
-		if r != nil && !r.deleted {
-			d.Terminal = append(d.Terminal, r.w.ID)
-		}
-	}
-	return &State{d: d}
+	sort.Slice(s.head.Servers, func(a, b int) bool { return s.head.Servers[a].ID < s.head.Servers[b].ID })
+	return s
 }
 
 // Index is the log index the state was taken at.
-func (s *State) Index() uint64 { return s.d.Index }
+func (s *State) Index() uint64 { return s.head.Index }
 
-// Write serializes the state.
+// Write serializes the state: byte for byte what encoding/json's Encoder
+// writes for its snapData, streamed, reusing the workloads' cached JSON.
 func (s *State) Write(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	if err := json.NewEncoder(bw).Encode(&s.d); err != nil {
+	if err := s.write(w); err != nil {
 		return fmt.Errorf("write fsm snapshot: %w", err)
 	}
+	return nil
+}
+
+func (s *State) write(w io.Writer) error {
+	head := s.head
+	head.Sites = s.sites
+	if head.Sites == nil {
+		head.Sites = []api.Site{}
+	}
+	head.Nodes = make([]api.Node, s.nodes.Len())
+	for i := range head.Nodes {
+		n, _ := s.nodes.At(i)
+		head.Nodes[i] = n.v
+		head.Nodes[i].Used = nodes.Resources{}
+	}
+	hj, err := json.Marshal(&head)
+	if err != nil {
+		return fmt.Errorf("head: %w", err)
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.Write(hj[:len(hj)-1]) // without its closing brace
+	bw.WriteString(`,"workloads":[`)
+	var sc scratch
+	var tail []byte
+	sep := ""
+	s.work.scan(0, workKey{}, nil, func(_ int, p *pub[api.Workload]) bool {
+		var b []byte
+		if b, err = sc.encode(&p.v, p.js.Load()); err != nil {
+			err = fmt.Errorf("workload %q: %w", p.v.ID, err)
+			return false
+		}
+		// The workload's members without its closing brace, then
+		// snapWork's.
+		tail = tail[:0]
+		if p.qs.q != qNone {
+			tail = strconv.AppendUint(append(tail, `,"q":`...), uint64(p.qs.q), 10)
+		}
+		if p.qs.readySeq != 0 {
+			tail = strconv.AppendUint(append(tail, `,"rs":`...), p.qs.readySeq, 10)
+		}
+		if p.qs.parkSeq != 0 {
+			tail = strconv.AppendUint(append(tail, `,"ps":`...), p.qs.parkSeq, 10)
+		}
+		tail = append(tail, '}')
+		bw.WriteString(sep)
+		bw.Write(b[:len(b)-1])
+		_, err = bw.Write(tail)
+		sep = ","
+		return err == nil // a failed write stops the scan
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString(`],"terminal":`)
+	if len(s.term) == 0 {
+		bw.WriteString("null") // as encoding/json writes the nil list the old snapshot had
+	} else {
+		bw.WriteByte('[')
+		var b []byte
+		for i, e := range s.term {
+			b = b[:0]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendJSONString(b, e.id); err != nil {
+				return fmt.Errorf("terminal %q: %w", e.id, err)
+			}
+			if _, err := bw.Write(b); err != nil {
+				return err
+			}
+		}
+		bw.WriteByte(']')
+	}
+	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// scratch encodes values one at a time into a reused buffer.
+type scratch struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// encode returns v's JSON as json.Marshal writes it, valid until the next
+// call: cached, if given, else encoded (and not cached: a snapshot should
+// not grow the view by every workload's JSON).
+func (sc *scratch) encode(v any, cached *[]byte) ([]byte, error) {
+	if cached != nil {
+		return *cached, nil
+	}
+	if sc.enc == nil {
+		sc.enc = json.NewEncoder(&sc.buf)
+	}
+	sc.buf.Reset()
+	if err := sc.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := sc.buf.Bytes()
+	return b[:len(b)-1], nil // Encode adds a newline
+}
+
+// appendJSONString appends s as encoding/json writes a string: as is,
+// quoted, when nothing in it needs escaping (IDs), else through json.
+func appendJSONString(dst []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, err := json.Marshal(s)
+			return append(dst, b...), err
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"'), nil
 }
 
 // Restore replaces the FSM's state with a snapshot's. On error the FSM is
@@ -129,6 +254,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	f.ready, f.readyHead, f.parked, f.parkedHead, f.terminal, f.termHead = nf.ready, 0, nf.parked, 0, nf.terminal, 0
 	f.st, f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = nf.st, nf.index, nf.seq, nf.readySeq, nf.parkSeq, nf.capEpoch
 	f.clusterID = nf.clusterID
+	f.termShared.Store(false) // a new array; snapshots may keep the old one
 	f.topoGen++
 	f.publishAll()
 	f.changed()
@@ -248,12 +374,17 @@ func (f *FSM) load(d *snapData) error {
 	sort.Slice(ready, func(a, b int) bool { return ready[a].seq < ready[b].seq })
 	sort.Slice(f.parked, func(a, b int) bool { return f.parked[a].seq < f.parked[b].seq })
 	f.ready = ready
+	listed := make(map[*wrec]bool, len(d.Terminal))
 	for _, id := range d.Terminal {
 		r := f.work[id]
 		if r == nil || !api.Terminal(r.w.Status) {
 			return fmt.Errorf("terminal list names %q, which is not a terminal workload", id)
 		}
-		f.terminal = append(f.terminal, r)
+		if listed[r] {
+			return fmt.Errorf("terminal list names %q twice", id)
+		}
+		listed[r] = true
+		f.terminal = append(f.terminal, termEnt{r, id})
 	}
 	return f.rebuild(f.index, true)
 }
@@ -295,6 +426,15 @@ func (f *FSM) checkLocked() error {
 			waiting++
 		}
 	}
+	// A snapshot writes the terminal list from termHead on as it stands:
+	// each entry a distinct, kept, terminal workload.
+	listed := make(map[*wrec]bool, len(f.terminal)-f.termHead)
+	for _, e := range f.terminal[f.termHead:] {
+		if e.r == nil || e.r.deleted || !api.Terminal(e.r.w.Status) || e.id != e.r.w.ID || listed[e.r] {
+			return fmt.Errorf("terminal list: bad entry %q (record %p)", e.id, e.r)
+		}
+		listed[e.r] = true
+	}
 	if waiting != f.nWaiting {
 		return fmt.Errorf("waiting count %d, want %d", f.nWaiting, waiting)
 	}
@@ -320,10 +460,15 @@ func (f *FSM) checkLocked() error {
 // Equal reports whether two FSMs hold the same replicated state (for
 // tests: snapshot round trips, replicas after a leader change).
 func Equal(a, b *FSM) (bool, string) {
-	sa, sb := a.Snapshot(), b.Snapshot()
-	ja, _ := json.Marshal(sa.d)
-	jb, _ := json.Marshal(sb.d)
-	if string(ja) == string(jb) {
+	var ba, bb bytes.Buffer
+	if err := a.Snapshot().Write(&ba); err != nil {
+		return false, err.Error()
+	}
+	if err := b.Snapshot().Write(&bb); err != nil {
+		return false, err.Error()
+	}
+	ja, jb := ba.Bytes(), bb.Bytes()
+	if bytes.Equal(ja, jb) {
 		return true, ""
 	}
 	// Find the first differing byte for a readable message.

@@ -49,6 +49,9 @@ type view struct {
 type pub[T any] struct {
 	v  T
 	js atomic.Pointer[[]byte]
+	// qs is a workload version's queue state, set by publish (zero for
+	// nodes).
+	qs qstate
 }
 
 // json returns the record's JSON encoding (as encoding/json writes it).
@@ -144,6 +147,11 @@ func (f *FSM) publishAll() {
 func (f *FSM) publish() {
 	for _, r := range f.dirtyWork {
 		r.dirty = false // r.pub is shared with the view from now on
+		if !r.deleted && r.pub.qs != r.qstate {
+			// r.pub is this Apply's version (the queue state changes
+			// only after touchWork; checkView verifies it).
+			r.pub.qs = r.qstate
+		}
 		if f.freeze {
 			if f.frozen == nil {
 				f.frozen = map[*api.Workload]api.Workload{}
@@ -212,6 +220,9 @@ func (f *FSM) checkView() error {
 		}
 		if !r.deleted && (w != r.pub || r.w != &w.v) {
 			return fmt.Errorf("view: workload %q: the view holds another version than the record", r.w.ID)
+		}
+		if !r.deleted && w.qs != r.qstate {
+			return fmt.Errorf("view: workload %q: queue state %+v, the record's %+v (changed without touchWork)", r.w.ID, w.qs, r.qstate)
 		}
 		if fz, ok := f.frozen[&w.v]; f.freeze && (!ok || !reflect.DeepEqual(w.v, fz)) {
 			return fmt.Errorf("view: workload %q changed after it was published (an Apply wrote to it without touchWork):\n now       %+v\n published %+v", r.w.ID, w.v, fz)
