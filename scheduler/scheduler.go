@@ -46,6 +46,23 @@ func (s *Scheduler) Forget(id string) {
 	}
 }
 
+// Adopter is a policy that remembers work between decisions and can take
+// over work an earlier instance of it deferred: a new leader's optimizer
+// learns of the deferrals the old leader's made, so its plan keeps their
+// reservations instead of promising the same window to new work.
+type Adopter interface {
+	Adopt(snap *Snapshot, w *Workload, site int, at time.Time)
+}
+
+// Adopt tells the policy that w was deferred, by an earlier instance of
+// it, to start at site (an index into snap's sites, or -1 if unknown) at
+// at. Built-in policies keep no such state; it costs nothing for them.
+func (s *Scheduler) Adopt(snap *Snapshot, w *Workload, site int, at time.Time) {
+	if a, ok := s.ext.(Adopter); ok {
+		a.Adopt(snap, w, site, at)
+	}
+}
+
 // cand is a site that passed the filters.
 type cand struct {
 	site     int32

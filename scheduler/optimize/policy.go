@@ -237,7 +237,11 @@ type Optimizer struct {
 	replan   int // number of plans computed (for tests and metrics)
 }
 
-var _ scheduler.Decider = (*Optimizer)(nil)
+var (
+	_ scheduler.Decider   = (*Optimizer)(nil)
+	_ scheduler.Forgetter = (*Optimizer)(nil)
+	_ scheduler.Adopter   = (*Optimizer)(nil)
+)
 
 // New returns an optimizer; cfg configures the built-in policies it binds
 // work with.
@@ -272,12 +276,7 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 		o.note(ex, "no deadline or no forecast: placed by the balanced policy")
 		return d
 	}
-	if o.sites != snap.State.NumSites() {
-		// a new topology: forget groups (their site masks) and the plan
-		o.groups, o.ledger, o.index = nil, o.ledger[:0], map[string]int{}
-		o.demand, o.planned, o.sites = 0, 0, snap.State.NumSites()
-		o.dirty = true
-	}
+	o.topology(snap)
 	cores := float64(w.Request.CPUMilli) / 1000
 	gpus := float64(w.Request.GPUMilli) / 1000
 	hours := w.Duration.Hours()
@@ -425,6 +424,44 @@ func (o *Optimizer) Decide(snap *scheduler.Snapshot, w *scheduler.Workload, now 
 	}
 	o.note(ex, "optimizer: the plan has no room for this work before its deadline; placed greenest-first now")
 	return d
+}
+
+// topology forgets groups (their site masks), the ledger and the plan
+// when snap's sites are not the ones they were made for.
+func (o *Optimizer) topology(snap *scheduler.Snapshot) {
+	if o.sites != snap.State.NumSites() {
+		o.groups, o.ledger, o.index = nil, o.ledger[:0], map[string]int{}
+		o.demand, o.planned, o.sites = 0, 0, snap.State.NumSites()
+		o.dirty = true
+	}
+}
+
+// Adopt takes over deadline work an earlier optimizer deferred to start at
+// site at at (a new leader's, for the old leader's deferrals): it enters
+// the ledger as if this optimizer had deferred it, so the next plan keeps
+// its reservation there, and it gets it back when it returns. Without it
+// a new leader's plan offered the same window to new work, and the
+// returning work found it taken. site −1 (not known: deferred by another
+// policy, or by a log from before deferrals named their site) counts the
+// work's demand without a reservation. Work already known, or without a
+// deadline, is ignored.
+func (o *Optimizer) Adopt(snap *scheduler.Snapshot, w *scheduler.Workload, site int, at time.Time) {
+	if w.Deadline.IsZero() {
+		return
+	}
+	o.topology(snap)
+	if _, ok := o.index[w.ID]; ok {
+		return
+	}
+	if site >= o.sites {
+		site = -1
+	}
+	cores, hours := float64(w.Request.CPUMilli)/1000, w.Duration.Hours()
+	o.index[w.ID] = len(o.ledger)
+	o.ledger = append(o.ledger, entry{id: w.ID, cores: cores, gpus: float64(w.Request.GPUMilli) / 1000, hours: hours,
+		deadline: w.Deadline, group: o.groupOf(snap, w), site: site, at: at})
+	o.demand += cores * hours
+	o.dirty = true
 }
 
 // groupOf returns the group of w: the sites it may run at (by tier,

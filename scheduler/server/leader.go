@@ -147,7 +147,11 @@ func (s *Server) planLoop(ctx context.Context) {
 		energyAt    time.Time
 		live        = &liveView{f: s.fsm, evicted: map[string]bool{}, placed: map[int][]fsm.LiveWork{}}
 	)
-	for _, d := range s.fsm.Deferred() {
+	// The work earlier leaders deferred: this one wakes it when due, and
+	// its policy takes over the reservations (adopt, once a snapshot is
+	// built).
+	adopt := s.fsm.Deferred()
+	for _, d := range adopt {
 		heap.Push(&defers, deferral{at: d.NotBefore, id: d.Spec.ID, seq: d.Seq})
 	}
 	timer := time.NewTimer(time.Hour)
@@ -248,6 +252,10 @@ func (s *Server) planLoop(ctx context.Context) {
 		if s.cfg.Energy != nil && (snap != energySnap || now.Sub(energyAt) >= s.cfg.EnergyRefresh) {
 			s.applyEnergy(snap, now)
 			energySnap, energyAt = snap, now
+		}
+		if len(adopt) > 0 && snap != nil {
+			s.adopt(sched, snap, adopt)
+			adopt = nil
 		}
 		buf = s.fsm.ReadyAfter(cursor, s.cfg.PlanBatch, buf[:0])
 		if n := len(buf); n > 0 {
@@ -369,6 +377,25 @@ func (s *Server) cancelled(id string) {
 func (s *Server) left(id string) bool {
 	w, ok := s.fsm.Get(id)
 	return !ok || api.Terminal(w.Status)
+}
+
+// adopt hands the deferrals of earlier leaders to this leader's policy
+// (scheduler.Adopter: the optimizer keeps their reservations in its plan
+// instead of offering the same hours to new work).
+func (s *Server) adopt(sched *scheduler.Scheduler, snap *scheduler.Snapshot, deferred []fsm.Ready) {
+	for i := range deferred {
+		r := &deferred[i]
+		w, err := toWorkload(&r.Spec, snap)
+		if err != nil {
+			continue // decided (and rejected) when it comes due
+		}
+		site := -1
+		if r.DeferSite != "" {
+			site = snap.State.SiteIndex(r.DeferSite)
+		}
+		sched.Adopt(snap, &w, site, r.NotBefore)
+	}
+	s.metrics.adopted.Add(float64(len(deferred)))
 }
 
 // orderBatch puts a batch of ready work (what ReadyAfter read past the
@@ -499,6 +526,9 @@ func (s *Server) decide(sched *scheduler.Scheduler, snap *scheduler.Snapshot, li
 		}
 	case scheduler.Defer:
 		it.Outcome, it.NotBefore = fsm.OutcomeDefer, d.NotBefore
+		if d.Site >= 0 {
+			it.DeferSite = snap.State.Site(d.Site).ID
+		}
 		it.Reason = "deferred to a better window"
 	default:
 		// Explain rejections (the cost is paid only here).

@@ -20,6 +20,7 @@ type metrics struct {
 	eventsIgnored      *prometheus.CounterVec
 	eventsUnidentified prometheus.Counter
 	listsShed          prometheus.Counter
+	adopted            prometheus.Counter
 }
 
 func newMetrics(s *Server) *metrics {
@@ -43,7 +44,9 @@ func newMetrics(s *Server) *metrics {
 			"stale (the workload is not live on that node), agent, unknown, duplicate, invalid."}, []string{"reason"})
 	m.eventsUnidentified = prometheus.NewCounter(prometheus.CounterOpts{Name: "suanli_agent_events_unidentified_total",
 		Help: "Agent events this server committed and the FSM applied that carried no placement (agents that predate placements)."})
-	m.reg.MustRegister(m.placements, m.conflicts, m.preemptions, m.leaderChanges, m.isLeader, m.commitLatency,
+	m.adopted = prometheus.NewCounter(prometheus.CounterOpts{Name: "suanli_deferrals_adopted_total",
+		Help: "Deferred workloads this server's policy took over from earlier leaders when it became leader (their reservations in the optimizer's plan)."})
+	m.reg.MustRegister(m.adopted, m.placements, m.conflicts, m.preemptions, m.leaderChanges, m.isLeader, m.commitLatency,
 		m.eventsIgnored, m.eventsUnidentified, m.listsShed,
 		stateCollector{s}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -78,7 +78,10 @@ type Workload struct {
 	// Waiting is set while a pending workload waits for capacity to change.
 	Waiting bool `json:"waiting,omitempty"`
 	// NotBefore is when deferred work will be decided again.
-	NotBefore   time.Time `json:"not_before,omitzero"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// DeferSite is where deferred work is meant to start when it comes
+	// back, if the policy that deferred it said (the optimizer does).
+	DeferSite   string    `json:"defer_site,omitempty"`
 	Attempts    int       `json:"attempts"`
 	SubmittedAt time.Time `json:"submitted_at"`
 	PlacedAt    time.Time `json:"placed_at,omitzero"`

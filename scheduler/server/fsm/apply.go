@@ -329,7 +329,7 @@ func (f *FSM) applyPlan(index uint64, c *Plan) any {
 			r.w.Attempts++
 			r.w.ModifyIndex = index
 			r.w.Reason, r.w.Explanation = it.Reason, it.Explanation
-			f.deferTo(r, it.NotBefore)
+			f.deferTo(r, it.NotBefore, it.DeferSite)
 			res.Deferred++
 		case OutcomeWait:
 			r.w.Attempts++

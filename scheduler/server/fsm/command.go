@@ -113,13 +113,17 @@ type PlanItem struct {
 	ID string `json:"id"`
 	// ReadySeq is the ready sequence number the leader read; a decision
 	// about an older incarnation of the workload's pending state is ignored.
-	ReadySeq    uint64    `json:"rs"`
-	Outcome     string    `json:"o"`
-	Node        string    `json:"n,omitempty"`
-	Late        bool      `json:"late,omitempty"`
-	NotBefore   time.Time `json:"nb,omitzero"`
-	Reason      string    `json:"r,omitempty"`
-	Explanation string    `json:"x,omitempty"`
+	ReadySeq  uint64    `json:"rs"`
+	Outcome   string    `json:"o"`
+	Node      string    `json:"n,omitempty"`
+	Late      bool      `json:"late,omitempty"`
+	NotBefore time.Time `json:"nb,omitzero"`
+	// DeferSite, on a deferral, is the site the policy means to start the
+	// work at when it returns (empty: none in particular), so a new
+	// leader's policy can take over the reservation (scheduler.Adopter).
+	DeferSite   string `json:"ds,omitempty"`
+	Reason      string `json:"r,omitempty"`
+	Explanation string `json:"x,omitempty"`
 	// KeepExplanation, on a wait with the reason the workload already
 	// has, says its explanation is unchanged too: the FSM keeps the one
 	// it has and the log does not carry it again (every capacity change

@@ -322,7 +322,7 @@ func (f *FSM) leaveQueue(r *wrec) {
 	r.q = qNone
 	r.readySeq, r.parkSeq = 0, 0
 	r.w.Waiting = false
-	r.w.NotBefore = time.Time{}
+	r.w.NotBefore, r.w.DeferSite = time.Time{}, ""
 }
 
 func (f *FSM) makeReady(r *wrec) {
@@ -343,12 +343,12 @@ func (f *FSM) park(r *wrec) {
 	f.parked = append(f.parked, seqEnt{f.parkSeq, r})
 }
 
-func (f *FSM) deferTo(r *wrec, nb time.Time) {
+func (f *FSM) deferTo(r *wrec, nb time.Time, site string) {
 	f.leaveQueue(r)
 	f.readySeq++
 	r.readySeq = f.readySeq
 	r.q = qDeferred
-	r.w.NotBefore = nb
+	r.w.NotBefore, r.w.DeferSite = nb, site
 	f.deferred[r] = struct{}{}
 }
 

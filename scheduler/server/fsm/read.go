@@ -210,8 +210,10 @@ func (f *FSM) AgentNodeStates(reason string) map[string][2]int {
 type Ready struct {
 	Seq  uint64 // ready sequence number, to name in the PlanItem
 	Spec api.WorkloadSpec
-	// NotBefore is set for deferred work.
+	// NotBefore is set for deferred work, and DeferSite if the policy
+	// that deferred it named the site it means to start it at.
 	NotBefore time.Time
+	DeferSite string
 	// Reason and Explanation are what the workload was last told (a
 	// previous wait's), so that the leader can leave an unchanged
 	// explanation out of its plan (PlanItem.KeepExplanation).
@@ -243,7 +245,7 @@ func (f *FSM) Deferred() []Ready {
 	defer f.mu.RUnlock()
 	out := make([]Ready, 0, len(f.deferred))
 	for r := range f.deferred {
-		out = append(out, Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore, Reason: r.w.Reason, Explanation: r.w.Explanation})
+		out = append(out, Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore, DeferSite: r.w.DeferSite, Reason: r.w.Reason, Explanation: r.w.Explanation})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Seq < out[b].Seq })
 	return out
@@ -258,7 +260,7 @@ func (f *FSM) DeferredOne(id string, seq uint64) (Ready, bool) {
 	if r == nil || r.q != qDeferred || (seq != 0 && r.readySeq != seq) {
 		return Ready{}, false
 	}
-	return Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore, Reason: r.w.Reason, Explanation: r.w.Explanation}, true
+	return Ready{Seq: r.readySeq, Spec: r.w.WorkloadSpec, NotBefore: r.w.NotBefore, DeferSite: r.w.DeferSite, Reason: r.w.Reason, Explanation: r.w.Explanation}, true
 }
 
 // Epochs returns the topology generation (changes when the state is
