@@ -259,16 +259,16 @@ type WhyNot struct {
 type ClusterStatus struct {
 	// ClusterID is the cluster's identity (generated when it was
 	// bootstrapped); empty until committed.
-	ClusterID    string   `json:"cluster_id,omitempty"`
-	ID           string   `json:"id"`
-	State        string   `json:"state"` // Leader, Follower, Candidate, Shutdown
-	LeaderID     string   `json:"leader_id"`
-	LeaderAddr   string   `json:"leader_raft_addr"`
-	LeaderHTTP   string   `json:"leader_http_addr,omitempty"`
-	Term         uint64   `json:"term"`
-	LastIndex    uint64   `json:"last_index"`
-	CommitIndex  uint64   `json:"commit_index"`
-	AppliedIndex uint64   `json:"applied_index"`
+	ClusterID    string `json:"cluster_id,omitempty"`
+	ID           string `json:"id"`
+	State        string `json:"state"` // Leader, Follower, Candidate, Shutdown
+	LeaderID     string `json:"leader_id"`
+	LeaderAddr   string `json:"leader_raft_addr"`
+	LeaderHTTP   string `json:"leader_http_addr,omitempty"`
+	Term         uint64 `json:"term"`
+	LastIndex    uint64 `json:"last_index"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
 	// Policy is the scheduling policy in force: the replicated scheduler
 	// configuration's (Scheduler), or this server's --policy while the
 	// cluster has none yet.
@@ -279,8 +279,8 @@ type ClusterStatus struct {
 	Scheduler      *SchedulerConfig `json:"scheduler,omitempty"`
 	SchedulerIndex uint64           `json:"scheduler_index,omitempty"`
 	Servers        []Server         `json:"servers"`
-	Members      []Member `json:"members,omitempty"`
-	Counts       Counts   `json:"counts"`
+	Members        []Member         `json:"members,omitempty"`
+	Counts         Counts           `json:"counts"`
 	// Gossip is this server's view of the gossip pool.
 	Gossip *GossipStatus `json:"gossip,omitempty"`
 }
