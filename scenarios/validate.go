@@ -242,36 +242,7 @@ func (v *validator) powerManagement() {
 
 func (v *validator) scheduler() {
 	sc := &v.s.Scheduler
-	w := &sc.Weights
-	ok := true
-	for _, x := range []struct {
-		name string
-		w    float64
-	}{{"latency", w.Latency}, {"cost", w.Cost}, {"carbon", w.Carbon}, {"binpack", w.BinPack}, {"spread", w.Spread}} {
-		ok = v.rangeCheck("scheduler.weights."+x.name, x.w, 0, 1000) && ok
-	}
-	if ok && w.Latency+w.Cost+w.Carbon+w.BinPack+w.Spread == 0 {
-		v.errf("scheduler.weights", "every weight is 0; at least one of latency, cost, carbon, binpack, spread must be > 0 (balanced would have nothing to choose by)")
-	}
-	v.check(sc.NodeCandidates >= 1 && sc.NodeCandidates <= 32, "scheduler.node_candidates", "%d must be in [1, 32]", sc.NodeCandidates)
-	v.rangeCheck("scheduler.defer_threshold", sc.DeferThreshold, 0, 1)
-	v.check(sc.DeferSlack >= 0 && sc.DeferSlack.D() <= 7*24*time.Hour, "scheduler.defer_slack", "%s must be in [0, 7d] (0: no slack)", sc.DeferSlack)
-	v.rangeCheck("scheduler.defer_slack_fraction", sc.DeferSlackFraction, 0, 10)
-
-	o := &sc.Optimizer
-	v.rangeCheck("scheduler.optimizer.tolerance", o.Tolerance, 0, 10)
-	v.rangeCheck("scheduler.optimizer.recovery_hours", o.RecoveryHours, 0, 168)
-	v.rangeCheck("scheduler.optimizer.replan_share", o.ReplanShare, 0, 10)
-	okC := v.rangeCheck("scheduler.optimizer.carbon_weight", o.CarbonWeight, 0, 1000)
-	okP := v.rangeCheck("scheduler.optimizer.price_weight", o.PriceWeight, 0, 1000)
-	if okC && okP && o.CarbonWeight+o.PriceWeight == 0 {
-		at := "scheduler.optimizer.carbon_weight"
-		if !v.has(at) {
-			at = "scheduler.optimizer.price_weight"
-		}
-		v.errf(at, "carbon_weight and price_weight are both 0; at least one must be > 0 (the plan would have nothing to choose by)")
-	}
-	v.check(o.Utilization > 0 && o.Utilization <= 1, "scheduler.optimizer.utilization", "%s must be in (0, 1]", formatFloat(o.Utilization))
+	sc.CheckCore(func(field string) bool { return v.has("scheduler." + field) }, func(field, msg string) { v.errf("scheduler."+field, "%s", msg) })
 
 	f := &sc.Forecast
 	step, reach := f.Step.D(), f.Horizon.D()

@@ -134,54 +134,14 @@ func embodiedRate(s *scenarios.Scenario, site *scenarios.Site) EmbodiedRate {
 	return e
 }
 
-// SchedulerConfig maps a scenario's scheduler block to the core's config.
-// The scenario writes "none" as 0 (defer_threshold 0: defer for any gain;
-// defer_slack 0: no slack), which the core writes as a negative value
-// (its 0 means the default).
-func SchedulerConfig(b *scenarios.Scheduler) scheduler.Config {
-	w := b.Weights
-	c := scheduler.Config{
-		Weights:            &scheduler.Weights{scheduler.ScoreLatency: w.Latency, scheduler.ScoreCost: w.Cost, scheduler.ScoreCarbon: w.Carbon, scheduler.ScoreBinPack: w.BinPack, scheduler.ScoreSpread: w.Spread},
-		NodeCandidates:     b.NodeCandidates,
-		DeferThreshold:     b.DeferThreshold,
-		DeferSlack:         b.DeferSlack.D(),
-		DeferSlackFraction: b.DeferSlackFraction,
-	}
-	if c.DeferThreshold == 0 {
-		c.DeferThreshold = -1
-	}
-	if c.DeferSlack == 0 {
-		c.DeferSlack = -1
-	}
-	if c.DeferSlackFraction == 0 {
-		c.DeferSlackFraction = -1
-	}
-	return c
-}
+// SchedulerConfig maps a scenario's scheduler block to the core's config
+// (scenarios.Scheduler.Core: the block writes "none" as 0, the core as a
+// negative value).
+func SchedulerConfig(b *scenarios.Scheduler) scheduler.Config { return b.Core() }
 
 // OptimizerOptions maps a scenario's scheduler.optimizer block to the
-// optimizer's options. The scenario writes "none" as 0 (tolerance 0:
-// defer for any gain; recovery_hours 0: never; replan_share 0: a full
-// plan for every new workload), which the optimizer writes as a negative
-// value (its 0 means the default). A block of zeros from a hand-built
-// scenario (both weights 0, utilization 0) keeps the optimizer's default
-// weights and utilization.
-func OptimizerOptions(b *scenarios.Optimizer) optimize.Options {
-	o := optimize.Options{
-		Tolerance: b.Tolerance, RecoveryHours: b.RecoveryHours, ReplanShare: b.ReplanShare,
-		CarbonWeight: b.CarbonWeight, PriceWeight: b.PriceWeight, Utilization: b.Utilization,
-	}
-	if o.Tolerance == 0 {
-		o.Tolerance = -1
-	}
-	if o.RecoveryHours == 0 {
-		o.RecoveryHours = -1
-	}
-	if o.ReplanShare == 0 {
-		o.ReplanShare = -1
-	}
-	return o
-}
+// optimizer's options (scenarios.Optimizer.Options).
+func OptimizerOptions(b *scenarios.Optimizer) optimize.Options { return b.Options() }
 
 // MetaOf describes a scenario and its config for the outputs.
 func MetaOf(s *scenarios.Scenario, c *Config) Meta {

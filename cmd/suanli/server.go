@@ -16,6 +16,7 @@ import (
 	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler/server"
 	"github.com/suanli/suanli/scheduler/server/api"
+	"github.com/suanli/suanli/scheduler/server/fsm"
 	"github.com/suanli/suanli/scheduler/server/gossip"
 	"github.com/suanli/suanli/sim"
 )
@@ -31,6 +32,7 @@ func newServerCmd() *cobra.Command {
 		timing     string
 
 		energyScenario string
+		schedConfig    string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -95,6 +97,14 @@ out and says so in its log. See docs/operations.md.`,
 				}
 				cfg.Energy = src
 			}
+			if schedConfig != "" {
+				b, err := loadSchedulerBlock("--scheduler-config", schedConfig)
+				if err != nil {
+					return err
+				}
+				sc := fsm.SchedulerConfigFromScenario(cfg.Policy, cfg.Preempt, b)
+				cfg.Scheduler = &sc
+			}
 			cfg.Log = cmd.ErrOrStderr()
 			s, err := server.New(cfg)
 			if errors.Is(err, server.ErrBadConfig) {
@@ -142,8 +152,9 @@ out and says so in its log. See docs/operations.md.`,
 	f.IntVar(&cfg.Gossip.SuspicionMult, "gossip-suspicion-mult", 0, "override the suspicion multiplier (0: profile default)")
 	f.DurationVar(&cfg.LeaderHold, "leader-hold", 3*time.Second, "how long a follower holds a write while no leader is known before answering no_leader (0 or negative: at once)")
 	f.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 5*time.Second, "how often the leader compares registered agents with the gossip pool (> 0)")
-	f.StringVar(&cfg.Policy, "policy", "balanced", "scheduling policy (see suanli policies)")
-	f.BoolVar(&cfg.Preempt, "preempt", false, "let work that finds no room evict live work of a lower priority (it goes back to pending)")
+	f.StringVar(&cfg.Policy, "policy", "balanced", "scheduling policy (see suanli policies) a new cluster starts with; the cluster's replicated configuration overrides it (suanli operator scheduler)")
+	f.BoolVar(&cfg.Preempt, "preempt", false, "let work that finds no room evict live work of a lower priority (it goes back to pending); seeds a new cluster's configuration like --policy")
+	f.StringVar(&schedConfig, "scheduler-config", "", "seed a new cluster's scheduler configuration with this scenario file's scheduler block (weights, node_candidates, defer_*, optimizer; not its forecast), with --policy and --preempt")
 	f.StringVar(&energyScenario, "energy-scenario", "", "take per-site energy signals (price, carbon, renewables, PUE, forecast) from this scenario's energy models, stepped along the wall clock (default: neutral signals)")
 	f.DurationVar(&cfg.EnergyRefresh, "energy-refresh", time.Minute, "how often the leader refreshes the energy signals (with --energy-scenario; > 0)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the policies' random choices")

@@ -106,6 +106,13 @@ type Config struct {
 	// Preempt lets work that finds no room evict live work of a lower
 	// priority (api.WorkloadSpec.Priority), which goes back to pending.
 	Preempt bool
+	// Scheduler, if set, holds the core's settings (a scenario's
+	// scheduler block: fsm.SchedulerConfigFromScenario) this server seeds
+	// a cluster with, with Policy and Preempt (its own Policy and Preempt
+	// are ignored); nil means the defaults. Policy, Preempt and Scheduler
+	// only seed a cluster that has no scheduler configuration yet: once it
+	// has one, that is in force (PUT /v1/operator/scheduler changes it).
+	Scheduler *api.SchedulerConfig
 	// Seed seeds the policies' random choices.
 	Seed uint64
 	// Token is required (X-Suanli-Token or Authorization: Bearer) on writes
@@ -386,6 +393,12 @@ func (c *Config) validate() []error {
 	}
 	if _, err := scheduler.LookupPolicy(c.Policy); err != nil {
 		errs = append(errs, fmt.Errorf("--policy: %w", err))
+	} else if c.Scheduler != nil {
+		sc := *c.Scheduler
+		sc.Policy, sc.Preempt = c.Policy, c.Preempt
+		if e := fsm.CheckSchedulerConfig(&sc); e != nil {
+			errs = append(errs, fmt.Errorf("--scheduler-config: %s: %s", e.Field, e.Message))
+		}
 	}
 	if n := len(c.Gossip.Key); n != 0 && n != 16 && n != 24 && n != 32 {
 		errs = append(errs, fmt.Errorf("--gossip-key: %d bytes, want 16, 24 or 32", n))

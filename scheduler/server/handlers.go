@@ -49,7 +49,12 @@ func (s *Server) clusterStatus() api.ClusterStatus {
 	st := api.ClusterStatus{
 		ClusterID: s.clusterID(), ID: s.cfg.ID, State: s.raft.State().String(), LeaderID: string(lid), LeaderAddr: string(laddr), LeaderHTTP: lhttp,
 		Term: s.raft.CurrentTerm(), LastIndex: s.raft.LastIndex(), CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.raft.AppliedIndex(),
-		Policy: s.cfg.Policy, Counts: s.fsm.Counts(), Gossip: s.gossipStatus(),
+		Counts: s.fsm.Counts(), Gossip: s.gossipStatus(),
+	}
+	sc, at := s.schedulerInForce()
+	st.Policy = sc.Policy
+	if at > 0 {
+		st.Scheduler, st.SchedulerIndex = &sc, at
 	}
 	alive := map[string]bool{}
 	for _, m := range s.pool.Members() {
@@ -364,11 +369,14 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request, body []byte)
 	if e := req.Workload.Validate("workload"); e != nil {
 		return e
 	}
+	// The cluster's configuration, with another policy if the request
+	// names one (its settings as the simulator would give that policy).
+	sc, _ := s.schedulerInForce()
 	policy := req.Policy
 	if policy == "" {
-		policy = s.cfg.Policy
+		policy = sc.Policy
 	}
-	sched, err := scheduler.New(policy, scheduler.Config{Preempt: s.cfg.Preempt})
+	sched, err := scheduler.New(policy, fsm.CoreConfig(&sc, policy))
 	if err != nil {
 		return api.Invalid("policy", "%v", err)
 	}
@@ -378,7 +386,7 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request, body []byte)
 		return &api.Error{Code: api.CodeInternal, Message: err.Error()}
 	}
 	live := &liveView{f: s.fsm, evicted: map[string]bool{}}
-	if s.cfg.Preempt {
+	if sc.Preempt {
 		snap.Running = live
 	}
 	s.applyEnergy(snap, s.clock.Now())

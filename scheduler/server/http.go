@@ -91,6 +91,8 @@ var routes = []route{
 	{method: "POST", path: "/v1/agent/register", access: accessToken, write: true, bulk: true, h: (*Server).handleRegister},
 	{method: "GET", path: "/v1/agent/{id}/assignments", access: accessToken, query: []string{"index", "wait"}, h: (*Server).handleAssignments},
 	{method: "POST", path: "/v1/agent/{id}/events", access: accessToken, write: true, bulk: true, h: (*Server).handleEvents},
+	{method: "GET", path: "/v1/operator/scheduler", access: accessPublic, query: []string{"consistent"}, h: (*Server).handleSchedulerGet},
+	{method: "PUT", path: "/v1/operator/scheduler", access: accessToken, write: true, query: []string{"cas"}, h: (*Server).handleSchedulerPut},
 	{method: "GET", path: "/metrics", access: accessPublic, h: (*Server).handleMetrics},
 }
 
@@ -231,7 +233,7 @@ func (s *Server) serve(rt route, lists *clientLimiter, w http.ResponseWriter, r 
 		defer lists.release(client)
 	}
 	var body []byte
-	if r.Method == http.MethodPost {
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
 		var err error
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if err != nil {

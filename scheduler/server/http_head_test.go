@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ var allowHeader = map[string]string{
 	"/v1/agent/register":         "POST",
 	"/v1/agent/{id}/assignments": "GET, HEAD",
 	"/v1/agent/{id}/events":      "POST",
+	"/v1/operator/scheduler":     "GET, HEAD, PUT",
 	"/metrics":                   "GET, HEAD",
 }
 
@@ -156,9 +158,11 @@ func TestHeadOnGetRoutes(t *testing.T) {
 				t.Errorf("route path %s is not in allowHeader: add the Allow header its 405 should send", p)
 				continue
 			}
-			methods := []string{http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodPatch}
-			if want == "POST" {
-				methods = append(methods, http.MethodHead, http.MethodGet)
+			var methods []string
+			for _, m := range []string{http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead, http.MethodGet, http.MethodPost} {
+				if !slices.Contains(strings.Split(want, ", "), m) {
+					methods = append(methods, m)
+				}
 			}
 			for _, m := range methods {
 				resp, eb := do(t, h, m, concretePath(p), "", map[string]string{"X-Suanli-Token": testToken})

@@ -54,6 +54,7 @@ var validBodies = map[string]string{ //nolint
 	"/v1/cluster/remove":     `{"id":"bad id"}`,
 	"/v1/agent/a1/events":    `{"events":[{"workload_id":"w1","node_id":"x-jn-0","kind":"started","at":"2026-01-01T00:00:00Z"}]}`,
 	"/v1/nodes/x-jn-0/state": `{"state":"down"}`,
+	"/v1/operator/scheduler": `{"policy":"balanced"}`,
 }
 
 // concretePath fills a route's wildcard with an ID the test's requests use.
@@ -72,12 +73,13 @@ func concretePath(path string) string {
 // API token. Every other route must refuse a request without the right
 // token (401) unless the server runs with --dev.
 var publicRoutes = map[string]bool{
-	"GET /v1/health":         true,
-	"GET /v1/cluster":        true,
-	"GET /v1/workloads":      true,
-	"GET /v1/workloads/{id}": true,
-	"GET /v1/nodes":          true,
-	"GET /metrics":           true,
+	"GET /v1/health":             true,
+	"GET /v1/cluster":            true,
+	"GET /v1/workloads":          true,
+	"GET /v1/workloads/{id}":     true,
+	"GET /v1/nodes":              true,
+	"GET /v1/operator/scheduler": true,
+	"GET /metrics":               true,
 }
 
 // TestAuthOnEveryRoute walks what the mux registers: every route has

@@ -113,6 +113,7 @@ func (s *Server) runLeader(ctx context.Context) {
 		_, _, _ = s.apply(fsm.CmdServer, &fsm.ServerCmd{Server: api.Server{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr}})
 	}
 	s.ensureClusterID()
+	s.ensureScheduler()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -126,13 +127,18 @@ func (s *Server) runLeader(ctx context.Context) {
 // due while the plan deferring it was still being committed.
 const deferRecheck = 20 * time.Millisecond
 
-// planLoop decides ready workloads and commits the decisions.
+// planLoop decides ready workloads and commits the decisions, with the
+// policy of the replicated scheduler configuration; when that changes, it
+// builds the new policy once the plans in flight have landed and hands it
+// the deferred work (adopt), as at the start of a leadership.
 func (s *Server) planLoop(ctx context.Context) {
-	sched, err := scheduler.New(s.cfg.Policy, scheduler.Config{Preempt: s.cfg.Preempt})
+	sc, schedAt := s.schedulerInForce()
+	sched, err := scheduler.New(sc.Policy, fsm.CoreConfig(&sc, ""))
 	if err != nil {
-		s.log.Error("policy", "err", err)
+		s.log.Error("policy", "err", err, "policy", sc.Policy)
 		return
 	}
+	preempt := sc.Preempt
 	rng := rand.New(rand.NewPCG(s.cfg.Seed, s.raft.CurrentTerm()))
 	var (
 		plan        *scheduler.State
@@ -145,7 +151,7 @@ func (s *Server) planLoop(ctx context.Context) {
 		buf         []fsm.Ready
 		energySnap  *scheduler.Snapshot // the snapshot energy signals were last set on, and when
 		energyAt    time.Time
-		live        = &liveView{f: s.fsm, evicted: map[string]bool{}, placed: map[int][]fsm.LiveWork{}}
+		live        = &liveView{f: s.fsm, evicted: map[string]bool{}, placed: map[int][]fsm.LiveWork{}, track: preempt}
 	)
 	// The work earlier leaders deferred: this one wakes it when due, and
 	// its policy takes over the reservations (adopt, once a snapshot is
@@ -235,9 +241,39 @@ func (s *Server) planLoop(ctx context.Context) {
 			// eviction made.
 			clear(live.evicted)
 			clear(live.placed)
-			if s.cfg.Preempt {
+			snap.Running = nil
+			if preempt {
 				snap.Running = live
 			}
+		}
+		if st, ok := s.fsm.Scheduler(); ok && st.ModifyIndex != schedAt {
+			if inflight > 0 {
+				// Let in-flight plans land first: the new policy adopts
+				// the deferrals they commit.
+				if !handle(<-results) {
+					for inflight > 0 {
+						handle(<-results)
+					}
+					return
+				}
+				continue
+			}
+			ns, err := scheduler.New(st.Config.Policy, fsm.CoreConfig(&st.Config, ""))
+			if err != nil {
+				// The FSM checked it: only a policy this binary lacks.
+				s.log.Error("scheduler configuration not usable: keeping the current policy", "err", err, "index", st.ModifyIndex)
+				schedAt = st.ModifyIndex
+				continue
+			}
+			sched, schedAt, preempt = ns, st.ModifyIndex, st.Config.Preempt
+			live.track = preempt
+			snap.Running = nil
+			if preempt {
+				snap.Running = live
+			}
+			adopt = s.fsm.Deferred()
+			s.log.Info("scheduler rebuilt from the replicated configuration", "policy", st.Config.Policy, "preempt", preempt,
+				"index", st.ModifyIndex, "deferred", len(adopt))
 		}
 		if inflight >= s.cfg.PlanPipeline {
 			if !handle(<-results) {
@@ -441,6 +477,9 @@ type liveView struct {
 	// plan is in flight) could not evict it, would wait, and would be
 	// parked behind it until capacity next grew.
 	placed map[int][]fsm.LiveWork
+	// track: the policy preempts, so decide records what it places in
+	// placed.
+	track bool
 }
 
 func (v *liveView) RunningOn(n int, dst []scheduler.RunningWork) []scheduler.RunningWork {
@@ -521,7 +560,7 @@ func (s *Server) decide(sched *scheduler.Scheduler, snap *scheduler.Snapshot, li
 			return it
 		}
 		it.Outcome, it.Node, it.Late = fsm.OutcomePlace, snap.State.NodeID(d.Node), d.Late
-		if s.cfg.Preempt {
+		if live.track {
 			live.placed[d.Node] = append(live.placed[d.Node], fsm.LiveWork{ID: w.ID, Request: w.Request, Priority: w.Priority})
 		}
 	case scheduler.Defer:

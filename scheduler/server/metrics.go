@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"strconv"
 )
 
 // metrics are the server's Prometheus metrics, on a registry of its own
@@ -59,13 +60,15 @@ var (
 	descNodes     = prometheus.NewDesc("suanli_nodes", "Nodes by state.", []string{"state"}, nil)
 	descIndex     = prometheus.NewDesc("suanli_raft_applied_index", "Last log index applied to this server's FSM.", nil, nil)
 	descTerm      = prometheus.NewDesc("suanli_raft_term", "Current Raft term.", nil, nil)
+	descPolicy    = prometheus.NewDesc("suanli_scheduler_policy_info", "The scheduler configuration in force (always 1): its policy, preemption, "+
+		"and the Raft index it was set at (0: none replicated yet, this server's flags).", []string{"policy", "preempt", "set_index"}, nil)
 )
 
 // stateCollector reads gauges from the FSM at scrape time.
 type stateCollector struct{ s *Server }
 
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descWorkloads, descPending, descWaiting, descNodes, descIndex, descTerm} {
+	for _, d := range []*prometheus.Desc{descWorkloads, descPending, descWaiting, descNodes, descIndex, descTerm, descPolicy} {
 		ch <- d
 	}
 }
@@ -82,6 +85,8 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(counts.Workloads["pending"]))
 	ch <- prometheus.MustNewConstMetric(descWaiting, prometheus.GaugeValue, float64(f.Stats().Waiting))
 	ch <- prometheus.MustNewConstMetric(descIndex, prometheus.GaugeValue, float64(f.Index()))
+	sc, at := c.s.schedulerInForce()
+	ch <- prometheus.MustNewConstMetric(descPolicy, prometheus.GaugeValue, 1, sc.Policy, strconv.FormatBool(sc.Preempt), strconv.FormatUint(at, 10))
 	if c.s.raft != nil {
 		ch <- prometheus.MustNewConstMetric(descTerm, prometheus.GaugeValue, float64(c.s.raft.CurrentTerm()))
 	}

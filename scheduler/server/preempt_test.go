@@ -169,7 +169,7 @@ func TestPreemptionSeesUnappliedPlacements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := &liveView{f: f, evicted: map[string]bool{}, placed: map[int][]fsm.LiveWork{}}
+	live := &liveView{f: f, evicted: map[string]bool{}, placed: map[int][]fsm.LiveWork{}, track: true}
 	snap.Running = live
 	rng := rand.New(rand.NewPCG(1, 1))
 	ready := f.ReadyAfter(0, 10, nil)

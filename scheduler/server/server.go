@@ -138,8 +138,9 @@ func New(cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.wg.Add(4)
+	s.wg.Add(5)
 	go s.persistClusterID()
+	go s.watchScheduler()
 	go s.watchLeadership()
 	go s.submitBatcher()
 	go s.joinLoop()

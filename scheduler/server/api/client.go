@@ -283,6 +283,28 @@ func (c *Client) Cluster(ctx context.Context) (ClusterStatus, error) {
 	return out, err
 }
 
+// SchedulerConfig returns the cluster's replicated scheduler
+// configuration and the index it was set at.
+func (c *Client) SchedulerConfig(ctx context.Context) (SchedulerConfigResponse, error) {
+	var out SchedulerConfigResponse
+	_, err := c.do(ctx, "GET", "/v1/operator/scheduler", nil, &out)
+	return out, err
+}
+
+// SetSchedulerConfig replaces the cluster's scheduler configuration. With
+// cas >= 0 it applies only if the configuration's modify index is still
+// cas (0: only if none is set); otherwise the answer is a conflict (409,
+// field cas). cas < 0 sets it unconditionally.
+func (c *Client) SetSchedulerConfig(ctx context.Context, cfg SchedulerConfig, cas int64) (SchedulerConfigResponse, error) {
+	var out SchedulerConfigResponse
+	path := "/v1/operator/scheduler"
+	if cas >= 0 {
+		path += "?cas=" + strconv.FormatInt(cas, 10)
+	}
+	_, err := c.do(ctx, "PUT", path, cfg, &out)
+	return out, err
+}
+
 // Health returns the server's health.
 func (c *Client) Health(ctx context.Context) (Health, error) {
 	var out Health

@@ -116,7 +116,12 @@ func FormatCluster(w io.Writer, c ClusterStatus) error {
 	fmt.Fprintf(tw, "this server:\t%s (%s)\n", c.ID, c.State)
 	fmt.Fprintf(tw, "leader:\t%s raft=%s http=%s\n", dash(c.LeaderID), dash(c.LeaderAddr), dash(c.LeaderHTTP))
 	fmt.Fprintf(tw, "raft:\tterm %d, last index %d, commit %d, applied %d\n", c.Term, c.LastIndex, c.CommitIndex, c.AppliedIndex)
-	fmt.Fprintf(tw, "policy:\t%s\n", c.Policy)
+	if c.Scheduler != nil {
+		fmt.Fprintf(tw, "policy:\t%s (preempt %v; replicated, set at index %d)\n", c.Policy, c.Scheduler.Preempt, c.SchedulerIndex)
+		fmt.Fprintf(tw, "scheduler:\t%s\n", schedulerSettings(c.Scheduler))
+	} else {
+		fmt.Fprintf(tw, "policy:\t%s (this server's --policy: no replicated configuration yet)\n", c.Policy)
+	}
 	var ws []string
 	for _, s := range Statuses() {
 		ws = append(ws, fmt.Sprintf("%s=%d", s, c.Counts.Workloads[s]))
@@ -168,4 +173,36 @@ func FormatPlan(w io.Writer, p PlanResponse) error {
 	b.WriteString("(dry run: nothing was committed)\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// schedulerSettings is the core's settings of c on one line.
+func schedulerSettings(c *SchedulerConfig) string {
+	w, o := c.Weights, c.Optimizer
+	return fmt.Sprintf("weights latency=%g cost=%g carbon=%g binpack=%g spread=%g; node_candidates=%d defer_threshold=%g defer_slack=%v defer_slack_fraction=%g; "+
+		"optimizer tolerance=%g recovery_hours=%g replan_share=%g carbon_weight=%g price_weight=%g utilization=%g",
+		w.Latency, w.Cost, w.Carbon, w.BinPack, w.Spread, c.NodeCandidates, c.DeferThreshold, time.Duration(c.DeferSlackMs)*time.Millisecond, c.DeferSlackFraction,
+		o.Tolerance, o.RecoveryHours, o.ReplanShare, o.CarbonWeight, o.PriceWeight, o.Utilization)
+}
+
+// FormatSchedulerConfig prints the cluster's scheduler configuration
+// (suanli operator scheduler get-config).
+func FormatSchedulerConfig(w io.Writer, r SchedulerConfigResponse) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	c := r.Scheduler
+	if c == nil {
+		fmt.Fprintf(tw, "no scheduler configuration is replicated yet (the cluster's leader seeds it from its flags; index %d)\n", r.Index)
+		return tw.Flush()
+	}
+	wt, o := c.Weights, c.Optimizer
+	fmt.Fprintf(tw, "policy:\t%s\n", c.Policy)
+	fmt.Fprintf(tw, "preempt:\t%v\n", c.Preempt)
+	fmt.Fprintf(tw, "set at index:\t%d (pass as --cas)\n", r.ModifyIndex)
+	fmt.Fprintf(tw, "weights:\tlatency=%g cost=%g carbon=%g binpack=%g spread=%g\n", wt.Latency, wt.Cost, wt.Carbon, wt.BinPack, wt.Spread)
+	fmt.Fprintf(tw, "node_candidates:\t%d\n", c.NodeCandidates)
+	fmt.Fprintf(tw, "defer_threshold:\t%g\n", c.DeferThreshold)
+	fmt.Fprintf(tw, "defer_slack_ms:\t%d (%v)\n", c.DeferSlackMs, time.Duration(c.DeferSlackMs)*time.Millisecond)
+	fmt.Fprintf(tw, "defer_slack_fraction:\t%g\n", c.DeferSlackFraction)
+	fmt.Fprintf(tw, "optimizer:\ttolerance=%g recovery_hours=%g replan_share=%g carbon_weight=%g price_weight=%g utilization=%g\n",
+		o.Tolerance, o.RecoveryHours, o.ReplanShare, o.CarbonWeight, o.PriceWeight, o.Utilization)
+	return tw.Flush()
 }

@@ -259,20 +259,28 @@ type WhyNot struct {
 type ClusterStatus struct {
 	// ClusterID is the cluster's identity (generated when it was
 	// bootstrapped); empty until committed.
-	ClusterID    string   `json:"cluster_id,omitempty"`
-	ID           string   `json:"id"`
-	State        string   `json:"state"` // Leader, Follower, Candidate, Shutdown
-	LeaderID     string   `json:"leader_id"`
-	LeaderAddr   string   `json:"leader_raft_addr"`
-	LeaderHTTP   string   `json:"leader_http_addr,omitempty"`
-	Term         uint64   `json:"term"`
-	LastIndex    uint64   `json:"last_index"`
-	CommitIndex  uint64   `json:"commit_index"`
-	AppliedIndex uint64   `json:"applied_index"`
-	Policy       string   `json:"policy"`
-	Servers      []Server `json:"servers"`
-	Members      []Member `json:"members,omitempty"`
-	Counts       Counts   `json:"counts"`
+	ClusterID    string `json:"cluster_id,omitempty"`
+	ID           string `json:"id"`
+	State        string `json:"state"` // Leader, Follower, Candidate, Shutdown
+	LeaderID     string `json:"leader_id"`
+	LeaderAddr   string `json:"leader_raft_addr"`
+	LeaderHTTP   string `json:"leader_http_addr,omitempty"`
+	Term         uint64 `json:"term"`
+	LastIndex    uint64 `json:"last_index"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	// Policy is the scheduling policy in force: the replicated scheduler
+	// configuration's (Scheduler), or this server's --policy while the
+	// cluster has none yet.
+	Policy string `json:"policy"`
+	// Scheduler is the replicated scheduler configuration in force and
+	// SchedulerIndex the Raft index it was set at (absent until the
+	// cluster's first leader commits one).
+	Scheduler      *SchedulerConfig `json:"scheduler,omitempty"`
+	SchedulerIndex uint64           `json:"scheduler_index,omitempty"`
+	Servers        []Server         `json:"servers"`
+	Members        []Member         `json:"members,omitempty"`
+	Counts         Counts           `json:"counts"`
 	// Gossip is this server's view of the gossip pool.
 	Gossip *GossipStatus `json:"gossip,omitempty"`
 }
@@ -440,4 +448,65 @@ type EventsResponse struct {
 type CancelResponse struct {
 	Index    uint64   `json:"index"`
 	Workload Workload `json:"workload"`
+}
+
+// SchedulerConfig is the cluster's scheduler configuration, replicated
+// through Raft (GET and PUT /v1/operator/scheduler): the policy every
+// leader schedules with and the settings of a scenario's scheduler block
+// that the core takes, in the block's terms (0 is "none" where the block
+// says so; defer_slack in milliseconds). The server checks it with the
+// scenario loader's ranges (docs/scenario-format.md).
+type SchedulerConfig struct {
+	// Policy is the scheduling policy's name (suanli policies).
+	Policy string `json:"policy"`
+	// Preempt lets work that finds no room evict live work of a lower
+	// priority.
+	Preempt bool `json:"preempt"`
+	// Weights are balanced's scorer weights (and the optimizer's for
+	// the work it places as balanced), each in [0, 1000], one > 0.
+	Weights SchedulerWeights `json:"weights"`
+	// NodeCandidates, [1, 32]: fitting nodes compared inside a site.
+	NodeCandidates int `json:"node_candidates"`
+	// DeferThreshold, [0, 1]: the gain a window policy needs to defer.
+	DeferThreshold float64 `json:"defer_threshold"`
+	// DeferSlackMs, [0, 7 days] in ms: slack before the latest start of
+	// deferred work (0: none).
+	DeferSlackMs int64 `json:"defer_slack_ms"`
+	// DeferSlackFraction, [0, 10]: slack of at least this share of the
+	// run time one interruption can cost (0: DeferSlackMs alone).
+	DeferSlackFraction float64 `json:"defer_slack_fraction"`
+	// Optimizer tunes the optimizer policy.
+	Optimizer OptimizerSettings `json:"optimizer"`
+}
+
+// SchedulerWeights are scorer weights by scorer name.
+type SchedulerWeights struct {
+	Latency float64 `json:"latency"`
+	Cost    float64 `json:"cost"`
+	Carbon  float64 `json:"carbon"`
+	BinPack float64 `json:"binpack"`
+	Spread  float64 `json:"spread"`
+}
+
+// OptimizerSettings are the optimizer's options in a scenario's terms
+// (scheduler.optimizer; 0 is none where it says so).
+type OptimizerSettings struct {
+	Tolerance     float64 `json:"tolerance"`
+	RecoveryHours float64 `json:"recovery_hours"`
+	ReplanShare   float64 `json:"replan_share"`
+	CarbonWeight  float64 `json:"carbon_weight"`
+	PriceWeight   float64 `json:"price_weight"`
+	Utilization   float64 `json:"utilization"`
+}
+
+// SchedulerConfigResponse answers GET and PUT /v1/operator/scheduler.
+type SchedulerConfigResponse struct {
+	// Index is the Raft index the answer reflects (PUT: the entry that
+	// set it).
+	Index uint64 `json:"index"`
+	// ModifyIndex is the Raft index the configuration was set at: the
+	// value to pass as ?cas (0: none set yet).
+	ModifyIndex uint64 `json:"modify_index"`
+	// Scheduler is the configuration (absent while none is set).
+	Scheduler *SchedulerConfig `json:"scheduler,omitempty"`
 }

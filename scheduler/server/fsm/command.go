@@ -22,6 +22,7 @@ const (
 	CmdCancel    CmdType = 6 // Cancel
 	CmdServer    CmdType = 7 // ServerCmd
 	CmdClusterID CmdType = 8 // ClusterID
+	CmdScheduler CmdType = 9 // SetScheduler
 )
 
 func (t CmdType) String() string {
@@ -42,6 +43,8 @@ func (t CmdType) String() string {
 		return "server"
 	case CmdClusterID:
 		return "cluster_id"
+	case CmdScheduler:
+		return "scheduler"
 	}
 	return fmt.Sprintf("cmd(%d)", uint8(t))
 }
@@ -210,6 +213,8 @@ func Decode(data []byte) (CmdType, any, error) {
 		v = new(ServerCmd)
 	case CmdClusterID:
 		v = new(ClusterID)
+	case CmdScheduler:
+		v = new(SetScheduler)
 	default:
 		return t, nil, fmt.Errorf("%w: unknown command type %d", ErrDecode, data[0])
 	}

@@ -134,6 +134,9 @@ type FSM struct {
 	servers map[string]api.Server
 	// clusterID is the cluster's identity (ClusterID), "" until committed.
 	clusterID string
+	// scheduler is the replicated scheduler configuration (SetScheduler),
+	// nil until committed; written under mu, read without it.
+	scheduler atomic.Pointer[SchedulerState]
 
 	work  map[string]*wrec
 	order []*wrec // by Seq; deleted records are compacted away
@@ -188,6 +191,7 @@ func (f *FSM) reset() {
 	f.agents = map[string]*agentRec{}
 	f.servers = map[string]api.Server{}
 	f.clusterID = ""
+	f.scheduler.Store(nil)
 	f.work = map[string]*wrec{}
 	f.order = nil
 	f.ready, f.readyHead = nil, 0
@@ -268,6 +272,8 @@ func (f *FSM) applyLocked(index uint64, data []byte) (res any) {
 		return f.applyServer(c)
 	case *ClusterID:
 		return f.applyClusterID(c)
+	case *SetScheduler:
+		return f.applySetScheduler(index, c)
 	}
 	return fmt.Errorf("%w: unhandled command %s", ErrDecode, t)
 }

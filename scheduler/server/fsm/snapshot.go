@@ -42,11 +42,14 @@ type snapHead struct {
 	CapEpoch uint64 `json:"cap_epoch"`
 	// ClusterID is the cluster's identity (absent before one is committed,
 	// and in snapshots written before cluster IDs existed).
-	ClusterID string       `json:"cluster_id,omitempty"`
-	Sites     []api.Site   `json:"sites"`
-	Nodes     []api.Node   `json:"nodes"`
-	Agents    []agentRec   `json:"agents"`
-	Servers   []api.Server `json:"servers"`
+	ClusterID string `json:"cluster_id,omitempty"`
+	// Scheduler is the replicated scheduler configuration (absent before
+	// one is committed, and in snapshots written before it existed).
+	Scheduler *SchedulerState `json:"scheduler,omitempty"`
+	Sites     []api.Site      `json:"sites"`
+	Nodes     []api.Node      `json:"nodes"`
+	Agents    []agentRec      `json:"agents"`
+	Servers   []api.Server    `json:"servers"`
 }
 
 // snapWork is a workload and its queue state. Its JSON is the workload's
@@ -84,8 +87,8 @@ func (f *FSM) Snapshot() *State {
 	s := &State{
 		head: snapHead{
 			Version: snapshotVersion, Index: f.index, Seq: f.seq, ReadySeq: f.readySeq, ParkSeq: f.parkSeq, CapEpoch: f.capEpoch,
-			ClusterID: f.clusterID,
-			Servers:   make([]api.Server, 0, len(f.servers)),
+			ClusterID: f.clusterID, Scheduler: f.scheduler.Load(),
+			Servers: make([]api.Server, 0, len(f.servers)),
 		},
 		work: v.work, nodes: v.nodes, sites: v.sites,
 		term: f.terminal[f.termHead:len(f.terminal):len(f.terminal)],
@@ -254,6 +257,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	f.ready, f.readyHead, f.parked, f.parkedHead, f.terminal, f.termHead = nf.ready, 0, nf.parked, 0, nf.terminal, 0
 	f.st, f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = nf.st, nf.index, nf.seq, nf.readySeq, nf.parkSeq, nf.capEpoch
 	f.clusterID = nf.clusterID
+	f.scheduler.Store(nf.scheduler.Load())
 	f.termShared.Store(false) // a new array; snapshots may keep the old one
 	f.topoGen++
 	f.publishAll()
@@ -265,6 +269,16 @@ func (f *FSM) Restore(r io.Reader) error {
 func (f *FSM) load(d *snapData) error {
 	f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = d.Index, d.Seq, d.ReadySeq, d.ParkSeq, d.CapEpoch
 	f.clusterID = d.ClusterID
+	if sc := d.Scheduler; sc != nil {
+		if e := CheckSchedulerConfig(&sc.Config); e != nil {
+			return fmt.Errorf("scheduler: %s: %s", e.Field, e.Message)
+		}
+		if sc.ModifyIndex == 0 || sc.ModifyIndex > d.Index {
+			return fmt.Errorf("scheduler: modify_index %d out of range (1 to the snapshot's index %d)", sc.ModifyIndex, d.Index)
+		}
+		st := *sc
+		f.scheduler.Store(&st)
+	}
 	for i := range d.Sites {
 		s := d.Sites[i]
 		if err := s.Validate(fmt.Sprintf("sites[%d]", i)); err != nil {
@@ -399,6 +413,11 @@ func (f *FSM) checkLocked() error {
 	}
 	if err := f.checkView(); err != nil {
 		return err
+	}
+	if sc := f.scheduler.Load(); sc != nil {
+		if e := CheckSchedulerConfig(&sc.Config); e != nil || sc.ModifyIndex == 0 || sc.ModifyIndex > f.index {
+			return fmt.Errorf("scheduler configuration set at %d (index %d) is not valid: %v", sc.ModifyIndex, f.index, e)
+		}
 	}
 	var used = make([]nodes.Resources, len(f.nodes))
 	count := map[string]int{}
