@@ -365,6 +365,7 @@ func (f *FSM) applyPlan(index uint64, c *Plan) any {
 		f.capEpoch++
 	}
 	f.compactReady()
+	f.compactParked()
 	f.gc()
 	return res
 }
@@ -460,6 +461,7 @@ func (f *FSM) applyEvents(index uint64, c *Events) any {
 		f.capacityChanged(f.cfg.UnparkBudget + 8*released)
 	}
 	f.compactReady()
+	f.compactParked()
 	f.gc()
 	return res
 }
@@ -484,6 +486,7 @@ func (f *FSM) applyCancel(index uint64, c *Cancel) any {
 		f.capacityChanged(f.cfg.UnparkBudget)
 	}
 	f.compactReady()
+	f.compactParked()
 	f.gc()
 	return &CancelResult{Workload: *r.w}
 }

@@ -39,6 +39,7 @@
 // Pending workloads are either ready (in the ready queue, in order of a
 // ready sequence number the leader reads from), waiting (a transient
 // rejection: no capacity, or no node up; they go back to the ready queue
-// when capacity changes) or deferred (ready, with a NotBefore the leader
-// honours).
+// when capacity changes, highest priority first and oldest first within a
+// priority, up to a budget or all of them) or deferred (ready, with a
+// NotBefore the leader honours).
 package fsm

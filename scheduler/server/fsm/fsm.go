@@ -22,7 +22,8 @@ type Config struct {
 	// Default 100000.
 	MaxTerminal int
 	// UnparkBudget is how many waiting workloads go back to the ready queue
-	// when a command frees capacity (completions, cancellations, evictions); nodes
+	// (highest priority first, oldest first within a priority) when a
+	// command frees capacity (completions, cancellations, evictions); nodes
 	// coming up or new nodes release all of them. Default 1024.
 	UnparkBudget int
 }
@@ -85,6 +86,98 @@ type seqEnt struct {
 	r   *wrec
 }
 
+// parkEnt is an entry of the waiting queue, keyed (priority, parkSeq).
+// The priority is copied from the spec (which never changes) so that
+// comparisons do not follow r.
+type parkEnt struct {
+	prio int
+	seq  uint64
+	r    *wrec
+}
+
+// before orders the waiting queue: higher priority first, then lower
+// parkSeq (parked earlier). Keys are unique (parkSeq is), so the order is
+// total and any two FSMs holding the same entries release them alike,
+// whatever the layout of their heaps.
+func (a parkEnt) before(b parkEnt) bool {
+	return a.prio > b.prio || (a.prio == b.prio && a.seq < b.seq)
+}
+
+func cmpPark(a, b parkEnt) int {
+	switch {
+	case a.before(b):
+		return -1
+	case b.before(a):
+		return 1
+	}
+	return 0
+}
+
+// live reports whether e still names its record's current wait. Entries
+// are deleted lazily: a workload that leaves the waiting queue otherwise
+// than through unpark (cancelled, and then perhaps forgotten) leaves its
+// entry behind, and a workload parked again gets a new entry.
+func (e parkEnt) live() bool {
+	return e.r.q == qWaiting && e.r.parkSeq == e.seq && !e.r.deleted
+}
+
+// parkHeap is a binary min-heap by before. It is hand-written rather than
+// container/heap, whose Push and Pop box every entry.
+type parkHeap []parkEnt
+
+func (h *parkHeap) push(e parkEnt) {
+	*h = append(*h, e)
+	q := *h
+	i := len(q) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q[i].before(q[p]) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+}
+
+// pop removes and returns the first entry; h must not be empty.
+func (h *parkHeap) pop() parkEnt {
+	q := *h
+	n := len(q) - 1
+	top := q[0]
+	q[0] = q[n]
+	q[n] = parkEnt{}
+	*h = q[:n]
+	if n > 0 {
+		h.down(0)
+	}
+	return top
+}
+
+func (h parkHeap) down(i int) {
+	n := len(h)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if r := c + 1; r < n && h[r].before(h[c]) {
+			c = r
+		}
+		if !h[c].before(h[i]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
+
+// init restores the heap order of any arrangement in O(n).
+func (h parkHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
 type nodeRec struct {
 	n    api.Node
 	site int
@@ -141,14 +234,16 @@ type FSM struct {
 	work  map[string]*wrec
 	order []*wrec // by Seq; deleted records are compacted away
 
-	ready      []seqEnt
-	readyHead  int
-	parked     []seqEnt
-	parkedHead int
-	nWaiting   int
-	deferred   map[*wrec]struct{}
-	terminal   []termEnt
-	termHead   int
+	ready     []seqEnt
+	readyHead int
+	// parked is the waiting queue: a heap by (priority descending,
+	// parkSeq ascending), with lazily deleted entries (parkEnt.live);
+	// nWaiting counts the live ones.
+	parked   parkHeap
+	nWaiting int
+	deferred map[*wrec]struct{}
+	terminal []termEnt
+	termHead int
 	// termShared is set when a snapshot shares f.terminal's array: the
 	// entries from termHead on must not change until the array is
 	// replaced (appending after them is fine).
@@ -195,7 +290,7 @@ func (f *FSM) reset() {
 	f.work = map[string]*wrec{}
 	f.order = nil
 	f.ready, f.readyHead = nil, 0
-	f.parked, f.parkedHead, f.nWaiting = nil, 0, 0
+	f.parked, f.nWaiting = nil, 0
 	f.deferred = map[*wrec]struct{}{}
 	f.terminal, f.termHead = nil, 0
 	f.termShared.Store(false)
@@ -346,7 +441,7 @@ func (f *FSM) park(r *wrec) {
 	r.q = qWaiting
 	r.w.Waiting = true
 	f.nWaiting++
-	f.parked = append(f.parked, seqEnt{f.parkSeq, r})
+	f.parked.push(parkEnt{prio: r.w.Priority, seq: f.parkSeq, r: r})
 }
 
 func (f *FSM) deferTo(r *wrec, nb time.Time, site string) {
@@ -358,25 +453,91 @@ func (f *FSM) deferTo(r *wrec, nb time.Time, site string) {
 	f.deferred[r] = struct{}{}
 }
 
-// unpark moves up to budget waiting workloads (oldest first) back to the
-// ready queue; budget < 0 means all.
+// unpark moves up to budget waiting workloads back to the ready queue,
+// highest priority first and oldest (lowest parkSeq) first within a
+// priority, as the simulator retries its queues by class priority; budget
+// < 0 means all. O(log n) per workload taken off the queue (stale entries
+// included); releasing all of them sorts the queue once instead.
+//
+// makeReady gives the released workloads increasing readySeqs in the
+// order released, so they stand in the ready queue in priority order too,
+// after any work that was ready before them. That is enough for the
+// leader: it reads the ready queue in readySeq order, in batches
+// (ReadyAfter), and orders each batch by priority (orderBatch). Wherever
+// a batch boundary falls among the released work, the earlier batch holds
+// the higher priorities of it, so lower-priority work released at the
+// same time is never decided before them; inside a batch the leader's
+// order decides. Work that was ready before (submitted, evicted, released
+// by an earlier change) keeps its place ahead of them across batches:
+// that is the leader's no-starvation rule, not the waiting queue's.
 func (f *FSM) unpark(budget int) {
-	for f.parkedHead < len(f.parked) && budget != 0 {
-		e := f.parked[f.parkedHead]
-		f.parked[f.parkedHead] = seqEnt{}
-		f.parkedHead++
-		if e.r.q != qWaiting || e.r.parkSeq != e.seq || e.r.deleted {
+	if budget < 0 || budget >= len(f.parked) {
+		// Everything live goes: one sort instead of a pop each. The
+		// release order is the same (keys are unique).
+		slices.SortFunc(f.parked, cmpPark)
+		for _, e := range f.parked {
+			if e.live() {
+				f.makeReady(e.r)
+			}
+		}
+		clear(f.parked)
+		f.parked = f.parked[:0]
+		return
+	}
+	for len(f.parked) > 0 && budget != 0 {
+		e := f.parked.pop()
+		if !e.live() {
 			continue
 		}
 		f.makeReady(e.r)
 		budget--
 	}
-	if f.parkedHead == len(f.parked) {
-		f.parked, f.parkedHead = f.parked[:0], 0
-	} else if f.parkedHead > 1024 && f.parkedHead > len(f.parked)/2 {
-		f.parked = append(f.parked[:0], f.parked[f.parkedHead:]...)
-		f.parkedHead = 0
+	f.compactParked()
+}
+
+// checkParked verifies the waiting queue: heap order, and one live entry
+// for every waiting workload (for CheckInvariants).
+func (f *FSM) checkParked() error {
+	live := 0
+	for i, e := range f.parked {
+		if i > 0 && e.before(f.parked[(i-1)/2]) {
+			return fmt.Errorf("waiting queue: entry %d (%s) before its parent", i, e.r.w.ID)
+		}
+		if e.live() {
+			if e.prio != e.r.w.Priority {
+				return fmt.Errorf("waiting queue: %s has priority %d, its entry %d", e.r.w.ID, e.r.w.Priority, e.prio)
+			}
+			live++
+		}
 	}
+	if live != f.nWaiting {
+		return fmt.Errorf("waiting queue: %d live entries, %d waiting", live, f.nWaiting)
+	}
+	return nil
+}
+
+// compactParked drops the stale entries of the waiting queue once they
+// outnumber the live ones (and there are more than 1,024 entries): O(n),
+// so O(1) amortised per stale entry. Stale entries come from workloads
+// that leave the waiting queue otherwise than through unpark (today:
+// cancelled while waiting), which unpark alone would drop only when they
+// reach the top. When it runs differs between servers (a restored FSM
+// starts without stale entries), and so does the heap's layout; what the
+// queue releases does not: it is decided by the live entries' keys alone.
+func (f *FSM) compactParked() {
+	if len(f.parked) <= 1024 || len(f.parked) <= 2*f.nWaiting {
+		return
+	}
+	j := 0
+	for _, e := range f.parked {
+		if e.live() {
+			f.parked[j] = e
+			j++
+		}
+	}
+	clear(f.parked[j:])
+	f.parked = f.parked[:j]
+	f.parked.init()
 }
 
 // capacityChanged records that capacity may have grown and retries up to

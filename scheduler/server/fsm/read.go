@@ -296,5 +296,8 @@ func (f *FSM) PlanningCopy(dst *scheduler.State, dstTopo uint64) (st *scheduler.
 func (f *FSM) CheckInvariants() error {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return f.checkLocked()
+	if err := f.checkLocked(); err != nil {
+		return err
+	}
+	return f.checkParked()
 }

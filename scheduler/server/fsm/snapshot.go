@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -254,7 +255,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	defer f.mu.Unlock()
 	f.sites, f.siteIdx, f.nodes, f.nodeIdx, f.agents, f.servers = nf.sites, nf.siteIdx, nf.nodes, nf.nodeIdx, nf.agents, nf.servers
 	f.work, f.order, f.nWaiting, f.deferred, f.status = nf.work, nf.order, nf.nWaiting, nf.deferred, nf.status
-	f.ready, f.readyHead, f.parked, f.parkedHead, f.terminal, f.termHead = nf.ready, 0, nf.parked, 0, nf.terminal, 0
+	f.ready, f.readyHead, f.parked, f.terminal, f.termHead = nf.ready, 0, nf.parked, nf.terminal, 0
 	f.st, f.index, f.seq, f.readySeq, f.parkSeq, f.capEpoch = nf.st, nf.index, nf.seq, nf.readySeq, nf.parkSeq, nf.capEpoch
 	f.clusterID = nf.clusterID
 	f.scheduler.Store(nf.scheduler.Load())
@@ -373,7 +374,7 @@ func (f *FSM) load(d *snapData) error {
 				ready = append(ready, seqEnt{sw.ReadySeq, r})
 			case qWaiting:
 				r.q, r.parkSeq = qWaiting, sw.ParkSeq
-				f.parked = append(f.parked, seqEnt{sw.ParkSeq, r})
+				f.parked = append(f.parked, parkEnt{prio: r.w.Priority, seq: sw.ParkSeq, r: r})
 				f.nWaiting++
 			case qDeferred:
 				r.q, r.readySeq = qDeferred, sw.ReadySeq
@@ -386,7 +387,10 @@ func (f *FSM) load(d *snapData) error {
 		f.order = append(f.order, r)
 	}
 	sort.Slice(ready, func(a, b int) bool { return ready[a].seq < ready[b].seq })
-	sort.Slice(f.parked, func(a, b int) bool { return f.parked[a].seq < f.parked[b].seq })
+	// The waiting queue's order is its keys' (priority, parkSeq), both
+	// restored: sorted, it is a valid heap and releases the workloads in
+	// the order the snapshotted FSM would have.
+	slices.SortFunc(f.parked, cmpPark)
 	f.ready = ready
 	listed := make(map[*wrec]bool, len(d.Terminal))
 	for _, id := range d.Terminal {
