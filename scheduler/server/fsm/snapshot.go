@@ -42,10 +42,10 @@ type snapHead struct {
 	// follows version: Restore reads both before the rest.
 	LogVersion int    `json:"log_version,omitempty"`
 	Index      uint64 `json:"index"`
-	Seq      uint64 `json:"seq"`
-	ReadySeq uint64 `json:"ready_seq"`
-	ParkSeq  uint64 `json:"park_seq"`
-	CapEpoch uint64 `json:"cap_epoch"`
+	Seq        uint64 `json:"seq"`
+	ReadySeq   uint64 `json:"ready_seq"`
+	ParkSeq    uint64 `json:"park_seq"`
+	CapEpoch   uint64 `json:"cap_epoch"`
 	// ClusterID is the cluster's identity (absent before one is committed,
 	// and in snapshots written before cluster IDs existed).
 	ClusterID string `json:"cluster_id,omitempty"`
