@@ -36,6 +36,9 @@ type CmdType uint8
 //   - A new field in an existing command is ignored by older servers
 //     (json.Unmarshal): it must not change the outcome of the command, or
 //     it needs a new command type (or version of this one) instead.
+//   - Changing what an existing command does to the same state is a new
+//     log version too: the leader keeps committing the old behaviour (or
+//     sends the new one as a new command type) until the gate opens.
 //   - Renaming or reinterpreting a field is never allowed.
 const (
 	CmdRegister  CmdType = 1 // Register
