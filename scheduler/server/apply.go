@@ -55,7 +55,14 @@ func await(ctx context.Context, f raft.Future) error {
 // apply commits one command through Raft and waits for it to be applied
 // on this (leader) server. A command the FSM refused deterministically
 // comes back as its *api.Error, with a definite outcome.
+//
+// A command type introduced by a log version that some server of the
+// Raft configuration is not known to support is refused before anything
+// is committed (checkLogVersion: upgrade_required).
 func (s *Server) apply(t fsm.CmdType, body any) (any, uint64, *api.Error) {
+	if e := s.checkLogVersion(t); e != nil {
+		return nil, 0, e
+	}
 	data, err := fsm.Encode(t, body)
 	if err != nil {
 		return nil, 0, &api.Error{Code: api.CodeInternal, Message: err.Error()}

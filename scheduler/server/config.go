@@ -132,6 +132,11 @@ type Config struct {
 	NoSync bool
 	FSM    fsm.Config
 
+	// advertiseLogVersion, in tests, makes the server advertise this log
+	// version instead of fsm.LogVersion (an older server, for the
+	// upgrade gate), though its FSM still reads the current one.
+	advertiseLogVersion int
+
 	// MaxBodyBytes limits request bodies (default 1 MiB); bulk submissions,
 	// registrations and events may use MaxBulkBodyBytes (default 16 MiB: a
 	// registration of the 100,000 nodes an agent may hold is about 12 MB).

@@ -17,7 +17,7 @@ func httpStatus(code string) int {
 		return http.StatusNotFound
 	case api.CodeMethod:
 		return http.StatusMethodNotAllowed
-	case api.CodeConflict:
+	case api.CodeConflict, api.CodeUpgradeRequired:
 		return http.StatusConflict
 	case api.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge

@@ -59,16 +59,21 @@ func (s *Server) clusterStatus() api.ClusterStatus {
 	alive := map[string]bool{}
 	for _, m := range s.pool.Members() {
 		alive[m.Name] = true // alive or suspect: listed
-		st.Members = append(st.Members, api.Member{Name: m.Name, Role: m.Meta.Role, ID: m.Meta.ID, Addr: m.Addr, HTTPAddr: m.Meta.HTTPAddr, State: m.State})
+		st.Members = append(st.Members, api.Member{Name: m.Name, Role: m.Meta.Role, ID: m.Meta.ID, Addr: m.Addr, HTTPAddr: m.Meta.HTTPAddr, State: m.State,
+			LogVersion: m.Meta.LogVersion, Version: m.Meta.Version})
 	}
 	dir := map[string]api.Server{}
 	for _, sv := range s.fsm.Servers() {
 		dir[sv.ID] = sv
 	}
+	versions := s.serverVersions()
 	if cf := s.raft.GetConfiguration(); cf.Error() == nil {
 		for _, rs := range cf.Configuration().Servers {
 			sv := dir[string(rs.ID)]
 			sv.ID, sv.RaftAddr = string(rs.ID), string(rs.Address)
+			if v, ok := versions[sv.ID]; ok {
+				sv.LogVersion, sv.Version = v.logVersion, v.version
+			}
 			sv.Suffrage = strings.ToLower(rs.Suffrage.String())
 			sv.Leader = rs.ID == lid
 			a := alive[gossip.Name(gossip.RoleServer, sv.ID)]
@@ -137,7 +142,11 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 			return s.raftError(err)
 		}
 	}
-	if _, _, e := s.apply(fsm.CmdServer, &fsm.ServerCmd{Server: api.Server{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, GossipAddr: req.GossipAddr}}); e != nil {
+	joiner := api.Server{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr, GossipAddr: req.GossipAddr}
+	if v, ok := s.serverVersions()[req.ID]; ok && v.source == "gossip" {
+		joiner.LogVersion, joiner.Version = v.logVersion, v.version // else the recorded ones stay
+	}
+	if _, _, e := s.apply(fsm.CmdServer, &fsm.ServerCmd{Server: joiner}); e != nil {
 		return e
 	}
 	s.log.Info("server joined", "id", req.ID, "raft", req.RaftAddr, "http", req.HTTPAddr)

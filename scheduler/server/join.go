@@ -84,7 +84,7 @@ type joinState struct {
 func (s *Server) joinLoop() {
 	defer s.wg.Done()
 	// Tell the pool our HTTP address now that we know it.
-	_ = s.pool.SetMeta(gossip.Meta{Role: gossip.RoleServer, ID: s.cfg.ID, HTTPAddr: s.addrs.HTTPAddr, RaftAddr: s.addrs.RaftAddr}, time.Second)
+	_ = s.pool.SetMeta(s.serverMeta(), time.Second)
 	j := &joinState{
 		needRaft: len(s.cfg.Join) > 0,
 		seeds:    append([]string(nil), s.cfg.Gossip.Join...),

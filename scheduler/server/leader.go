@@ -109,8 +109,10 @@ func (s *Server) runLeader(ctx context.Context) {
 		}
 	}
 	s.log.Info("leading", "term", s.raft.CurrentTerm(), "index", s.fsm.Index())
-	if sv, ok := s.fsm.Server(s.cfg.ID); !ok || sv.HTTPAddr != s.addrs.HTTPAddr || sv.GossipAddr != s.addrs.GossipAddr || sv.RaftAddr != s.addrs.RaftAddr {
-		_, _, _ = s.apply(fsm.CmdServer, &fsm.ServerCmd{Server: api.Server{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr}})
+	if sv, ok := s.fsm.Server(s.cfg.ID); !ok || sv.HTTPAddr != s.addrs.HTTPAddr || sv.GossipAddr != s.addrs.GossipAddr || sv.RaftAddr != s.addrs.RaftAddr ||
+		sv.LogVersion != s.logVersion() || sv.Version != BuildVersion() {
+		_, _, _ = s.apply(fsm.CmdServer, &fsm.ServerCmd{Server: api.Server{ID: s.cfg.ID, RaftAddr: s.addrs.RaftAddr, HTTPAddr: s.addrs.HTTPAddr, GossipAddr: s.addrs.GossipAddr,
+			LogVersion: s.logVersion(), Version: BuildVersion()}})
 	}
 	s.ensureClusterID()
 	s.ensureScheduler()
@@ -601,6 +603,13 @@ func (s *Server) membershipLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-s.memberCh:
+			if e.Member.Meta.Role == gossip.RoleServer && e.Kind != gossip.EventLeave {
+				// A server joined or changed (restarted on another
+				// version): record its versions, and seed the scheduler
+				// configuration if the upgrade gate kept it back.
+				s.serversChanged()
+				continue
+			}
 			if e.Member.Meta.Role != gossip.RoleAgent {
 				continue
 			}
@@ -638,7 +647,19 @@ func (s *Server) membershipLoop(ctx context.Context) {
 			}
 		case <-ticker.C:
 			s.reconcile(missingSince)
+			s.serversChanged()
 		}
+	}
+}
+
+// serversChanged records the servers' versions in the directory and, if
+// the cluster has no scheduler configuration yet because a server was too
+// old for it, tries to seed it again (the leader's membership loop, on
+// server membership events and at every reconcile).
+func (s *Server) serversChanged() {
+	s.recordVersions()
+	if _, ok := s.fsm.Scheduler(); !ok {
+		s.ensureScheduler()
 	}
 }
 

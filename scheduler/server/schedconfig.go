@@ -42,12 +42,25 @@ func (s *Server) schedulerInForce() (api.SchedulerConfig, uint64) {
 // scheduler configuration (its first leader, or the first leader after
 // an upgrade from a version without one); a check-and-set at 0, so a
 // configuration committed meanwhile stays.
+//
+// The command needs log version 2 on every server (checkLogVersion):
+// while one runs an older release, the leader keeps scheduling with its
+// own flags' configuration (schedulerInForce) and tries again whenever
+// server membership changes and at every reconcile (serversChanged).
 func (s *Server) ensureScheduler() {
 	if _, ok := s.fsm.Scheduler(); ok {
 		return
 	}
 	seed := s.seedScheduler()
 	res, _, e := s.apply(fsm.CmdScheduler, &fsm.SetScheduler{Config: seed, CAS: new(uint64)})
+	if e != nil && e.Code == api.CodeUpgradeRequired {
+		if s.seedRefused.changed(e.Message) {
+			s.log.Warn("scheduler configuration not seeded yet: scheduling with this server's flags (--policy, --preempt, --scheduler-config) "+
+				"until every server supports it; seeded once they do", "policy", seed.Policy, "err", e.Message)
+		}
+		return
+	}
+	s.seedRefused.changed("")
 	if e != nil {
 		s.log.Warn("scheduler configuration not seeded (the next leader will)", "err", e)
 		return

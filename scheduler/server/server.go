@@ -70,6 +70,9 @@ type Server struct {
 	leaderNotify chan bool
 	hadState     bool
 	cid          clusterIDs
+	// seedRefused is the last refusal of the scheduler configuration's
+	// seed by the upgrade gate (logged once).
+	seedRefused onceLog
 
 	leaderMu     sync.Mutex
 	leaderCancel context.CancelFunc
@@ -102,11 +105,16 @@ func New(cfg Config) (*Server, error) {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
+	lg := slog.New(slog.NewTextHandler(logOut, nil)).With("server", cfg.ID)
+	fc := cfg.FSM
+	if fc.Log == nil {
+		fc.Log = lg
+	}
 	s := &Server{
 		cfg:      cfg,
-		log:      slog.New(slog.NewTextHandler(logOut, nil)).With("server", cfg.ID),
+		log:      lg,
 		clock:    cfg.Clock,
-		fsm:      fsm.New(cfg.FSM),
+		fsm:      fsm.New(fc),
 		submitCh: make(chan *submitReq, 4096),
 		memberCh: make(chan gossip.Event, 1024),
 		forgetCh: make(chan string, 1024),
@@ -123,6 +131,11 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics(s)
 	if err := s.startRaft(logOut); err != nil {
 		s.Close()
+		if h := s.fsm.HaltErr(); h != nil {
+			// Raft's own error ("failed to load any existing snapshots")
+			// hides why.
+			return nil, fmt.Errorf("%w: %w", ErrFSMHalted, h)
+		}
 		return nil, err
 	}
 	if err := s.startGossip(logOut); err != nil {
@@ -138,7 +151,8 @@ func New(cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.wg.Add(5)
+	s.wg.Add(6)
+	go s.watchHalt()
 	go s.persistClusterID()
 	go s.watchScheduler()
 	go s.watchLeadership()
@@ -261,7 +275,7 @@ func (s *Server) startGossip(logOut io.Writer) error {
 	p, err := gossip.Start(gossip.Config{
 		BindAddr: g.Addr, Key: g.Key, Profile: g.Profile, ProbeInterval: g.ProbeInterval, ProbeTimeout: g.ProbeTimeout,
 		SuspicionMult: g.SuspicionMult,
-		Meta:          gossip.Meta{Role: gossip.RoleServer, ID: s.cfg.ID, RaftAddr: string(s.trans.LocalAddr())},
+		Meta:          s.serverMeta(),
 		LogOutput:     filterWriter{w: logOut},
 		OnEvent:       s.onMemberEvent,
 	})
@@ -326,6 +340,34 @@ func (s *Server) fail(err error) {
 		s.failErr = fmt.Errorf("server %s: %w", s.cfg.ID, err)
 		close(s.failed)
 	})
+}
+
+// ErrFSMHalted marks a server whose state machine halted (Server.Err): it
+// met a log entry or a snapshot of a newer log version than it supports
+// (fsm.ErrHalted). Upgrade it and start it again.
+var ErrFSMHalted = errors.New("state machine halted: this server is older than the cluster's log")
+
+// watchHalt stops this server's part in the cluster when its FSM halts: a
+// server that applies no more entries must neither lead nor vote as if it
+// were current. It shuts Raft down (the data directory stays as it is,
+// the unapplied entries included) and fails the server (Failed: `suanli
+// server` exits with status 2, not to be restarted as is).
+func (s *Server) watchHalt() {
+	defer s.wg.Done()
+	select {
+	case <-s.ctx.Done():
+		return
+	case <-s.fsm.Halted():
+	}
+	err := s.fsm.HaltErr()
+	s.log.Error("this server's state machine halted: it runs an older log version than the cluster's log or snapshot needs. "+
+		"It takes no further part in the cluster (Raft stopped); its data directory is intact. "+
+		"Upgrade it to the version the other servers run (suanli cluster status, VERSION) and start it again",
+		"log_version", fsm.LogVersion, "version", BuildVersion(), "err", err)
+	if f := s.raft.Shutdown(); f != nil {
+		_ = f.Error()
+	}
+	s.fail(fmt.Errorf("%w: %w", ErrFSMHalted, err))
 }
 
 // Close stops the server: the HTTP API, the leader loop, gossip (leaving

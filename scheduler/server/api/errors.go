@@ -15,6 +15,7 @@ const (
 	CodeNotLeader       = "not_leader"        // 503: this server lost leadership before the write was enqueued; not applied
 	CodeUnknownOutcome  = "unknown_outcome"   // 503: leadership lost mid-apply; the write may or may not be applied
 	CodeTimeout         = "timeout"           // 503: the write was not enqueued in time; not applied
+	CodeUpgradeRequired = "upgrade_required"  // 409: the write needs a log version some servers do not support yet; not applied
 	CodeInternal        = "internal"          // 500
 )
 

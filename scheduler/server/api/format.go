@@ -140,15 +140,29 @@ func FormatCluster(w io.Writer, c ClusterStatus) error {
 		return err
 	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nSERVER\tSUFFRAGE\tLEADER\tGOSSIP\tRAFT\tHTTP")
+	fmt.Fprintln(tw, "\nSERVER\tSUFFRAGE\tLEADER\tGOSSIP\tVERSION\tRAFT\tHTTP")
 	for _, s := range c.Servers {
 		alive := "unknown"
 		if s.Alive != nil {
 			alive = map[bool]string{true: "alive", false: "gone"}[*s.Alive]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", s.ID, s.Suffrage, s.Leader, alive, s.RaftAddr, dash(s.HTTPAddr))
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", s.ID, s.Suffrage, s.Leader, alive, serverVersion(s), s.RaftAddr, dash(s.HTTPAddr))
 	}
 	return tw.Flush()
+}
+
+// serverVersion is a server's build and log version for the VERSION
+// column: "v1.4.0 (log 2)", "? (log 1)" for a server that does not
+// advertise its build, "-" when nothing is known.
+func serverVersion(s Server) string {
+	if s.LogVersion == 0 {
+		return dash(s.Version)
+	}
+	v := s.Version
+	if v == "" {
+		v = "?"
+	}
+	return fmt.Sprintf("%s (log %d)", v, s.LogVersion)
 }
 
 // FormatPlan writes a dry run's answer.

@@ -31,7 +31,8 @@ func golden(t *testing.T, name, got string) {
 
 // TestFormatClusterGolden: suanli cluster status shows the Raft state,
 // the counts and the server's view of the gossip pool, with the last join
-// failure while it is not joined.
+// failure while it is not joined, and each server's build and log
+// version.
 func TestFormatClusterGolden(t *testing.T) {
 	alive, gone := true, false
 	base := ClusterStatus{
@@ -40,8 +41,9 @@ func TestFormatClusterGolden(t *testing.T) {
 		Term: 3, LastIndex: 17, CommitIndex: 17, AppliedIndex: 17, Policy: "balanced",
 		Counts: Counts{Workloads: map[string]int{StatusRunning: 2}, Nodes: map[string]int{"up": 8334}, Agents: 1, Sites: 28},
 		Servers: []Server{
-			{ID: "s1", RaftAddr: "127.0.0.1:7000", HTTPAddr: "127.0.0.1:7070", Suffrage: "voter", Leader: true, Alive: &alive},
-			{ID: "s2", RaftAddr: "127.0.0.1:7001", HTTPAddr: "127.0.0.1:7071", Suffrage: "voter", Alive: &gone},
+			{ID: "s1", RaftAddr: "127.0.0.1:7000", HTTPAddr: "127.0.0.1:7070", Suffrage: "voter", Leader: true, Alive: &alive, LogVersion: 2, Version: "v1.4.0"},
+			{ID: "s2", RaftAddr: "127.0.0.1:7001", HTTPAddr: "127.0.0.1:7071", Suffrage: "voter", Alive: &gone, LogVersion: 1}, // a release before build versions
+			{ID: "s3", RaftAddr: "127.0.0.1:7002", Suffrage: "voter"},                                                          // nothing known
 		},
 	}
 	for _, tc := range []struct {

@@ -139,6 +139,13 @@ type Server struct {
 	RaftAddr   string `json:"raft_addr"`
 	HTTPAddr   string `json:"http_addr"`
 	GossipAddr string `json:"gossip_addr,omitempty"`
+	// LogVersion is the replicated log format version the server supports
+	// (fsm.LogVersion) and Version its build; 0 and "" when unknown (a
+	// server of a release that did not advertise them). In GET
+	// /v1/cluster, what the server advertises in the gossip pool while it
+	// is a member, else what the directory recorded.
+	LogVersion int    `json:"log_version,omitempty"`
+	Version    string `json:"version,omitempty"`
 	// Filled in by GET /v1/cluster:
 	Suffrage string `json:"suffrage,omitempty"` // voter, nonvoter
 	Leader   bool   `json:"leader,omitempty"`
@@ -312,6 +319,10 @@ type Member struct {
 	Addr     string `json:"addr"`
 	HTTPAddr string `json:"http_addr,omitempty"`
 	State    string `json:"state"` // alive or suspect
+	// Servers: the log version and build they advertise (absent for
+	// servers that predate advertising them).
+	LogVersion int    `json:"log_version,omitempty"`
+	Version    string `json:"version,omitempty"`
 }
 
 // Counts are the cluster's totals.

@@ -501,6 +501,11 @@ func (f *FSM) applyServer(c *ServerCmd) any {
 	}
 	s := c.Server
 	s.Suffrage, s.Leader, s.Alive = "", false, nil
+	if old, ok := f.servers[s.ID]; ok && s.LogVersion == 0 && s.Version == "" {
+		// Sent without versions (the joiner's were not known yet, or an
+		// older leader sent it): the recorded ones stay.
+		s.LogVersion, s.Version = old.LogVersion, old.Version
+	}
 	f.servers[s.ID] = s
 	return nil
 }

@@ -13,6 +13,33 @@ import (
 type CmdType uint8
 
 // Command types. Values are part of the log format: never renumber.
+//
+// Rules for a new command type (rolling upgrades: old and new servers
+// share one log while a cluster is upgraded one server at a time):
+//
+//   - Give it the next free value below 0x80 and the next log version
+//     (LogVersion+1, version.go: the table, cmdVersions).
+//   - The leader commits it only while every server of the Raft
+//     configuration advertises that log version (Server.apply's gate,
+//     answering upgrade_required otherwise): write it through
+//     Server.apply, never raft.Apply directly. Work that cannot wait
+//     (like seeding the scheduler configuration) keeps the old behaviour
+//     until the gate opens, and tries again when membership changes.
+//   - An older server that meets it anyway (a server rolled back after it
+//     was used) halts (ErrHalted) rather than skip it and diverge. Only a
+//     command that changes nothing an older server reads may be sent with
+//     IgnoreUnknownFlag set, which lets older servers skip it.
+//   - State it adds goes into snapshots as a new optional member, written
+//     only once a command of the new version set it (snapHead.needs), so
+//     a cluster that has not used the command still writes snapshots the
+//     older servers restore.
+//   - A new field in an existing command is ignored by older servers
+//     (json.Unmarshal): it must not change the outcome of the command, or
+//     it needs a new command type (or version of this one) instead.
+//   - Changing what an existing command does to the same state is a new
+//     log version too: the leader keeps committing the old behaviour (or
+//     sends the new one as a new command type) until the gate opens.
+//   - Renaming or reinterpreting a field is never allowed.
 const (
 	CmdRegister  CmdType = 1 // Register
 	CmdNodeState CmdType = 2 // NodeState
@@ -26,7 +53,7 @@ const (
 )
 
 func (t CmdType) String() string {
-	switch t {
+	switch t &^ IgnoreUnknownFlag {
 	case CmdRegister:
 		return "register"
 	case CmdNodeState:
@@ -46,7 +73,7 @@ func (t CmdType) String() string {
 	case CmdScheduler:
 		return "scheduler"
 	}
-	return fmt.Sprintf("cmd(%d)", uint8(t))
+	return fmt.Sprintf("cmd(%d)", uint8(t&^IgnoreUnknownFlag))
 }
 
 // ErrDecode wraps every error decoding a log entry.
@@ -162,7 +189,9 @@ type Cancel struct {
 }
 
 // ServerCmd adds (or updates) or removes a server in the directory that
-// maps Raft server IDs to HTTP and gossip addresses.
+// maps Raft server IDs to HTTP and gossip addresses, and records the log
+// version and build each server advertised (api.Server.LogVersion,
+// Version; a command without them keeps the recorded ones).
 type ServerCmd struct {
 	Remove bool       `json:"remove,omitempty"`
 	Server api.Server `json:"server"`
@@ -189,12 +218,14 @@ func Encode(t CmdType, body any) ([]byte, error) {
 	return out, nil
 }
 
-// Decode parses a log entry into its command.
+// Decode parses a log entry into its command. The type it returns is
+// without IgnoreUnknownFlag; an unknown type's error matches both
+// ErrDecode and ErrUnknownCommand.
 func Decode(data []byte) (CmdType, any, error) {
 	if len(data) < 1 {
 		return 0, nil, fmt.Errorf("%w: empty", ErrDecode)
 	}
-	t := CmdType(data[0])
+	t := CmdType(data[0]) &^ IgnoreUnknownFlag
 	var v any
 	switch t {
 	case CmdRegister:
@@ -215,8 +246,10 @@ func Decode(data []byte) (CmdType, any, error) {
 		v = new(ClusterID)
 	case CmdScheduler:
 		v = new(SetScheduler)
+	case 0:
+		return t, nil, fmt.Errorf("%w: command type 0 (no command has it)", ErrDecode)
 	default:
-		return t, nil, fmt.Errorf("%w: unknown command type %d", ErrDecode, data[0])
+		return t, nil, fmt.Errorf("%w: %w %d (this server knows log version %d)", ErrDecode, ErrUnknownCommand, data[0], LogVersion)
 	}
 	if err := json.Unmarshal(data[1:], v); err != nil {
 		return t, nil, fmt.Errorf("%w: %s: %v", ErrDecode, t, err)

@@ -13,7 +13,9 @@
 // workload; the server directory (join, remove); and the cluster's ID
 // (committed once by its first leader). Apply never reads a
 // clock or a random source: times travel inside the commands. Apply never
-// panics on malformed bytes; it returns an error value.
+// panics on malformed bytes; it returns an error value. A command type it
+// does not know (a newer server wrote it) halts it instead: it applies
+// nothing more (halt.go; log versions: version.go).
 //
 // # The plan re-check
 //

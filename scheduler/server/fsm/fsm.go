@@ -3,6 +3,7 @@ package fsm
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"sync"
@@ -26,6 +27,10 @@ type Config struct {
 	// command frees capacity (completions, cancellations, evictions); nodes
 	// coming up or new nodes release all of them. Default 1024.
 	UnparkBudget int
+	// Log receives what the FSM must tell the operator (it halted on an
+	// unknown command type, skipped an ignorable one); it changes no
+	// state. nil: discarded.
+	Log *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -34,6 +39,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UnparkBudget <= 0 {
 		c.UnparkBudget = 1024
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
@@ -268,11 +276,18 @@ type FSM struct {
 
 	watch  chan struct{} // closed on every change
 	notify chan struct{} // leader wake-up, capacity 1
+
+	// halt is set, and halted closed, once the FSM met a log entry it
+	// cannot apply or a snapshot of a newer log version: from then on it
+	// applies and restores nothing (halt.go).
+	halt     atomic.Pointer[HaltError]
+	halted   chan struct{}
+	haltOnce sync.Once
 }
 
 // New returns an empty FSM.
 func New(cfg Config) *FSM {
-	f := &FSM{cfg: cfg.withDefaults()}
+	f := &FSM{cfg: cfg.withDefaults(), halted: make(chan struct{})}
 	f.reset()
 	f.publishAll()
 	return f
@@ -343,10 +358,24 @@ func (f *FSM) changed() {
 }
 
 func (f *FSM) applyLocked(index uint64, data []byte) (res any) {
+	if h := f.halt.Load(); h != nil {
+		return h // applies nothing more (and its index stays where it halted)
+	}
+	t, cmd, err := Decode(data)
+	if errors.Is(err, ErrUnknownCommand) {
+		if CmdType(data[0])&IgnoreUnknownFlag == 0 {
+			return f.haltAt(index, data[0])
+		}
+		f.cfg.Log.Warn("skipped a log entry of a command type this server does not know, marked as safe to ignore by the newer server that wrote it; "+
+			"upgrade this server to the version the others run", "index", index, "type", data[0]&^byte(IgnoreUnknownFlag), "log_version", LogVersion)
+		if index > f.index {
+			f.index = index
+		}
+		return nil
+	}
 	if index > f.index {
 		f.index = index
 	}
-	t, cmd, err := Decode(data)
 	if err != nil {
 		return err
 	}

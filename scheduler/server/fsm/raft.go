@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/hashicorp/raft"
@@ -46,7 +47,14 @@ func (r Raft) ApplyBatch(logs []*raft.Log) []any {
 }
 
 // Snapshot implements raft.FSM.
-func (r Raft) Snapshot() (raft.FSMSnapshot, error) { return snap{r.F.Snapshot()}, nil }
+// A halted FSM refuses: its state is not the state at the index Raft
+// would record for the snapshot.
+func (r Raft) Snapshot() (raft.FSMSnapshot, error) {
+	if err := r.F.HaltErr(); err != nil {
+		return nil, fmt.Errorf("fsm snapshot: %w", err)
+	}
+	return snap{r.F.Snapshot()}, nil
+}
 
 // Restore implements raft.FSM.
 func (r Raft) Restore(rc io.ReadCloser) error {

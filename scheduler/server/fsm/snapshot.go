@@ -35,12 +35,17 @@ type snapData struct {
 
 // snapHead is the part of snapData that is not per workload.
 type snapHead struct {
-	Version  int    `json:"version"`
-	Index    uint64 `json:"index"`
-	Seq      uint64 `json:"seq"`
-	ReadySeq uint64 `json:"ready_seq"`
-	ParkSeq  uint64 `json:"park_seq"`
-	CapEpoch uint64 `json:"cap_epoch"`
+	Version int `json:"version"`
+	// LogVersion is the lowest log version that can read the snapshot
+	// (needs); absent for 1, so that servers of log version 1, which
+	// refuse unknown members, restore snapshots that need no more. It
+	// follows version: Restore reads both before the rest.
+	LogVersion int    `json:"log_version,omitempty"`
+	Index      uint64 `json:"index"`
+	Seq        uint64 `json:"seq"`
+	ReadySeq   uint64 `json:"ready_seq"`
+	ParkSeq    uint64 `json:"park_seq"`
+	CapEpoch   uint64 `json:"cap_epoch"`
 	// ClusterID is the cluster's identity (absent before one is committed,
 	// and in snapshots written before cluster IDs existed).
 	ClusterID string `json:"cluster_id,omitempty"`
@@ -108,7 +113,27 @@ func (f *FSM) Snapshot() *State {
 		s.head.Servers = append(s.head.Servers, sv)
 	}
 	sort.Slice(s.head.Servers, func(a, b int) bool { return s.head.Servers[a].ID < s.head.Servers[b].ID })
+	s.head.LogVersion = s.head.needs()
+	if s.head.LogVersion < 2 {
+		// The directory's versions (log version 2) are informational:
+		// left out, so that servers of log version 1 restore it.
+		for i := range s.head.Servers {
+			s.head.Servers[i].LogVersion, s.head.Servers[i].Version = 0, ""
+		}
+		s.head.LogVersion = 0 // absent: 1
+	}
 	return s
+}
+
+// needs is the lowest log version that can read a snapshot of this state:
+// the highest version of the members present that older versions do not
+// know (version.go), and never an optional informational one.
+func (h *snapHead) needs() int {
+	v := 1
+	if h.Scheduler != nil {
+		v = max(v, CmdScheduler.Version())
+	}
+	return v
 }
 
 // Index is the log index the state was taken at.
@@ -237,15 +262,32 @@ func appendJSONString(dst []byte, s string) ([]byte, error) {
 
 // Restore replaces the FSM's state with a snapshot's. On error the FSM is
 // unchanged.
+//
+// A snapshot of a newer log version than this server's (written by a newer
+// server, with members this one does not know) is refused with a
+// *SnapshotVersionError, before anything else is decoded, and halts the
+// FSM (ErrHalted): this server cannot catch up until it is upgraded.
+// Otherwise the decoding is strict: an unknown member in a snapshot of a
+// version this server knows is corruption.
 func (f *FSM) Restore(r io.Reader) error {
+	if h := f.halt.Load(); h != nil {
+		return fmt.Errorf("restore fsm snapshot: %w", h)
+	}
+	br := bufio.NewReaderSize(io.LimitReader(r, maxSnapshotBytes), 1<<16)
+	if e := peekLogVersion(br); e != nil {
+		return f.refuseSnapshot(e)
+	}
 	var d snapData
-	dec := json.NewDecoder(io.LimitReader(r, maxSnapshotBytes))
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
 		return fmt.Errorf("restore fsm snapshot: decode: %w", err)
 	}
 	if d.Version != snapshotVersion {
 		return fmt.Errorf("restore fsm snapshot: version %d, want %d", d.Version, snapshotVersion)
+	}
+	if d.LogVersion > LogVersion {
+		return f.refuseSnapshot(&SnapshotVersionError{Index: d.Index, LogVersion: d.LogVersion})
 	}
 	nf := New(f.cfg)
 	if err := nf.load(&d); err != nil {
@@ -263,6 +305,52 @@ func (f *FSM) Restore(r io.Reader) error {
 	f.topoGen++
 	f.publishAll()
 	f.changed()
+	return nil
+}
+
+// refuseSnapshot halts the FSM on a snapshot of a newer log version.
+func (f *FSM) refuseSnapshot(e *SnapshotVersionError) error {
+	h := &HaltError{Snapshot: e}
+	f.stop(h)
+	f.cfg.Log.Error("refused a snapshot written by a newer server: this server cannot catch up. "+
+		"Upgrade it to the version the other servers run (suanli cluster status, VERSION) and start it again",
+		"snapshot_index", e.Index, "snapshot_log_version", e.LogVersion, "log_version", LogVersion)
+	return fmt.Errorf("restore fsm snapshot: %w", h)
+}
+
+// peekLogVersion reads the snapshot's first members without consuming
+// them — version, log_version and index, which State.Write writes first —
+// and returns the refusal of a log version newer than this server's, so
+// that it is reported as such rather than as the unknown member the
+// newer version added. A snapshot that does not start that way is left to
+// the full decode.
+func peekLogVersion(br *bufio.Reader) *SnapshotVersionError {
+	prefix, _ := br.Peek(512)
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var e SnapshotVersionError
+	for range 3 {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			break
+		}
+		var n uint64
+		if err := dec.Decode(&n); err != nil {
+			break
+		}
+		switch key {
+		case "log_version":
+			e.LogVersion = int(min(n, 1<<31))
+		case "index":
+			e.Index = n
+		}
+	}
+	if e.LogVersion > LogVersion {
+		return &e
+	}
 	return nil
 }
 

@@ -38,6 +38,11 @@ type Meta struct {
 	// Instance identifies one run of the process (agents: random per
 	// start), telling an old incarnation from a restarted one.
 	Instance string `json:"in,omitempty"`
+	// Servers: the replicated log version they support (fsm.LogVersion)
+	// and their build version (at most 48 bytes); absent in the metadata
+	// of releases that predate them.
+	LogVersion int    `json:"lv,omitempty"`
+	Version    string `json:"v,omitempty"`
 	// Agents: the sites and tiers they host, node count and total capacity.
 	Sites     []string        `json:"s,omitempty"`
 	Tiers     []string        `json:"t,omitempty"`
