@@ -457,6 +457,34 @@ func newClusterCmd() *cobra.Command {
 			return api.FormatCluster(cmd.OutOrStdout(), st)
 		},
 	}
-	cmd.AddCommand(status, remove)
+	var to string
+	transfer := &cobra.Command{
+		Use:   "transfer-leader",
+		Short: "Hand leadership to another server (before stopping or upgrading the leader)",
+		Long: `Ask the leader to hand leadership to another voter: the one --to names, or
+the most up-to-date one. The cluster is without a leader for a round of
+messages rather than an election timeout, as it would be if the leader were
+simply stopped. It prints the cluster status once a new leader is known.`,
+		Example: `  suanli cluster transfer-leader
+  suanli cluster transfer-leader --to s2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to != "" && !api.ValidID(to) {
+				return badInput(fmt.Errorf("--to: %q is not a valid server id", to))
+			}
+			ctx, cancel := timeout()
+			defer cancel()
+			st, err := cf.client().TransferLeader(ctx, to)
+			if err != nil {
+				return apiErr(err)
+			}
+			if cf.json {
+				return api.WriteJSON(cmd.OutOrStdout(), st)
+			}
+			return api.FormatCluster(cmd.OutOrStdout(), st)
+		},
+	}
+	transfer.Flags().StringVar(&to, "to", "", "the server to hand leadership to (default: the most up-to-date voter)")
+	cmd.AddCommand(status, remove, transfer)
 	return cmd
 }

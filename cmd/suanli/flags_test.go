@@ -83,6 +83,7 @@ func TestNumericFlagsExit2(t *testing.T) {
 		{dev, []string{"--raft-timing", "slow"}, `--raft-timing "slow": want one of fast, default`},
 		{dev, []string{"--policy", "fastest"}, `--policy: scheduler: unknown policy "fastest" (allowed: balanced,`},
 		{dev, []string{"--servers", "0"}, "--servers 0: want 1 to 9"},
+		{[]string{"cluster", "transfer-leader", "--addr", "127.0.0.1:1"}, []string{"--to", "bad id"}, `--to: "bad id" is not a valid server id`},
 	} {
 		args := append(append([]string(nil), tc.base...), tc.args...)
 		t.Run(strings.Join(append(tc.base[:1:1], tc.args...), " "), func(t *testing.T) {

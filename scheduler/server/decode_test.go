@@ -39,6 +39,7 @@ func TestBodyFieldErrors(t *testing.T) {
 		{"/v1/agent/a1/events", `{"events":[{"workload_id":"w","node_id":"n","kind":"started","at":0}]}`, "events[0].at", "want an RFC 3339 time string"},
 		{"/v1/cluster/join", `{"id":"s9","raft_addr":7001,"http_addr":"127.0.0.1:2"}`, "raft_addr", "got a JSON number, want a string"},
 		{"/v1/cluster/remove", `{"id":3}`, "id", "got a JSON number, want a string"},
+		{"/v1/cluster/transfer-leader", `{"to":"s2"}`, "to", "unknown field"},
 		{"/v1/nodes/x-jn-0/state", `{"state":false}`, "state", "got a JSON boolean, want a string"},
 		{"/v1/workloads/x1/cancel", `{"at":"2026-03-01T08:00:00Z"}`, "at", `unknown field "at"`},
 	}

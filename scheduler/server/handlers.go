@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -237,6 +238,75 @@ func (s *Server) removeSelf(w http.ResponseWriter, r *http.Request, body []byte)
 		if !s.waitLeader(r.Context(), deadline) {
 			return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
 				"server %s handed leadership over, but no new leader answered in time; it was not removed: retry", s.cfg.ID)}
+		}
+	}
+}
+
+// handleTransferLeader hands leadership to another voter — the one named,
+// or the one raft finds most up to date — as an operator does before
+// stopping or upgrading the leader, so that the cluster is without a
+// leader for one round of messages instead of an election timeout. It
+// answers with the cluster status once a new leader is known (this
+// server, a follower by then, answers). Naming the leader itself changes
+// nothing.
+func (s *Server) handleTransferLeader(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {
+	var req api.TransferLeaderRequest
+	if len(bytes.TrimSpace(body)) > 0 {
+		if e := decodeStrict(body, &req); e != nil {
+			return e
+		}
+	}
+	if req.ID != "" && !api.ValidID(req.ID) {
+		return api.Invalid("id", "server id %q is not a valid id", req.ID)
+	}
+	cf := s.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return s.raftError(err)
+	}
+	var (
+		target raft.Server
+		found  bool
+		voters []string
+	)
+	for _, sv := range cf.Configuration().Servers {
+		if sv.Suffrage != raft.Voter {
+			continue
+		}
+		voters = append(voters, string(sv.ID))
+		if string(sv.ID) == req.ID {
+			target, found = sv, true
+		}
+	}
+	switch {
+	case req.ID != "" && !found:
+		return api.Invalid("id", "server %q is not a voter (voters: %s)", req.ID, strings.Join(voters, ", "))
+	case req.ID == s.cfg.ID:
+		writeJSON(w, http.StatusOK, s.clusterStatus())
+		return nil
+	case len(voters) < 2:
+		return &api.Error{Code: api.CodeConflict, Message: fmt.Sprintf(
+			"server %s is the cluster's only voter: there is no one to hand leadership to; add another server (--join) first", s.cfg.ID)}
+	}
+	s.log.Info("handing leadership over on request", "to", req.ID)
+	var f raft.Future
+	if found {
+		f = s.raft.LeadershipTransferToServer(target.ID, target.Address)
+	} else {
+		f = s.raft.LeadershipTransfer()
+	}
+	if err := await(r.Context(), f); err != nil {
+		return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
+			"server %s could not hand leadership over (%v): retry", s.cfg.ID, err)}
+	}
+	deadline := time.Now().Add(max(s.cfg.LeaderHold, 5*time.Second))
+	for {
+		if _, lid := s.leaderHTTP(); lid != "" && lid != s.cfg.ID {
+			writeJSON(w, http.StatusOK, s.clusterStatus())
+			return nil
+		}
+		if !s.waitLeader(r.Context(), deadline) {
+			return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
+				"server %s handed leadership over, but no new leader was known in time: check suanli cluster status", s.cfg.ID)}
 		}
 	}
 }

@@ -80,6 +80,7 @@ var routes = []route{
 	{method: "GET", path: "/v1/cluster", access: accessPublic, query: []string{"consistent"}, h: (*Server).handleCluster},
 	{method: "POST", path: "/v1/cluster/join", access: accessToken, write: true, h: (*Server).handleJoin},
 	{method: "POST", path: "/v1/cluster/remove", access: accessToken, write: true, h: (*Server).handleRemove},
+	{method: "POST", path: "/v1/cluster/transfer-leader", access: accessToken, write: true, h: (*Server).handleTransferLeader},
 	{method: "POST", path: "/v1/workloads", access: accessToken, write: true, h: (*Server).handleSubmit},
 	{method: "POST", path: "/v1/workloads/bulk", access: accessToken, write: true, bulk: true, h: (*Server).handleBulk},
 	{method: "GET", path: "/v1/workloads", access: accessPublic, list: true, query: []string{"status", "class", "site", "node", "agent", "limit", "after", "consistent"}, h: (*Server).handleList},

@@ -46,15 +46,16 @@ func do(t *testing.T, h http.Handler, method, path, body string, hdr map[string]
 }
 
 var validBodies = map[string]string{ //nolint
-	"/v1/workloads":          `{"id":"x1","origin":"JN","request":{"cpu_milli":100}}`,
-	"/v1/workloads/bulk":     `[{"id":"x2","origin":"JN","request":{"cpu_milli":100}}]`,
-	"/v1/plan":               `{"workload":{"origin":"JN","request":{"cpu_milli":100}}}`,
-	"/v1/agent/register":     `{"agent_id":"a1","sites":[{"id":"x-jn","city":"JN","role":"edge","pue":1.6}],"nodes":[{"id":"x-jn-0","site":"x-jn","capacity":{"cpu_milli":16000,"memory_mib":65536,"gpu_milli":2000}}]}`,
-	"/v1/cluster/join":       `{"id":"bad id","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`,
-	"/v1/cluster/remove":     `{"id":"bad id"}`,
-	"/v1/agent/a1/events":    `{"events":[{"workload_id":"w1","node_id":"x-jn-0","kind":"started","at":"2026-01-01T00:00:00Z"}]}`,
-	"/v1/nodes/x-jn-0/state": `{"state":"down"}`,
-	"/v1/operator/scheduler": `{"policy":"balanced"}`,
+	"/v1/workloads":               `{"id":"x1","origin":"JN","request":{"cpu_milli":100}}`,
+	"/v1/workloads/bulk":          `[{"id":"x2","origin":"JN","request":{"cpu_milli":100}}]`,
+	"/v1/plan":                    `{"workload":{"origin":"JN","request":{"cpu_milli":100}}}`,
+	"/v1/agent/register":          `{"agent_id":"a1","sites":[{"id":"x-jn","city":"JN","role":"edge","pue":1.6}],"nodes":[{"id":"x-jn-0","site":"x-jn","capacity":{"cpu_milli":16000,"memory_mib":65536,"gpu_milli":2000}}]}`,
+	"/v1/cluster/join":            `{"id":"bad id","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`,
+	"/v1/cluster/remove":          `{"id":"bad id"}`,
+	"/v1/cluster/transfer-leader": `{"id":"bad id"}`,
+	"/v1/agent/a1/events":         `{"events":[{"workload_id":"w1","node_id":"x-jn-0","kind":"started","at":"2026-01-01T00:00:00Z"}]}`,
+	"/v1/nodes/x-jn-0/state":      `{"state":"down"}`,
+	"/v1/operator/scheduler":      `{"policy":"balanced"}`,
 }
 
 // concretePath fills a route's wildcard with an ID the test's requests use.

@@ -34,6 +34,7 @@ func TestClusterAuth(t *testing.T) {
 		{"POST", "/v1/nodes/n1/state", `{"state":"down"}`},
 		{"POST", "/v1/cluster/join", `{"id":"s9","raft_addr":"127.0.0.1:1","http_addr":"127.0.0.1:2"}`},
 		{"POST", "/v1/cluster/remove", `{"id":"s2"}`},
+		{"POST", "/v1/cluster/transfer-leader", `{"id":"s2"}`},
 		{"POST", "/v1/agent/register", `{"agent_id":"a9","nodes":[]}`},
 		{"POST", "/v1/agent/a9/events", `{"events":[]}`},
 		{"GET", "/v1/agent/a9/assignments?index=0", ``},

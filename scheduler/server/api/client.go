@@ -326,6 +326,15 @@ func (c *Client) RemoveServer(ctx context.Context, id string) (ClusterStatus, er
 	return out, err
 }
 
+// TransferLeader asks the leader to hand leadership to the voter id (any
+// voter if id is empty) and returns the cluster status once a new leader
+// is known.
+func (c *Client) TransferLeader(ctx context.Context, id string) (ClusterStatus, error) {
+	var out ClusterStatus
+	_, err := c.do(ctx, "POST", "/v1/cluster/transfer-leader", TransferLeaderRequest{ID: id}, &out)
+	return out, err
+}
+
 // Register registers an agent's sites and nodes.
 func (c *Client) Register(ctx context.Context, req RegisterRequest) (RegisterResponse, error) {
 	var out RegisterResponse

@@ -352,6 +352,13 @@ type RemoveRequest struct {
 	ID string `json:"id"`
 }
 
+// TransferLeaderRequest asks the leader to hand leadership to another
+// voter (POST /v1/cluster/transfer-leader): the one named by ID, or any
+// (the most up to date) when ID is empty.
+type TransferLeaderRequest struct {
+	ID string `json:"id,omitempty"`
+}
+
 // Health answers GET /v1/health.
 type Health struct {
 	Status string `json:"status"` // ok, no_leader
