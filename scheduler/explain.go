@@ -279,6 +279,8 @@ func siteModeWhy(m siteMode) string {
 		return "the next feasible site in rotation"
 	case siteNearest:
 		return "the nearest feasible site"
+	case siteExternal:
+		return "the site its own rule chose (the notes say why)"
 	}
 	return "the best-scored site"
 }
