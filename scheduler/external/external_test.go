@@ -530,7 +530,6 @@ func serveWith(opt ServeOptions, h Handler) int {
 	return 0
 }
 
-
 // BenchmarkExternalDecide measures a decision through a child: the core's
 // filters, the request written to a pipe, a Go child (this test binary,
 // Serve with GreedyGreen) decoding it, ranking the candidates and

@@ -84,13 +84,13 @@ type Policy struct {
 	placer  *scheduler.Placer
 	cfg     scheduler.Config
 
-	cmd    *exec.Cmd
-	stdin  *os.File // our end of the child's stdin
-	stdout *os.File // our end of the child's stdout
-	in     *bufio.Reader
-	exited chan struct{} // closed once the child has exited
-	waitErr error        // the child's exit status (after exited)
-	tail   *tailWriter
+	cmd     *exec.Cmd
+	stdin   *os.File // our end of the child's stdin
+	stdout  *os.File // our end of the child's stdout
+	in      *bufio.Reader
+	exited  chan struct{} // closed once the child has exited
+	waitErr error         // the child's exit status (after exited)
+	tail    *tailWriter
 
 	forecast bool
 	seq      int64
