@@ -180,6 +180,27 @@ func TestEnergyIsSentWhenItChanges(t *testing.T) {
 	}
 }
 
+// TestForecastWhenAskedFor: a child that asks for forecasts in its ready
+// gets every site's with the first request (Serve keeps them), and again
+// only when they change.
+func TestForecastWhenAskedFor(t *testing.T) {
+	p, snap, cities := start(t, helper(t, "forecast"))
+	w := batch(cities, t)
+	for i := 0; i < 3; i++ {
+		if i == 2 {
+			snap.Energy[2].Forecast[0].CarbonKgPerKWh = 0.2
+			snap.Refresh()
+		}
+		if d := p.Decide(snap, &w, t0, nil, nil); d.Outcome != scheduler.Place || p.Err() != nil {
+			t.Fatalf("decision %d: %+v %v", i, d, p.Err())
+		}
+		want := []int{3, 0, 1}[i]
+		if len(p.req.Energy) != want || (want > 0) != (p.req.ForecastStartS != nil) {
+			t.Fatalf("request %d: %d sites' energy (forecast start %v), want %d", i+1, len(p.req.Energy), p.req.ForecastStartS, want)
+		}
+	}
+}
+
 // TestFailures: every way a child can break the protocol fails the policy
 // with an error naming the policy, the workload (once a decision is
 // under way) and what was wrong, in bounded time, without a panic.
@@ -411,6 +432,16 @@ func child(mode string) int {
 		return 0
 	case "greedy-green":
 		return serveWith(ServeOptions{}, HandlerFunc(GreedyGreen))
+	case "forecast":
+		// places only when every site's forecast arrived, rejects otherwise
+		return serveWith(ServeOptions{Forecast: true}, HandlerFunc(func(s *Session, r *Request) Reply {
+			for _, e := range s.Energy {
+				if len(e.Forecast) != 2 || e.Forecast[1].Carbon != 0.45 || s.ForecastStartS != 0 {
+					return s.Reject(r, fmt.Sprintf("forecast of %s: %+v from %v", e.Site, e.Forecast, s.ForecastStartS))
+				}
+			}
+			return s.Place(r, r.Candidates[0].Site)
+		}))
 	case "refuse":
 		return serveWith(ServeOptions{Start: func(*Hello) error { return fmt.Errorf("option greed must be a number") }}, nil)
 	}
