@@ -90,3 +90,10 @@ func TestSimExternalUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestPoliciesListsExternal(t *testing.T) {
+	out, err := runCLI(t, "policies")
+	if err != nil || !strings.Contains(out, "external:NAME  ") || !strings.Contains(out, "--external NAME=COMMAND; docs/external-policy.md") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
