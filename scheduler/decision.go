@@ -56,6 +56,9 @@ const (
 	FilterDeadline
 	// NumFilters is the number of filters.
 	NumFilters
+	// FilterPolicy is the reason given when a policy deciding outside the
+	// core (package scheduler/external) refuses work by its own rule.
+	FilterPolicy Filter = 253
 	// FilterInvalid is the reason given for a malformed workload.
 	FilterInvalid Filter = 254
 	// FilterNone means no filter applies (the decision placed the work).
@@ -70,6 +73,8 @@ func (f Filter) String() string {
 		return filterNames[f]
 	case f == FilterInvalid:
 		return "invalid"
+	case f == FilterPolicy:
+		return "policy"
 	case f == FilterNone:
 		return "none"
 	}

@@ -279,6 +279,8 @@ func siteModeWhy(m siteMode) string {
 		return "the next feasible site in rotation"
 	case siteNearest:
 		return "the nearest feasible site"
+	case siteExternal:
+		return "the site its own rule chose (the notes say why)"
 	}
 	return "the best-scored site"
 }
@@ -494,7 +496,18 @@ func (ex *Explanation) Format(w io.Writer) error {
 		fmt.Fprintf(&b, "  capacity by node: %d not up, %d short of cpu, %d short of memory, %d short of gpu\n", c.NotUp, c.CPU, c.Memory, c.GPU)
 	}
 	fmt.Fprintf(&b, "  feasible: %d sites\n", ex.Feasible)
-	if len(ex.Candidates) > 0 {
+	if len(ex.Candidates) > 0 && ex.sched != nil && ex.sched.spec.site == siteExternal {
+		// scored outside the core: the candidates as the filters left them
+		b.WriteString("candidates (nearest first):\n")
+		fmt.Fprintf(&b, "  %-12s %8s\n", "site", "rtt_ms")
+		for _, c := range ex.Candidates {
+			late := ""
+			if c.Late {
+				late = "  late"
+			}
+			fmt.Fprintf(&b, "  %-12s %8.2f%s\n", c.Site, c.RTTMs, late)
+		}
+	} else if len(ex.Candidates) > 0 {
 		b.WriteString("candidates (weighted terms):\n")
 		fmt.Fprintf(&b, "  %-12s %8s", "site", "rtt_ms")
 		for k := Scorer(0); k < NumScorers; k++ {

@@ -13,11 +13,12 @@ import (
 type siteMode uint8
 
 const (
-	siteScore   siteMode = iota // highest weighted score
-	siteFirst                   // lowest site index
-	siteRandom                  // uniformly at random
-	siteRotate                  // round-robin over site indices
-	siteNearest                 // lowest RTT
+	siteScore    siteMode = iota // highest weighted score
+	siteFirst                    // lowest site index
+	siteRandom                   // uniformly at random
+	siteRotate                   // round-robin over site indices
+	siteNearest                  // lowest RTT
+	siteExternal                 // chosen outside the core (Placer, NewDecider)
 )
 
 // nodeMode is how a policy picks a node inside the chosen site.

@@ -78,6 +78,9 @@ func RunPolicies(cfg *Config, policies []string, opt RunOptions) ([]Run, error) 
 		}
 		r, err := NewRunner(cfg, p, o)
 		if err != nil {
+			for _, started := range runners[:i] {
+				started.Close() // stop the external policies started
+			}
 			return nil, err
 		}
 		runners[i] = r

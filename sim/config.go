@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/external"
 	"github.com/suanli/suanli/scheduler/optimize"
 )
 
@@ -81,6 +84,10 @@ type Config struct {
 	// scheduler.optimizer); the zero value is its defaults. SchedulerFor
 	// hands it to the optimizer only (scheduler.Config.Options).
 	Optimizer optimize.Options
+	// External are the external policies a run may name, by NAME: policy
+	// "external:NAME" runs a child process of that spec per run
+	// (docs/external-policy.md).
+	External map[string]external.Spec
 	// RetryQuantum is the least virtual time between two retries of
 	// waiting work triggered by freed capacity (default 30 s); waiting work
 	// is also retried at every interval.
@@ -496,7 +503,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, p := range c.Policies {
-		if _, err := scheduler.LookupPolicy(p); err != nil {
+		if err := c.CheckPolicy(p); err != nil {
 			add("%w", err)
 		}
 	}
@@ -516,6 +523,31 @@ func (c *Config) Validate() error {
 		add("scheduler: defer slack fraction %g and threshold %g must be numbers", f, c.Scheduler.DeferThreshold)
 	}
 	return errors.Join(errs...)
+}
+
+// CheckPolicy reports whether a run of c can use policy: a registered
+// one, or "external:NAME" with NAME in External.
+func (c *Config) CheckPolicy(policy string) error {
+	name, ok := strings.CutPrefix(policy, external.Prefix)
+	if !ok {
+		_, err := scheduler.LookupPolicy(policy)
+		return err
+	}
+	if !externalName.MatchString(name) {
+		return fmt.Errorf("policy %s: an external policy's name is letters, digits, '.', '_' and '-'", policy)
+	}
+	if _, ok := c.External[name]; !ok {
+		known := make([]string, 0, len(c.External))
+		for n := range c.External {
+			known = append(known, n)
+		}
+		sort.Strings(known)
+		if len(known) == 0 {
+			return fmt.Errorf("policy %s: no external policy %q is defined (give its command with --external %s=COMMAND)", policy, name, name)
+		}
+		return fmt.Errorf("policy %s: no external policy %q is defined (defined: %s)", policy, name, strings.Join(known, ", "))
+	}
+	return nil
 }
 
 // SchedulerFor is the core's config for a run of policy: Scheduler, with

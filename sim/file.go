@@ -13,6 +13,7 @@ import (
 
 	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/external"
 )
 
 // InputError marks an error caused by the input (an invalid scenario, an
@@ -41,6 +42,10 @@ type FileOptions struct {
 	Clock func() int64
 	// Scale, when not 0 or 1, grows the scenario (ScaleScenario).
 	Scale float64
+	// External are the external policies the run may name as
+	// "external:NAME" (ExternalFlags); each one's stderr goes to
+	// external-NAME.log in the output directory.
+	External map[string]external.Spec
 }
 
 // FileResult is what RunFile produced.
@@ -56,8 +61,9 @@ type FileResult struct {
 // trace.csv) into the output directory. Errors caused by the input are
 // *InputError.
 func RunFile(path string, opt FileOptions) (*FileResult, error) {
+	check := &Config{External: opt.External}
 	for i, p := range opt.Policies {
-		if _, err := scheduler.LookupPolicy(p); err != nil {
+		if err := check.CheckPolicy(p); err != nil {
 			return nil, &InputError{fmt.Errorf("--policy: %w", err)}
 		}
 		if slices.Contains(opt.Policies[:i], p) {
@@ -80,6 +86,7 @@ func RunFile(path string, opt FileOptions) (*FileResult, error) {
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 	}
+	cfg.External = opt.External
 	if err := cfg.Validate(); err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 	}
@@ -94,6 +101,16 @@ func RunFile(path string, opt FileOptions) (*FileResult, error) {
 	if opt.Trace {
 		ro.TraceDir = dir
 	}
+	policies := opt.Policies
+	if len(policies) == 0 {
+		policies = cfg.Policies
+	}
+	ext, closeLogs, err := externalLogs(dir, cfg, policies)
+	if err != nil {
+		return nil, err
+	}
+	defer closeLogs()
+	cfg.External = ext
 	runs, err := RunPolicies(cfg, opt.Policies, ro)
 	if err != nil {
 		return nil, err
@@ -184,6 +201,8 @@ type ExplainOptions struct {
 	// Seed and Sets as in FileOptions.
 	Seed *uint64
 	Sets []string
+	// External as in FileOptions; the specs' Stderr is used as given.
+	External map[string]external.Spec
 }
 
 // ExplainResult is the explanation of one decision.
@@ -216,11 +235,12 @@ func ExplainFile(path string, opt ExplainOptions) (*ExplainResult, error) {
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 	}
+	cfg.External = opt.External
 	policy := opt.Policy
 	if policy == "" {
 		policy = cfg.Policies[0]
 	}
-	if _, err := scheduler.LookupPolicy(policy); err != nil {
+	if err := cfg.CheckPolicy(policy); err != nil {
 		return nil, &InputError{fmt.Errorf("--policy: %w", err)}
 	}
 	target, err := explainTarget(cfg, opt.Workload)
@@ -261,7 +281,11 @@ func ExplainFile(path string, opt ExplainOptions) (*ExplainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.RunUntil(int64(cfg.Horizon)); err != nil {
+	err = r.RunUntil(int64(cfg.Horizon))
+	if cerr := r.Close(); err == nil && cerr != nil && !target.Done {
+		err = cerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	if target.Seen == 0 {

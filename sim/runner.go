@@ -9,11 +9,13 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/suanli/suanli/nodes"
 	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/external"
 )
 
 // Options tune one run without changing its results (except CheckInvariants,
@@ -224,6 +226,12 @@ type Runner struct {
 	trace *bufio.Writer
 	tbuf  []byte
 	err   error
+
+	// ids4all gives every workload its ID before its first decision
+	// (an external policy's child sees them); otherwise only work with
+	// a deadline, and explained work, get one.
+	ids4all bool
+	closed  bool
 }
 
 // NewRunner prepares a run of cfg under policy. cfg must not change while
@@ -234,9 +242,16 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("sim config: %w", err)
 	}
-	sched, err := scheduler.New(policy, c.SchedulerFor(policy))
-	if err != nil {
-		return nil, err
+	extName, isExt := strings.CutPrefix(policy, external.Prefix)
+	var sched *scheduler.Scheduler
+	if !isExt {
+		s, err := scheduler.New(policy, c.SchedulerFor(policy))
+		if err != nil {
+			return nil, err
+		}
+		sched = s
+	} else if _, ok := c.External[extName]; !ok {
+		return nil, fmt.Errorf("sim: %w", c.CheckPolicy(policy))
 	}
 	topo := c.Topology
 	st, err := scheduler.NewState(&topo)
@@ -258,7 +273,7 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 	}
 	r := &Runner{
 		cfg: &c, policy: policy, opt: opt,
-		st: st, snap: snap, sched: sched,
+		st: st, snap: snap, sched: sched, ids4all: isExt,
 		rng:   Stream(c.Seed, "scheduler"),
 		start: c.Start,
 		hor:   int64(c.Horizon),
@@ -365,7 +380,31 @@ func NewRunner(cfg *Config, policy string, opt Options) (*Runner, error) {
 	}
 	r.refreshSignals(0)
 	r.schedule(min(int64(c.Interval), r.hor), kInterval, 0, 0)
+	if isExt {
+		// The child learns the sites, their energy and the forecast
+		// step from the snapshot as it is now, ready for the first
+		// decision.
+		spec := c.External[extName]
+		sc := c.SchedulerFor(policy)
+		p, err := external.Start(spec, external.Run{Policy: policy, Scenario: c.Name, Seed: c.Seed, Start: c.Start,
+			Cities: c.Cities, Snapshot: snap, Config: sc})
+		if err != nil {
+			return nil, err
+		}
+		r.sched = scheduler.NewDecider(policy, "external policy "+strings.Join(spec.Command, " "), p, sc)
+	}
 	return r, nil
+}
+
+// Close releases what the run's policy holds outside memory: it stops an
+// external policy's child (Run does at its end). It returns the child's
+// failure to exit cleanly, if any.
+func (r *Runner) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	return r.sched.Close()
 }
 
 func (r *Runner) schedule(at int64, k Kind, arg int32, gen uint32) {
@@ -374,9 +413,14 @@ func (r *Runner) schedule(at int64, k Kind, arg int32, gen uint32) {
 
 func (r *Runner) now() time.Time { return r.start.Add(time.Duration(r.eng.Now())) }
 
-// Run runs to the horizon and returns the result.
+// Run runs to the horizon and returns the result; it closes the runner
+// (Close) either way.
 func (r *Runner) Run() (*Result, error) {
-	if err := r.RunUntil(r.hor); err != nil {
+	err := r.RunUntil(r.hor)
+	if cerr := r.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	return r.finish()
@@ -479,7 +523,7 @@ func (r *Runner) arrive(ci int) {
 			rec.seq = g.count
 			g.count++
 		}
-		if rec.deadline > 0 {
+		if rec.deadline > 0 || r.ids4all {
 			rec.id = r.ids.make(g.cls.Name, rec.seq)
 		}
 		r.res.Submitted++
@@ -552,6 +596,14 @@ func (r *Runner) decide(slot int32, queued bool) bool {
 	d := r.sched.Decide(r.snap, w, r.now(), r.rng, ex)
 	if r.opt.Clock != nil {
 		r.res.decisionNs.Add(float64(r.opt.Clock() - t0))
+	}
+	if r.ids4all {
+		// an external policy: its child may have failed (crashed, hung,
+		// broken the protocol); the run stops with its error
+		if err := r.sched.Err(); err != nil {
+			r.err = err
+			return false
+		}
 	}
 	rec.attempts++
 	r.res.Decisions++

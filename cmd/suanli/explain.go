@@ -23,6 +23,7 @@ func newExplainCmd() *cobra.Command {
 		sets     []string
 		asJSON   bool
 		decision string
+		ext      externalFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "explain SCENARIO --workload CLASS-N",
@@ -40,8 +41,16 @@ reason they were not chosen.`,
   suanli explain scenarios/shandong-baseline.yaml --workload ai-train-109 --policy optimizer --decision last`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			specs, err := ext.specs()
+			if err != nil {
+				return badInput(err)
+			}
+			for name, s := range specs {
+				s.Stderr = &prefixWriter{w: cmd.ErrOrStderr(), prefix: "[external:" + name + "] "}
+				specs[name] = s
+			}
 			opt := sim.ExplainOptions{Policy: policy, Workload: workload, WhyNotSites: sim.ParsePolicies(whySites),
-				WhyNotNodes: sim.ParsePolicies(whyNodes), TopK: topK, Sets: sets}
+				WhyNotNodes: sim.ParsePolicies(whyNodes), TopK: topK, Sets: sets, External: specs}
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &seed
 			}
@@ -76,6 +85,7 @@ reason they were not chosen.`,
 	f.StringSliceVar(&whySites, "why-not-site", nil, "explain why these sites were not chosen (ids, comma-separated)")
 	f.StringSliceVar(&whyNodes, "why-not-node", nil, "explain why these nodes were not chosen (ids <site>/<type>-<n>)")
 	f.IntVar(&topK, "top", 5, "how many scored candidates to list")
+	ext.register(f)
 	f.Uint64Var(&seed, "seed", 0, "random seed (default: the scenario's)")
 	f.StringArrayVar(&sets, "set", nil, "override a scenario field (repeatable)")
 	f.BoolVar(&asJSON, "json", false, "print the explanation as JSON")

@@ -27,6 +27,7 @@ func newPoliciesCmd() *cobra.Command {
 				w := p.Weights
 				fmt.Fprintf(tw, "%s\t%g %g %g %g %g\t%s\n", name, w[0], w[1], w[2], w[3], w[4], p.Description)
 			}
+			fmt.Fprintf(tw, "external:NAME\t-\t%s\n", "a policy in a child process, any language (suanli sim and explain: --external NAME=COMMAND; docs/external-policy.md)")
 			return tw.Flush()
 		},
 	}

@@ -31,6 +31,7 @@ func newSimCmd() *cobra.Command {
 		trace    bool
 		quiet    bool
 		scale    float64
+		ext      externalFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "sim SCENARIO",
@@ -42,10 +43,16 @@ misses, rejections, utilisation per tier) and writes summary.json,
 timeseries.csv and report.html into the output directory (docs/outputs.md).`,
 		Example: `  suanli sim scenarios/shandong-baseline.yaml
   suanli sim scenarios/shandong-baseline.yaml --policy greenest,price-window --out out/try
-  suanli sim scenarios/shandong-baseline.yaml --set sites[dy-clu].battery.mwh=5 --seed 7`,
+  suanli sim scenarios/shandong-baseline.yaml --set sites[dy-clu].battery.mwh=5 --seed 7
+  suanli sim scenarios/shandong-baseline.yaml --policy greenest,external:green \
+      --external green='python3 examples/policies/greedy_green.py'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ps, err := sim.PolicyFlag(policies, cmd.Flags().Changed("policy"))
+			if err != nil {
+				return badInput(err)
+			}
+			specs, err := ext.specs()
 			if err != nil {
 				return badInput(err)
 			}
@@ -55,6 +62,7 @@ timeseries.csv and report.html into the output directory (docs/outputs.md).`,
 				OutDir:   out,
 				Trace:    trace,
 				Scale:    scale,
+				External: specs,
 			}
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &seed
@@ -92,6 +100,7 @@ timeseries.csv and report.html into the output directory (docs/outputs.md).`,
 	f.BoolVar(&trace, "trace", false, "also write trace.csv with one row per workload")
 	f.BoolVar(&quiet, "quiet", false, "no progress and no list of files")
 	f.Float64Var(&scale, "scale", 1, "grow the province: multiply arrival rates, node counts and on-site energy capacities by this factor, in (0, 10000] and within the scenario limits (docs/scenario-format.md)")
+	ext.register(f)
 	return cmd
 }
 
