@@ -7,18 +7,39 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	root := newRootCmd()
-	var out bytes.Buffer
+	var out lockedBuffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
 	err := root.Execute()
 	return out.String(), err
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers: a command's
+// output and the logs of the server it runs (written from its goroutines)
+// share it, as they share stderr outside tests.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestScenarioValidate(t *testing.T) {
