@@ -385,6 +385,9 @@ func TestSchemaRejectsBroken(t *testing.T) {
 		{"scheduler-optimizer.yaml", `$.scheduler.optimizer: unknown property "min_share"`},
 		{"scheduler-optimizer-types.yaml", `$.scheduler.optimizer.utilization: 1.5 violates maximum 1`},
 		{"scheduler-forecast.yaml", `$.scheduler.forecast: unknown property "steps"`},
+		{"external-policies.yaml", `$.external_policies.fast.command: has 0 items`},
+		{"external-policies.yaml", `$.external_policies.no-command: unknown property "timout"`},
+		{"external-policies.yaml", `$.external_policies.scalar-options.options: is integer, want object`},
 	} {
 		raw, err := os.ReadFile(filepath.Join("testdata/broken", tc.file))
 		if err != nil {
@@ -483,6 +486,7 @@ func TestSchemaCoversFields(t *testing.T) {
 		{reflect.TypeFor[Bursts](), def("$defs", "arrivals", "properties", "bursts")},
 		{reflect.TypeFor[Trace](), def("$defs", "trace")},
 		{reflect.TypeFor[Event](), def("$defs", "event")},
+		{reflect.TypeFor[ExternalPolicy](), def("$defs", "externalPolicy")},
 	} {
 		got := c.schemaProps(t, tc.schema)
 		want := yamlFields(tc.typ)

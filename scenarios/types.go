@@ -34,6 +34,10 @@ type Scenario struct {
 	// Policies are the scheduling policies compared when the command line
 	// names none; at least one, no duplicates.
 	Policies []string `yaml:"policies"`
+	// ExternalPolicies are placement algorithms run as child processes
+	// (docs/external-policy.md), which Policies may name as
+	// "external:NAME"; in file order.
+	ExternalPolicies ExternalPolicies `yaml:"external_policies,omitempty"`
 	// Classes adds workload class names to the built-in ones
 	// (BuiltinClasses).
 	Classes []string `yaml:"classes,omitempty"`

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler/external"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
@@ -64,6 +65,7 @@ type validator struct {
 }
 
 func (v *validator) run() {
+	v.externalPolicies()
 	v.top()
 	v.network()
 	v.powerManagement()
@@ -202,8 +204,11 @@ func (v *validator) top() {
 		v.check(s.Horizon.D()%iv == 0, "interval", "horizon %s is not a whole number of intervals of %s", s.Horizon, s.Interval)
 	}
 	if v.required("policies") {
+		// The allowed names: the scheduler's, then the file's external
+		// policies.
+		allowed := append(sortedCopy(v.opts.KnownPolicies), s.ExternalPolicies.PolicyNames()...)
 		if len(s.Policies) == 0 {
-			v.c.allowed("policies", sortedCopy(v.opts.KnownPolicies), "must list at least one policy")
+			v.c.allowed("policies", allowed, "must list at least one policy")
 		}
 		seen := map[string]bool{}
 		for i, p := range s.Policies {
@@ -213,8 +218,16 @@ func (v *validator) top() {
 				continue
 			}
 			seen[p] = true
+			if name, ok := strings.CutPrefix(p, external.Prefix); ok {
+				// Checked with or without KnownPolicies: the file
+				// defines them.
+				if _, ok := s.ExternalPolicies.Lookup(name); !ok {
+					v.c.allowed(pp, allowed, "unknown policy %q: no external policy %q is defined in external_policies", p, name)
+				}
+				continue
+			}
 			if v.opts.KnownPolicies != nil && !contains(v.opts.KnownPolicies, p) {
-				v.c.allowed(pp, sortedCopy(v.opts.KnownPolicies), "unknown policy %q", p)
+				v.c.allowed(pp, allowed, "unknown policy %q", p)
 			}
 		}
 	}

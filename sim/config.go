@@ -533,8 +533,8 @@ func (c *Config) CheckPolicy(policy string) error {
 		_, err := scheduler.LookupPolicy(policy)
 		return err
 	}
-	if !externalName.MatchString(name) {
-		return fmt.Errorf("policy %s: an external policy's name is letters, digits, '.', '_' and '-'", policy)
+	if !external.ValidName(name) {
+		return fmt.Errorf("policy %s: an external policy's name is %s", policy, external.NameRule)
 	}
 	if _, ok := c.External[name]; !ok {
 		known := make([]string, 0, len(c.External))
@@ -543,7 +543,7 @@ func (c *Config) CheckPolicy(policy string) error {
 		}
 		sort.Strings(known)
 		if len(known) == 0 {
-			return fmt.Errorf("policy %s: no external policy %q is defined (give its command with --external %s=COMMAND)", policy, name, name)
+			return fmt.Errorf("policy %s: no external policy %q is defined (give its command with --external %s=COMMAND, or in the scenario's external_policies)", policy, name, name)
 		}
 		return fmt.Errorf("policy %s: no external policy %q is defined (defined: %s)", policy, name, strings.Join(known, ", "))
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/suanli/suanli/scenarios"
+	"github.com/suanli/suanli/scheduler"
 	"github.com/suanli/suanli/scheduler/external"
 )
 
@@ -25,6 +27,18 @@ func TestExternalHelperProcess(t *testing.T) {
 		t.Skip("only run as a child process")
 	}
 	h := external.HandlerFunc(external.GreedyGreen)
+	if mode == "mark" {
+		// Leave a line in ran.log of the working directory, so tests
+		// see where and how often a child was started.
+		wd, _ := os.Getwd()
+		f, err := os.OpenFile("ran.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(f, "%s %q\n", wd, os.Args[1:])
+		f.Close()
+	}
 	if mode == "crash-at-40" {
 		h = func(s *external.Session, r *external.Request) external.Reply {
 			if r.Seq == 40 {
@@ -49,7 +63,8 @@ func simHelper(t *testing.T, mode string) external.Spec {
 	return external.Spec{Command: []string{exe, "-test.run=^TestExternalHelperProcess$"}, Env: []string{simHelperEnv + "=" + mode}, Timeout: 10 * time.Second}
 }
 
-// policyFigures is a policy's summary without its name and timings.
+// policyFigures is a policy's summary without its name, its external
+// provenance and timings.
 func policyFigures(t *testing.T, p PolicySummary) map[string]any {
 	t.Helper()
 	b, err := json.Marshal(p)
@@ -61,6 +76,7 @@ func policyFigures(t *testing.T, p PolicySummary) map[string]any {
 		t.Fatal(err)
 	}
 	delete(m, "policy")
+	delete(m, "external")
 	delete(m, "timing")
 	return m
 }
@@ -209,9 +225,12 @@ func TestPythonExample(t *testing.T) {
 }
 
 func TestExternalFlags(t *testing.T) {
-	specs, err := ExternalFlags([]string{`green=python3 "my dir/p.py" --k 'a b' x\ y`, "go=bin/g"}, []string{`green={"threshold": 0.2}`}, 3*time.Second)
+	specs, options, err := ExternalFlags([]string{`green=python3 "my dir/p.py" --k 'a b' x\ y`, "go=bin/g"}, []string{`green={"threshold": 0.2}`, `file={"k": [1]}`}, 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := map[string]map[string]any{"file": {"k": []any{1.0}}}; !reflect.DeepEqual(options, want) {
+		t.Errorf("options for the file's policies: %v, want %v", options, want)
 	}
 	g := specs["green"]
 	if want := []string{"python3", "my dir/p.py", "--k", "a b", "x y"}; !reflect.DeepEqual(g.Command, want) || g.Timeout != 3*time.Second || g.Options["threshold"] != 0.2 {
@@ -230,13 +249,209 @@ func TestExternalFlags(t *testing.T) {
 		{[]string{"g= "}, nil, "--external g: empty command"},
 		{[]string{`g=python3 "x`}, nil, "unclosed \" quote"},
 		{[]string{`g=x\`}, nil, "ends with a backslash"},
-		{[]string{"g=x"}, []string{"h={}"}, `--external-options "h={}": want NAME=JSON for a NAME given with --external`},
+		{[]string{"g=x"}, []string{"h"}, `--external-options "h": want NAME=JSON`},
+		{[]string{"g=x"}, []string{"a/b={}"}, `--external-options "a/b={}": want NAME=JSON`},
+		{[]string{"g=x"}, []string{"h={}", "h={}"}, "--external-options h: given twice"},
 		{[]string{"g=x"}, []string{"g=[1]"}, "--external-options g: want a JSON object"},
 		{[]string{"g=x"}, []string{"g={}", "g={}"}, "--external-options g: given twice"},
 	} {
-		_, err := ExternalFlags(tc.defs, tc.opts, time.Second)
+		_, _, err := ExternalFlags(tc.defs, tc.opts, time.Second)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: %v, want %q", tc.defs, tc.opts, err, tc.want)
 		}
+	}
+}
+
+// writeExternalScenario writes tiny.yaml into a new directory with an
+// external_policies block (the lines of block, indented under it) and
+// the policies given, and a bin/helper link to this test binary, so
+// commands can name it relative to the scenario's directory.
+func writeExternalScenario(t *testing.T, policies, block string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "tiny.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(exe, filepath.Join(dir, "bin", "helper")); err != nil {
+		t.Fatal(err)
+	}
+	old := "policies: [balanced, greenest, price-window]\n"
+	if !bytes.Contains(raw, []byte(old)) {
+		t.Fatal("tiny.yaml changed: no policies line")
+	}
+	raw = bytes.Replace(raw, []byte(old), []byte("policies: ["+policies+"]\nexternal_policies:\n"+block), 1)
+	path := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestScenarioExternalPolicies: a scenario's external_policies run from
+// the scenario's directory (a relative program path resolved there),
+// with their options and timeout, give greenest's figures, and
+// summary.json records what each external run ran; a policy the run
+// does not select is never started, and neither loading nor checking
+// the scenario starts any.
+func TestScenarioExternalPolicies(t *testing.T) {
+	t.Setenv(simHelperEnv, "mark")
+	path := writeExternalScenario(t, "greenest, external:green", `  green:
+    command: [./bin/helper, -test.run=^TestExternalHelperProcess$]
+    options: {threshold: 0.2, tags: [a, b]}
+    timeout: 20s
+  unused: {command: [./bin/helper, -test.run=^TestExternalHelperProcess$, unused]}
+`)
+	dir := filepath.Dir(path)
+	marks := func() string {
+		b, err := os.ReadFile(filepath.Join(dir, "ran.log"))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	s, err := scenarios.Load(path, scenarios.LoadOptions{KnownPolicies: scheduler.PolicyNames()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckScenario(s); err != nil {
+		t.Fatal(err)
+	}
+	if m := marks(); m != "" {
+		t.Fatalf("loading and checking the scenario started a child: %q", m)
+	}
+
+	out := t.TempDir()
+	res, err := RunFile(path, FileOptions{OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := marks(); strings.Count(m, "\n") != 1 || !strings.HasPrefix(m, dir+" ") || strings.Contains(m, "unused") {
+		t.Errorf("children started (ran.log): %q, want one line from %s, not the unused policy's", m, dir)
+	}
+	ps := res.Summary.Policies
+	if len(ps) != 2 || ps[1].Policy != "external:green" {
+		t.Fatalf("policies %+v", ps)
+	}
+	if a, b := policyFigures(t, ps[0]), policyFigures(t, ps[1]); !reflect.DeepEqual(a, b) {
+		t.Errorf("external:green differs from greenest")
+	}
+	if ps[0].External != nil {
+		t.Errorf("greenest has an external record: %+v", ps[0].External)
+	}
+	sum, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"policy": "external:green",
+      "external": {
+        "command": [
+          "./bin/helper",
+          "-test.run=^TestExternalHelperProcess$"
+        ],
+        "dir": "` + dir + `",
+        "options": {
+          "tags": [
+            "a",
+            "b"
+          ],
+          "threshold": 0.2
+        },
+        "protocol": 1,
+        "timeout_seconds": 20
+      },`
+	if !strings.Contains(string(sum), want) {
+		t.Errorf("summary.json lacks\n%s\n%s", want, sum)
+	}
+	if strings.Count(string(sum), `"external": {`) != 1 {
+		t.Errorf("summary.json has external records for policies that are not external")
+	}
+
+	// Selecting only built-in policies starts no child at all.
+	if err := os.Remove(filepath.Join(dir, "ran.log")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunFile(path, FileOptions{OutDir: t.TempDir(), Policies: []string{"greenest"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := marks(); m != "" {
+		t.Errorf("a run of greenest alone started a child: %q", m)
+	}
+}
+
+// TestScenarioExternalOverrides: the command line's definitions replace
+// the file's of the same name, --external-options replace a file
+// policy's options, --external-timeout every timeout, and options for a
+// name defined nowhere are an input error.
+func TestScenarioExternalOverrides(t *testing.T) {
+	t.Setenv(simHelperEnv, "mark")
+	path := writeExternalScenario(t, "external:green", `  green: {command: [./bin/helper, -test.run=^TestExternalHelperProcess$], options: {a: 1}}
+  blue: {command: [./bin/helper, -test.run=^TestExternalHelperProcess$], timeout: 30s}
+`)
+	s, err := scenarios.Load(path, scenarios.LoadOptions{KnownPolicies: scheduler.PolicyNames()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := FromScenario(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	if g := base.External["green"]; g.Dir != dir || g.Timeout != 10*time.Second || g.Options["a"] != int64(1) {
+		t.Errorf("the file's green: %+v", g)
+	}
+	exe, _ := os.Executable()
+	cli := map[string]external.Spec{"green": {Command: []string{exe, "x"}, Timeout: 10 * time.Second}, "red": {Command: []string{exe, "y"}}}
+	c := *base
+	if err := c.ApplyExternal(cli, map[string]map[string]any{"blue": {"b": 2.0}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if g := c.External["green"]; g.Dir != "" || g.Options != nil || !reflect.DeepEqual(g.Command, []string{exe, "x"}) {
+		t.Errorf("--external green did not replace the file's: %+v", g)
+	}
+	if b := c.External["blue"]; b.Dir != dir || b.Timeout != 30*time.Second || !reflect.DeepEqual(b.Options, map[string]any{"b": 2.0}) {
+		t.Errorf("blue with --external-options: %+v", b)
+	}
+	if _, ok := c.External["red"]; !ok || len(c.External) != 3 {
+		t.Errorf("--external red did not extend the file's: %v", c.External)
+	}
+	if base.External["green"].Dir != dir {
+		t.Error("ApplyExternal changed the config it was copied from")
+	}
+	c = *base
+	if err := c.ApplyExternal(nil, nil, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if c.External["green"].Timeout != 2*time.Minute || c.External["blue"].Timeout != 2*time.Minute {
+		t.Errorf("--external-timeout did not reach the file's policies: %+v", c.External)
+	}
+	c = *base
+	if err := c.ApplyExternal(nil, map[string]map[string]any{"nope": {}}, 0); err == nil || !strings.Contains(err.Error(), `--external-options nope: no external policy "nope" is defined`) {
+		t.Errorf("options for an undefined policy: %v", err)
+	}
+
+	// Through RunFile: the override's options reach the child and the
+	// summary, and an undefined name is an input error naming the flag.
+	res, err := RunFile(path, FileOptions{OutDir: t.TempDir(), ExternalOptions: map[string]map[string]any{"green": {"z": "y"}}, ExternalTimeout: 15 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Summary.Policies[0].External; e == nil || !reflect.DeepEqual(e.Options, map[string]any{"z": "y"}) || e.TimeoutSeconds != 15 || e.Dir != dir {
+		t.Errorf("summary's record of the overridden run: %+v", e)
+	}
+	_, err = RunFile(path, FileOptions{OutDir: t.TempDir(), ExternalOptions: map[string]map[string]any{"nope": {}}})
+	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "--external-options nope") {
+		t.Errorf("options for an undefined policy through RunFile: %v", err)
+	}
+	_, err = RunFile(path, FileOptions{OutDir: t.TempDir(), Policies: []string{"external:purple"}})
+	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), `no external policy "purple" is defined (defined: blue, green)`) {
+		t.Errorf("an undefined --policy: %v", err)
 	}
 }

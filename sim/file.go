@@ -42,10 +42,18 @@ type FileOptions struct {
 	Clock func() int64
 	// Scale, when not 0 or 1, grows the scenario (ScaleScenario).
 	Scale float64
-	// External are the external policies the run may name as
-	// "external:NAME" (ExternalFlags); each one's stderr goes to
-	// external-NAME.log in the output directory.
+	// External are the command line's external policies (--external,
+	// ExternalFlags), laid over the scenario file's external_policies
+	// (Config.ApplyExternal) with ExternalOptions and ExternalTimeout; a
+	// run may name any of them as "external:NAME", and each one run
+	// writes its child's stderr to external-NAME.log in the output
+	// directory.
 	External map[string]external.Spec
+	// ExternalOptions are --external-options for external policies of
+	// the scenario file.
+	ExternalOptions map[string]map[string]any
+	// ExternalTimeout, when > 0, is every external policy's timeout.
+	ExternalTimeout time.Duration
 }
 
 // FileResult is what RunFile produced.
@@ -61,13 +69,14 @@ type FileResult struct {
 // trace.csv) into the output directory. Errors caused by the input are
 // *InputError.
 func RunFile(path string, opt FileOptions) (*FileResult, error) {
-	check := &Config{External: opt.External}
 	for i, p := range opt.Policies {
-		if err := check.CheckPolicy(p); err != nil {
-			return nil, &InputError{fmt.Errorf("--policy: %w", err)}
-		}
 		if slices.Contains(opt.Policies[:i], p) {
 			return nil, &InputError{fmt.Errorf("--policy: duplicate policy %q (each policy runs once)", p)}
+		}
+		if _, ext := strings.CutPrefix(p, external.Prefix); !ext {
+			if _, err := scheduler.LookupPolicy(p); err != nil {
+				return nil, &InputError{fmt.Errorf("--policy: %w", err)}
+			}
 		}
 	}
 	s, err := scenarios.Load(path, scenarios.LoadOptions{KnownPolicies: scheduler.PolicyNames(), Sets: opt.Sets})
@@ -86,7 +95,15 @@ func RunFile(path string, opt FileOptions) (*FileResult, error) {
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 	}
-	cfg.External = opt.External
+	if err := cfg.ApplyExternal(opt.External, opt.ExternalOptions, opt.ExternalTimeout); err != nil {
+		return nil, &InputError{err}
+	}
+	// External policies are checked once the file's are known.
+	for _, p := range opt.Policies {
+		if err := cfg.CheckPolicy(p); err != nil {
+			return nil, &InputError{fmt.Errorf("--policy: %w", err)}
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 	}
@@ -201,8 +218,15 @@ type ExplainOptions struct {
 	// Seed and Sets as in FileOptions.
 	Seed *uint64
 	Sets []string
-	// External as in FileOptions; the specs' Stderr is used as given.
-	External map[string]external.Spec
+	// External, ExternalOptions and ExternalTimeout as in FileOptions;
+	// the specs' Stderr is used as given.
+	External        map[string]external.Spec
+	ExternalOptions map[string]map[string]any
+	ExternalTimeout time.Duration
+	// ExternalStderr, when set, gives the writer of external policy
+	// NAME's stderr (for the file's policies and those of External
+	// without a Stderr).
+	ExternalStderr func(name string) io.Writer
 }
 
 // ExplainResult is the explanation of one decision.
@@ -235,7 +259,19 @@ func ExplainFile(path string, opt ExplainOptions) (*ExplainResult, error) {
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 	}
-	cfg.External = opt.External
+	if err := cfg.ApplyExternal(opt.External, opt.ExternalOptions, opt.ExternalTimeout); err != nil {
+		return nil, &InputError{err}
+	}
+	if opt.ExternalStderr != nil {
+		ext := make(map[string]external.Spec, len(cfg.External))
+		for n, spec := range cfg.External {
+			if spec.Stderr == nil {
+				spec.Stderr = opt.ExternalStderr(n)
+			}
+			ext[n] = spec
+		}
+		cfg.External = ext
+	}
 	policy := opt.Policy
 	if policy == "" {
 		policy = cfg.Policies[0]

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/suanli/suanli/nodes"
+	"github.com/suanli/suanli/scheduler/external"
 )
 
 // Targets of Shandong's 2023 policy the outputs compare against.
@@ -54,6 +55,10 @@ type Meta struct {
 	// Scheduler are the core's settings in force (Config.SchedulerSettings);
 	// WriteOutputs fills them from its config when nil.
 	Scheduler *SchedulerSettings
+	// External are the external policies the runs could name, by NAME
+	// (Config.External): summary.json records, for every external
+	// policy run, what it ran.
+	External map[string]external.Spec
 }
 
 // Summary is summary.json.
@@ -73,7 +78,10 @@ type Summary struct {
 
 // PolicySummary is one policy's part of summary.json.
 type PolicySummary struct {
-	Policy         string         `json:"policy"`
+	Policy string `json:"policy"`
+	// External says what an external policy's run ran (nil for the
+	// built-in policies).
+	External       *ExternalRun   `json:"external,omitempty"`
 	Workloads      WorkloadCounts `json:"workloads"`
 	EnergyMWh      EnergyMWh      `json:"energy_mwh"`
 	RenewableShare float64        `json:"renewable_share"`
@@ -103,6 +111,46 @@ type PolicySummary struct {
 	PowerManagement *PowerStats `json:"power_management,omitempty"`
 	EngineEvents    uint64      `json:"engine_events"`
 	Timing          Timing      `json:"timing"`
+}
+
+// ExternalRun is the provenance of an external policy's run: the child
+// process that made its decisions, as the simulator started it.
+type ExternalRun struct {
+	// Command is the program and its arguments.
+	Command []string `json:"command"`
+	// Dir is the child's working directory: the scenario file's for a
+	// policy of its external_policies, absent for one of --external (the
+	// simulator's own).
+	Dir string `json:"dir,omitempty"`
+	// Options are the options handed to the child in its hello ({}
+	// without).
+	Options map[string]any `json:"options"`
+	// Protocol is the protocol version spoken (docs/external-policy.md).
+	Protocol int `json:"protocol"`
+	// TimeoutSeconds is how long the child could take per decision.
+	TimeoutSeconds float64 `json:"timeout_seconds"`
+}
+
+// externalRun is the provenance of policy's run, nil for a built-in one.
+func externalRun(specs map[string]external.Spec, policy string) *ExternalRun {
+	name, ok := strings.CutPrefix(policy, external.Prefix)
+	if !ok {
+		return nil
+	}
+	spec, ok := specs[name]
+	if !ok {
+		return nil
+	}
+	opts := spec.Options
+	if opts == nil {
+		opts = map[string]any{}
+	}
+	t := spec.Timeout
+	if t <= 0 {
+		t = external.DefaultTimeout
+	}
+	return &ExternalRun{Command: append([]string(nil), spec.Command...), Dir: spec.Dir, Options: opts,
+		Protocol: external.Version, TimeoutSeconds: t.Seconds()}
 }
 
 // PowerStats is what power management did: nodes switched off, woken
@@ -220,7 +268,8 @@ func NewSummary(m Meta, runs []Run) *Summary {
 	for _, r := range runs {
 		e := &r.Energy
 		p := PolicySummary{
-			Policy: r.Policy,
+			Policy:   r.Policy,
+			External: externalRun(m.External, r.Policy),
 			Workloads: WorkloadCounts{
 				Submitted: r.Submitted, Placed: r.Placed, Completed: r.Completed, Rejected: r.Rejected, InFlight: r.InFlight,
 				LatencyViolations: r.LatencyViolations, DeadlineMisses: r.DeadlineMisses,

@@ -12,6 +12,7 @@ import (
 	"github.com/suanli/suanli/nodes/energy"
 	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/external"
 	"github.com/suanli/suanli/scheduler/optimize"
 )
 
@@ -50,6 +51,16 @@ func FromScenario(s *scenarios.Scenario) (*Config, error) {
 		},
 	}
 	c.Scheduler = SchedulerConfig(&s.Scheduler)
+	// The file's external policies, each run in the file's directory;
+	// nothing is started here (ApplyExternal lays the command line's
+	// over them).
+	for i := range s.ExternalPolicies {
+		e := &s.ExternalPolicies[i]
+		if c.External == nil {
+			c.External = map[string]external.Spec{}
+		}
+		c.External[e.Name] = e.Spec(s.Dir)
+	}
 	c.Optimizer = OptimizerOptions(&s.Scheduler.Optimizer)
 	for i := range s.NodeTypes {
 		t := &s.NodeTypes[i]
@@ -151,6 +162,7 @@ func MetaOf(s *scenarios.Scenario, c *Config) Meta {
 	}
 	ss := c.SchedulerSettings()
 	m.Scheduler = &ss
+	m.External = c.External
 	for _, k := range c.Classes {
 		m.Classes = append(m.Classes, k.Name)
 	}

@@ -54,6 +54,7 @@ func newBenchPoliciesCmd() *cobra.Command {
 		scale    float64
 		out      string
 		quiet    bool
+		ext      externalFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "policies SCENARIO...",
@@ -64,9 +65,17 @@ same one) and prints, per scenario and policy, each metric's mean ± the 95 %
 confidence half-width over seeds (Student's t), and the paired difference from
 the baseline policy, marked + when significantly better and − when
 significantly worse. It writes sweep.csv (every sample) and sweep.json (the
-aggregates) into --out.`,
+aggregates) into --out.
+
+External policies (docs/external-policy.md) take part as in suanli sim: define
+them with --external NAME=COMMAND (or in a scenario's external_policies) and
+name them in --policy as external:NAME; every scenario × seed run starts its
+own child, whose stderr goes to external-NAME-SCENARIO-seedSEED.log in --out.
+A child that fails fails the whole sweep.`,
 		Example: `  suanli bench policies scenarios/shandong-baseline.yaml --policy balanced,greenest,carbon-window,optimizer --runs 5
-  suanli bench policies scenarios/*.yaml --seeds 1-10 --baseline first-fit --set horizon=2d`,
+  suanli bench policies scenarios/*.yaml --seeds 1-10 --baseline first-fit --set horizon=2d
+  suanli bench policies scenarios/shandong-baseline.yaml --policy greenest,external:green --baseline greenest \
+      --external green='python3 examples/policies/greedy_green.py'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkScale(scale); err != nil {
@@ -76,7 +85,12 @@ aggregates) into --out.`,
 			if err != nil {
 				return badInput(err)
 			}
-			spec := sweep.Spec{Scenarios: args, Policies: ps, Runs: runs, Baseline: baseline, Sets: sets, Scale: scale}
+			defs, err := ext.parse(cmd.Flags())
+			if err != nil {
+				return badInput(err)
+			}
+			spec := sweep.Spec{Scenarios: args, Policies: ps, Runs: runs, Baseline: baseline, Sets: sets, Scale: scale,
+				External: defs.specs, ExternalOptions: defs.options, ExternalTimeout: defs.timeout}
 			if seeds != "" {
 				s, err := sweep.ParseSeeds(seeds)
 				if err != nil {
@@ -89,6 +103,13 @@ aggregates) into --out.`,
 			}
 			if !quiet {
 				spec.Progress = cmd.ErrOrStderr()
+			}
+			if out != "" {
+				// The external policies' logs are written as they run.
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return fmt.Errorf("bench policies: --out: %w", err)
+				}
+				spec.LogDir = out
 			}
 			res, err := sweep.Run(spec)
 			if err != nil {
@@ -125,6 +146,7 @@ aggregates) into --out.`,
 	f.Float64Var(&scale, "scale", 1, "grow every scenario by this factor (as suanli sim --scale)")
 	f.StringVar(&out, "out", "out/bench-policies", "directory for sweep.csv and sweep.json (empty: none)")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines")
+	ext.register(f)
 	return cmd
 }
 

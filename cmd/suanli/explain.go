@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -41,16 +42,16 @@ reason they were not chosen.`,
   suanli explain scenarios/shandong-baseline.yaml --workload ai-train-109 --policy optimizer --decision last`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			specs, err := ext.specs()
+			defs, err := ext.parse(cmd.Flags())
 			if err != nil {
 				return badInput(err)
 			}
-			for name, s := range specs {
-				s.Stderr = &prefixWriter{w: cmd.ErrOrStderr(), prefix: "[external:" + name + "] "}
-				specs[name] = s
-			}
 			opt := sim.ExplainOptions{Policy: policy, Workload: workload, WhyNotSites: sim.ParsePolicies(whySites),
-				WhyNotNodes: sim.ParsePolicies(whyNodes), TopK: topK, Sets: sets, External: specs}
+				WhyNotNodes: sim.ParsePolicies(whyNodes), TopK: topK, Sets: sets,
+				External: defs.specs, ExternalOptions: defs.options, ExternalTimeout: defs.timeout,
+				ExternalStderr: func(name string) io.Writer {
+					return &prefixWriter{w: cmd.ErrOrStderr(), prefix: "[external:" + name + "] "}
+				}}
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &seed
 			}

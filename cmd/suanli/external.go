@@ -13,7 +13,7 @@ import (
 )
 
 // externalFlags are the flags that define external policies
-// (docs/external-policy.md), shared by sim and explain.
+// (docs/external-policy.md), shared by sim, explain and bench policies.
 type externalFlags struct {
 	defs    []string
 	options []string
@@ -26,8 +26,30 @@ func (e *externalFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&e.timeout, "external-timeout", external.DefaultTimeout, "how long an external policy may take to answer one decision before its run fails")
 }
 
-func (e *externalFlags) specs() (map[string]external.Spec, error) {
-	return sim.ExternalFlags(e.defs, e.options, e.timeout)
+// externalDefs are the parsed flags: definitions, options for the
+// scenario file's external policies, and the timeout when given (else 0:
+// the file's policies keep theirs).
+type externalDefs struct {
+	specs   map[string]external.Spec
+	options map[string]map[string]any
+	timeout time.Duration
+}
+
+func (e *externalFlags) parse(f *pflag.FlagSet) (externalDefs, error) {
+	specs, options, err := sim.ExternalFlags(e.defs, e.options, e.timeout)
+	if err != nil {
+		return externalDefs{}, err
+	}
+	d := externalDefs{specs: specs, options: options}
+	if f.Changed("external-timeout") {
+		// Given, it is every external policy's, the file's too (0:
+		// the default, as for --external's).
+		d.timeout = e.timeout
+		if d.timeout == 0 {
+			d.timeout = external.DefaultTimeout
+		}
+	}
+	return d, nil
 }
 
 // prefixWriter writes every line with a prefix (a child's stderr on ours).

@@ -52,17 +52,19 @@ timeseries.csv and report.html into the output directory (docs/outputs.md).`,
 			if err != nil {
 				return badInput(err)
 			}
-			specs, err := ext.specs()
+			defs, err := ext.parse(cmd.Flags())
 			if err != nil {
 				return badInput(err)
 			}
 			opt := sim.FileOptions{
-				Policies: ps,
-				Sets:     sets,
-				OutDir:   out,
-				Trace:    trace,
-				Scale:    scale,
-				External: specs,
+				Policies:        ps,
+				Sets:            sets,
+				OutDir:          out,
+				Trace:           trace,
+				Scale:           scale,
+				External:        defs.specs,
+				ExternalOptions: defs.options,
+				ExternalTimeout: defs.timeout,
 			}
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &seed

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,17 @@ const (
 	DefaultTimeout      = 10 * time.Second
 	DefaultStartTimeout = 30 * time.Second
 )
+
+// nameRule is what NAME in "external:NAME" may be: it names the child's
+// log file in an output directory, so no path separators.
+var nameRule = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// NameRule says in words what ValidName accepts.
+const NameRule = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters"
+
+// ValidName reports whether name may name an external policy
+// ("external:NAME"), on the command line or in a scenario file.
+func ValidName(name string) bool { return nameRule.MatchString(name) }
 
 // startTimeout is DefaultStartTimeout (a variable for tests).
 var startTimeout = DefaultStartTimeout
@@ -167,6 +179,9 @@ func Start(spec Spec, run Run) (*Policy, error) {
 		inW.Close()
 		outR.Close()
 		outW.Close()
+		if spec.Dir != "" {
+			return nil, p.errorf("start %q in directory %s: %w", p.cmdLine, spec.Dir, err)
+		}
 		return nil, p.errorf("start %q: %w", p.cmdLine, err)
 	}
 	inR.Close()

@@ -144,7 +144,9 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Baseline string   `json:"baseline"`
 		Seeds    []uint64 `json:"seeds"`
 		Rows     []row    `json:"rows"`
-	}{Baseline: r.Baseline, Seeds: r.Seeds}
+		// External says what each external policy ran, per scenario.
+		External []ExternalRecord `json:"external_policies,omitempty"`
+	}{Baseline: r.Baseline, Seeds: r.Seeds, External: r.External}
 	for _, x := range r.Rows {
 		rr := row{Scenario: x.Scenario, Policy: x.Policy, Metric: x.Metric, Unit: x.Unit, Value: conv(x.Value), Better: x.Better}
 		if x.Policy != r.Baseline {

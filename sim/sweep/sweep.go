@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/suanli/suanli/scenarios"
 	"github.com/suanli/suanli/scheduler"
+	"github.com/suanli/suanli/scheduler/external"
 	"github.com/suanli/suanli/sim"
 )
 
@@ -55,6 +59,26 @@ type Spec struct {
 	Scale float64
 	// Progress, if set, receives a line per finished scenario × seed.
 	Progress io.Writer
+	// External, ExternalOptions and ExternalTimeout are the command
+	// line's external policies, laid over each scenario's
+	// external_policies as in suanli sim (sim.FileOptions,
+	// Config.ApplyExternal). Every scenario × seed × external policy run
+	// starts its own child.
+	External        map[string]external.Spec
+	ExternalOptions map[string]map[string]any
+	ExternalTimeout time.Duration
+	// LogDir, when set, receives each external policy run's child
+	// stderr in external-NAME-SCENARIO-seedSEED.log (else it is only
+	// quoted in errors).
+	LogDir string
+}
+
+// ExternalRecord says what an external policy ran in a sweep's runs of
+// one scenario (the same for every seed).
+type ExternalRecord struct {
+	Scenario string `json:"scenario"`
+	Policy   string `json:"policy"`
+	sim.ExternalRun
 }
 
 // Sample is one policy's metrics on one scenario and seed.
@@ -94,6 +118,8 @@ type Result struct {
 	Seeds    []uint64 `json:"seeds"`
 	Samples  []Sample `json:"-"`
 	Rows     []Row    `json:"rows"`
+	// External are the external policies run, per scenario.
+	External []ExternalRecord `json:"-"`
 }
 
 // InputError marks errors caused by the spec or the scenario files.
@@ -109,6 +135,9 @@ func Run(spec Spec) (*Result, error) {
 		return nil, &InputError{errors.New("sweep: no scenarios given")}
 	}
 	for _, p := range spec.Policies {
+		if strings.HasPrefix(p, external.Prefix) {
+			continue // checked against each scenario's, below
+		}
 		if _, err := scheduler.LookupPolicy(p); err != nil {
 			return nil, &InputError{fmt.Errorf("--policy: %w", err)}
 		}
@@ -142,7 +171,7 @@ func Run(spec Spec) (*Result, error) {
 			return nil, &InputError{fmt.Errorf("--baseline %q is not among the policies run on %s (%s)", res.Baseline, path, strings.Join(policies, ", "))}
 		}
 		res.Seeds = seeds
-		for _, seed := range seeds {
+		for k, seed := range seeds {
 			// Each seed loads afresh: the scale and seed change the scenario.
 			s, err := scenarios.Load(path, scenarios.LoadOptions{KnownPolicies: scheduler.PolicyNames(), Sets: spec.Sets})
 			if err != nil {
@@ -158,16 +187,32 @@ func Run(spec Spec) (*Result, error) {
 			if err != nil {
 				return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 			}
+			if err := cfg.ApplyExternal(spec.External, spec.ExternalOptions, spec.ExternalTimeout); err != nil {
+				return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
+			}
+			for _, p := range policies {
+				if err := cfg.CheckPolicy(p); err != nil {
+					return nil, &InputError{fmt.Errorf("%s: --policy: %w", path, err)}
+				}
+			}
 			if err := cfg.Validate(); err != nil {
 				return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
 			}
-			runs, err := sim.RunPolicies(cfg, policies, sim.RunOptions{})
+			closeLogs, err := externalLogs(spec.LogDir, cfg, policies, s.Name, seed)
 			if err != nil {
-				return nil, fmt.Errorf("sweep %s seed %d: %w", path, seed, err)
+				return nil, err
+			}
+			runs, err := sim.RunPolicies(cfg, policies, sim.RunOptions{})
+			closeLogs()
+			if err != nil {
+				return nil, fmt.Errorf("sweep %s (scenario %s) seed %d: %w", path, s.Name, seed, err)
 			}
 			sum := sim.NewSummary(sim.MetaOf(s, cfg), runs)
 			for i := range sum.Policies {
 				p := &sum.Policies[i]
+				if k == 0 && p.External != nil {
+					res.External = append(res.External, ExternalRecord{Scenario: s.Name, Policy: p.Policy, ExternalRun: *p.External})
+				}
 				smp := Sample{Scenario: s.Name, Seed: seed, Policy: p.Policy, Values: make([]float64, len(Metrics))}
 				for k, m := range Metrics {
 					smp.Values[k] = m.Value(p)
@@ -181,6 +226,42 @@ func Run(spec Spec) (*Result, error) {
 	}
 	res.Rows = Aggregate(res.Samples, res.Baseline)
 	return res, nil
+}
+
+// externalLogs points the stderr of every external policy among
+// policies at dir/external-NAME-SCENARIO-seedSEED.log (nothing without a
+// dir) and returns the function that closes the files.
+func externalLogs(dir string, cfg *sim.Config, policies []string, scenario string, seed uint64) (func(), error) {
+	var files []*os.File
+	done := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	if dir == "" {
+		return done, nil
+	}
+	ext := make(map[string]external.Spec, len(cfg.External))
+	for n, s := range cfg.External {
+		ext[n] = s
+	}
+	for _, p := range policies {
+		name, ok := strings.CutPrefix(p, external.Prefix)
+		if !ok {
+			continue
+		}
+		spec := ext[name]
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("external-%s-%s-seed%d.log", name, scenario, seed)))
+		if err != nil {
+			done()
+			return nil, fmt.Errorf("sweep: log of external policy %s: %w", name, err)
+		}
+		files = append(files, f)
+		spec.Stderr = f
+		ext[name] = spec
+	}
+	cfg.External = ext
+	return done, nil
 }
 
 func contains(list []string, s string) bool {
