@@ -85,9 +85,21 @@ func startCluster(t testing.TB, n int, tweak func(*Config)) []*Server {
 			waitFor(t, "first leader", 5*time.Second, s.IsLeader)
 		}
 	}
-	waitFor(t, "all servers in the raft configuration", 10*time.Second, func() bool {
-		cf := out[0].Raft().GetConfiguration()
-		return cf.Error() == nil && len(cf.Configuration().Servers) == n
+	// Every server must know the whole configuration and have caught up
+	// with the leader's log, not just the leader have added it: a test
+	// that kills the leader while a new follower has not yet received the
+	// entry adding it leaves two servers that cannot elect anyone (the
+	// follower does not know it is a voter) — legitimately, but not what
+	// such a test means to exercise.
+	waitFor(t, "all servers in every server's raft configuration, caught up", 15*time.Second, func() bool {
+		last := out[0].Raft().LastIndex()
+		for _, s := range out {
+			cf := s.Raft().GetConfiguration()
+			if cf.Error() != nil || len(cf.Configuration().Servers) != n || s.Raft().AppliedIndex() < last {
+				return false
+			}
+		}
+		return true
 	})
 	return out
 }

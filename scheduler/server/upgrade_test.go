@@ -40,9 +40,16 @@ func TestUpgradeGate(t *testing.T) {
 		}
 	})
 	c2 := client(ss[1])
+	// Every server's view, the leader's included (the gate judges by the
+	// leader's gossip pool and directory; a follower may know s3 first).
 	waitFor(t, "every server's versions in /v1/cluster", 10*time.Second, func() bool {
-		v := versionsOf(t, ss[1])
-		return v["s1"].LogVersion == 1 && v["s2"].LogVersion == fsm.LogVersion && v["s3"].LogVersion == fsm.LogVersion
+		for _, s := range ss {
+			v := versionsOf(t, s)
+			if v["s1"].LogVersion != 1 || v["s2"].LogVersion != fsm.LogVersion || v["s3"].LogVersion != fsm.LogVersion {
+				return false
+			}
+		}
+		return true
 	})
 	if v := versionsOf(t, ss[2]); v["s2"].Version != BuildVersion() || v["s2"].Version == "" {
 		t.Errorf("s2's build version %q, want %q", v["s2"].Version, BuildVersion())
