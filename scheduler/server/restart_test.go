@@ -76,13 +76,19 @@ func snapOf(t *testing.T, src, dst *fsm.FSM) {
 // marks its nodes down and its work is placed on another agent's nodes;
 // when it returns, its nodes come back up.
 func TestAgentDeathReplacesWork(t *testing.T) {
-	ss := startCluster(t, 3, nil)
+	// Gossip a little less eager than testConfig's (probe timeout 50 ms):
+	// under -race with the whole package running on two cores, the
+	// servers' pools took a1 for dead before w1 was placed (its node down
+	// for a moment, w1 placed on a2: the setup, not the subject, failed).
+	ss := startCluster(t, 3, func(c *Config) {
+		c.Gossip.ProbeInterval, c.Gossip.ProbeTimeout, c.Gossip.SuspicionMult = 200*time.Millisecond, 150*time.Millisecond, 3
+	})
 	l := leaderOf(t, ss)
 	waitFor(t, "servers gossiping", 10*time.Second, func() bool { return l.pool.NumMembers() == 3 })
 	c := client(l)
 	startAgent := func(id string) *gossip.Pool {
 		p, err := gossip.Start(gossip.Config{BindAddr: "127.0.0.1:0", Key: testKey, Profile: "local",
-			ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 50 * time.Millisecond, SuspicionMult: 2,
+			ProbeInterval: 200 * time.Millisecond, ProbeTimeout: 150 * time.Millisecond, SuspicionMult: 3,
 			Meta: gossip.Meta{Role: gossip.RoleAgent, ID: id}})
 		if err != nil {
 			t.Fatal(err)
@@ -111,9 +117,14 @@ func TestAgentDeathReplacesWork(t *testing.T) {
 		return seen == 2
 	})
 	// Near Jinan: placed on a1's node first.
+	waitFor(t, "a1's node up", 10*time.Second, func() bool {
+		n, err := c.Nodes(ctx(t), "up", "jn-core", "")
+		return err == nil && len(n.Nodes) == 1
+	})
 	submitOK(t, c, wspec("w1", 1000))
 	if w := waitStatus(t, c, "w1", api.StatusPlaced); w.Agent != "a1" {
-		t.Fatalf("w1: got agent %s, want a1", w.Agent)
+		n, _ := c.Nodes(ctx(t), "", "", "")
+		t.Fatalf("w1: got agent %s, want a1 (nodes now: %+v)", w.Agent, n.Nodes)
 	}
 	_ = a1.Shutdown() // crash: no graceful leave
 	var last string
@@ -186,9 +197,14 @@ func TestQuickAgentRestartKeepsNodesUp(t *testing.T) {
 	register("a1", "one", "jn-core", "JN", "core-zone")
 	register("a2", "x", "x-hz", "HZ", "edge")
 	waitFor(t, "leader sees both agents", 10*time.Second, func() bool { return agentSeen("a1") && agentSeen("a2") })
+	waitFor(t, "a1's node up", 10*time.Second, func() bool {
+		n, err := c.Nodes(ctx(t), "up", "jn-core", "")
+		return err == nil && len(n.Nodes) == 1
+	})
 	submitOK(t, c, wspec("w1", 1000))
 	if w := waitStatus(t, c, "w1", api.StatusPlaced); w.Agent != "a1" {
-		t.Fatalf("w1: got agent %s, want a1", w.Agent)
+		n, _ := c.Nodes(ctx(t), "", "", "")
+		t.Fatalf("w1: got agent %s, want a1 (nodes now: %+v)", w.Agent, n.Nodes)
 	}
 
 	_ = a1.Shutdown() // SIGKILL-like: no graceful leave
