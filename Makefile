@@ -5,13 +5,17 @@ BENCH    ?= .
 COUNT    ?= 6
 BENCHTIME ?= 1s
 FUZZTIME ?= 30s
+# VERSION is the build version servers advertise (suanli cluster status,
+# VERSION; docs/operations.md, Upgrading a cluster).
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  := -X github.com/suanli/suanli/scheduler/server.Version=$(VERSION)
 
 .PHONY: all build test test-short bench bench-compare verify demo fuzz chaos chaos-preempt cluster clean
 
 all: verify test
 
 build:
-	$(GO) build -o bin/suanli ./cmd/suanli
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/suanli ./cmd/suanli
 
 ## test: the full test suite (race detector on), as CI runs it.
 test:
