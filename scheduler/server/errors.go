@@ -23,7 +23,7 @@ func httpStatus(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case api.CodeTooManyRequests:
 		return http.StatusTooManyRequests
-	case api.CodeNoLeader, api.CodeNotLeader, api.CodeUnknownOutcome, api.CodeTimeout:
+	case api.CodeNoLeader, api.CodeNotLeader, api.CodeUnknownOutcome, api.CodeTimeout, api.CodeVersionUnknown:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

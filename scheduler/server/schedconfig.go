@@ -53,7 +53,7 @@ func (s *Server) ensureScheduler() {
 	}
 	seed := s.seedScheduler()
 	res, _, e := s.apply(fsm.CmdScheduler, &fsm.SetScheduler{Config: seed, CAS: new(uint64)})
-	if e != nil && e.Code == api.CodeUpgradeRequired {
+	if e != nil && (e.Code == api.CodeUpgradeRequired || e.Code == api.CodeVersionUnknown) {
 		if s.seedRefused.changed(e.Message) {
 			s.log.Warn("scheduler configuration not seeded yet: scheduling with this server's flags (--policy, --preempt, --scheduler-config) "+
 				"until every server supports it; seeded once they do", "policy", seed.Policy, "err", e.Message)

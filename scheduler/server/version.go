@@ -118,25 +118,52 @@ func (s *Server) checkLogVersion(t fsm.CmdType) *api.Error {
 		return s.raftError(err)
 	}
 	known := s.serverVersions()
-	var old, ids []string
+	ids := make([]string, 0, len(cf.Configuration().Servers))
 	for _, rs := range cf.Configuration().Servers {
-		id := string(rs.ID)
+		ids = append(ids, string(rs.ID))
+	}
+	return gateError(t, need, ids, known)
+}
+
+// gateError is checkLogVersion's verdict on the servers ids with the
+// versions known of them: nil if all support need; upgrade_required (409)
+// if one is known to run an older log version; version_unknown (503,
+// retry) if the only ones in the way are not known at all — a server that
+// has just joined and is not yet in the gossip pool or the directory
+// (which takes a gossip round), or one down since before versions were
+// recorded.
+func gateError(t fsm.CmdType, need int, ids []string, known map[string]serverVersion) *api.Error {
+	var old, unknown, oldIDs []string
+	for _, id := range ids {
 		v := known[id]
 		if v.logVersion >= need {
 			continue
 		}
-		ids = append(ids, id)
 		switch {
 		case v.source == "":
-			old = append(old, id+" (log version unknown: not in the gossip pool and not recorded)")
+			unknown = append(unknown, id)
+			continue
 		case v.version == "":
 			old = append(old, fmt.Sprintf("%s (log version %d, from %s)", id, v.logVersion, v.source))
 		default:
 			old = append(old, fmt.Sprintf("%s (log version %d, build %s, from %s)", id, v.logVersion, v.version, v.source))
 		}
+		oldIDs = append(oldIDs, id)
 	}
+	sort.Strings(unknown)
 	if len(old) == 0 {
-		return nil
+		if len(unknown) == 0 {
+			return nil
+		}
+		return &api.Error{Code: api.CodeVersionUnknown, Message: fmt.Sprintf(
+			"the %s command needs log version %d on every server, and the log version of %s is not known yet "+
+				"(not in the gossip pool, not recorded: a server that has just joined is, within a gossip round); nothing was applied: retry",
+			t, need, strings.Join(unknown, ", "))}
+	}
+	ids = oldIDs
+	for _, id := range unknown {
+		old = append(old, id+" (log version unknown: not in the gossip pool and not recorded)")
+		ids = append(ids, id)
 	}
 	sort.Strings(old)
 	sort.Strings(ids)

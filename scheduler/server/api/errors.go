@@ -16,6 +16,7 @@ const (
 	CodeUnknownOutcome  = "unknown_outcome"   // 503: leadership lost mid-apply; the write may or may not be applied
 	CodeTimeout         = "timeout"           // 503: the write was not enqueued in time; not applied
 	CodeUpgradeRequired = "upgrade_required"  // 409: the write needs a log version some servers do not support yet; not applied
+	CodeVersionUnknown  = "version_unknown"   // 503: the write needs a log version and some servers' are not known yet (just joined); not applied, retry
 	CodeInternal        = "internal"          // 500
 )
 
