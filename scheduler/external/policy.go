@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -473,7 +474,7 @@ func (p *Policy) energy(snap *scheduler.Snapshot) {
 		e := &snap.Energy[i]
 		changed := !p.sentOK || e.Now != p.sentNow[i] || e.PUE != p.sentPUE[i]
 		if p.forecast && !changed {
-			changed = fcMoved || !equalSignals(e.Forecast, p.sentFc[i])
+			changed = fcMoved || !slices.Equal(e.Forecast, p.sentFc[i])
 		}
 		if !changed {
 			continue
@@ -495,18 +496,6 @@ func (p *Policy) energy(snap *scheduler.Snapshot) {
 		s := p.seconds(snap.ForecastStart)
 		r.ForecastStartS = &s
 	}
-}
-
-func equalSignals(a, b []scheduler.Signal) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func signal(s *scheduler.Signal) Signal {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -228,16 +229,35 @@ func (s *Server) removeSelf(w http.ResponseWriter, r *http.Request, body []byte)
 		return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
 			"server %s is the leader and could not hand leadership over (%v); it was not removed: retry", s.cfg.ID, err)}
 	}
-	deadline := time.Now().Add(max(s.cfg.LeaderHold, 5*time.Second))
+	deadline := s.handoverDeadline()
 	for {
-		if addr, lid := s.leaderHTTP(); lid != "" && lid != s.cfg.ID && addr != "" {
-			if s.forwardTo(w, r, body, addr, lid) {
-				return nil
-			}
+		addr, lid, ok := s.awaitNewLeader(r.Context(), deadline)
+		if ok && addr != "" && s.forwardTo(w, r, body, addr, lid) {
+			return nil
 		}
-		if !s.waitLeader(r.Context(), deadline) {
+		if !ok || !s.waitLeader(r.Context(), deadline) {
 			return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
 				"server %s handed leadership over, but no new leader answered in time; it was not removed: retry", s.cfg.ID)}
+		}
+	}
+}
+
+// handoverDeadline is how long a server that handed leadership over waits
+// to learn the new leader.
+func (s *Server) handoverDeadline() time.Time {
+	return time.Now().Add(max(s.cfg.LeaderHold, 5*time.Second))
+}
+
+// awaitNewLeader waits until a leader other than this server is known,
+// and returns it with its HTTP address (empty while the directory does
+// not have it); false once deadline passes or ctx ends first.
+func (s *Server) awaitNewLeader(ctx context.Context, deadline time.Time) (addr, id string, ok bool) {
+	for {
+		if addr, lid := s.leaderHTTP(); lid != "" && lid != s.cfg.ID {
+			return addr, lid, true
+		}
+		if !s.waitLeader(ctx, deadline) {
+			return "", "", false
 		}
 	}
 }
@@ -298,17 +318,12 @@ func (s *Server) handleTransferLeader(w http.ResponseWriter, r *http.Request, bo
 		return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
 			"server %s could not hand leadership over (%v): retry", s.cfg.ID, err)}
 	}
-	deadline := time.Now().Add(max(s.cfg.LeaderHold, 5*time.Second))
-	for {
-		if _, lid := s.leaderHTTP(); lid != "" && lid != s.cfg.ID {
-			writeJSON(w, http.StatusOK, s.clusterStatus())
-			return nil
-		}
-		if !s.waitLeader(r.Context(), deadline) {
-			return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
-				"server %s handed leadership over, but no new leader was known in time: check suanli cluster status", s.cfg.ID)}
-		}
+	if _, _, ok := s.awaitNewLeader(r.Context(), s.handoverDeadline()); !ok {
+		return &api.Error{Code: api.CodeNoLeader, Message: fmt.Sprintf(
+			"server %s handed leadership over, but no new leader was known in time: check suanli cluster status", s.cfg.ID)}
 	}
+	writeJSON(w, http.StatusOK, s.clusterStatus())
+	return nil
 }
 
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, body []byte) *api.Error {

@@ -185,6 +185,17 @@ func (s *Server) planLoop(ctx context.Context) {
 		s.metrics.conflicts.Add(float64(d.res.Conflicts))
 		return true
 	}
+	// settle handles a finished plan; false (leadership is gone) once
+	// every plan still in flight has been collected too.
+	settle := func(d planDone) bool {
+		if handle(d) {
+			return true
+		}
+		for inflight > 0 {
+			handle(<-results)
+		}
+		return false
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -198,10 +209,7 @@ func (s *Server) planLoop(ctx context.Context) {
 		for inflight > 0 {
 			select {
 			case d := <-results:
-				if !handle(d) {
-					for inflight > 0 {
-						handle(<-results)
-					}
+				if !settle(d) {
 					return
 				}
 				continue
@@ -221,10 +229,7 @@ func (s *Server) planLoop(ctx context.Context) {
 		if plan == nil || curTopo != topo || curCap != capEp {
 			if inflight > 0 {
 				// Let in-flight plans land before refreshing the copy.
-				if !handle(<-results) {
-					for inflight > 0 {
-						handle(<-results)
-					}
+				if !settle(<-results) {
 					return
 				}
 				continue
@@ -252,10 +257,7 @@ func (s *Server) planLoop(ctx context.Context) {
 			if inflight > 0 {
 				// Let in-flight plans land first: the new policy adopts
 				// the deferrals they commit.
-				if !handle(<-results) {
-					for inflight > 0 {
-						handle(<-results)
-					}
+				if !settle(<-results) {
 					return
 				}
 				continue
@@ -278,10 +280,7 @@ func (s *Server) planLoop(ctx context.Context) {
 				"index", st.ModifyIndex, "deferred", len(adopt))
 		}
 		if inflight >= s.cfg.PlanPipeline {
-			if !handle(<-results) {
-				for inflight > 0 {
-					handle(<-results)
-				}
+			if !settle(<-results) {
 				return
 			}
 			continue
@@ -329,10 +328,7 @@ func (s *Server) planLoop(ctx context.Context) {
 			case <-ctx.Done():
 			case <-s.fsm.Notify():
 			case d := <-results:
-				if !handle(d) {
-					for inflight > 0 {
-						handle(<-results)
-					}
+				if !settle(d) {
 					return
 				}
 			case <-timer.C:
